@@ -1,0 +1,613 @@
+//! The W3C extended decoder: chunks of whole lines in, Arrow record batches out.
+//!
+//! Each chunk is tokenised once (field start offsets per row); only the projected columns are
+//! then built, column by column. Text columns are `Utf8View` arrays that point into the chunk
+//! buffer, so field text is never copied. A `count(*)` projection builds no column at all.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    Float64Builder, Int32Builder, Int64Builder, StringBuilder, StringViewBuilder,
+};
+use arrow_array::{
+    ArrayRef, Date32Array, Int64Array, RecordBatch, RecordBatchOptions, TimestampMillisecondArray,
+    new_null_array,
+};
+use arrow_buffer::Buffer;
+use arrow_schema::{Schema, SchemaRef};
+
+use crate::datetime::{MS_PER_DAY, parse_date, parse_time};
+use crate::directives::{Directive, parse_directive};
+use crate::error::{Error, Result};
+use crate::fields::DEFAULT_FIELDS;
+use crate::layout::Layout;
+use crate::reject::{MAX_REJECT_TEXT, Reject, RejectReason, ScanStats};
+use crate::schema::{ColumnKind, column_kinds};
+
+/// What to decode: the table's file schema, the columns wanted, batch size and the layout of
+/// lines that come before any `#Fields`.
+#[derive(Debug, Clone)]
+pub struct DecoderConfig {
+    schema: SchemaRef,
+    projection: Vec<usize>,
+    projected: SchemaRef,
+    kinds: Vec<ColumnKind>,
+    columns: HashMap<String, usize>,
+    batch_size: usize,
+    default_fields: Vec<String>,
+}
+
+impl DecoderConfig {
+    /// Prepares decoding into `schema`, building only the columns in `projection` (indices into
+    /// `schema`, in output order; `None` for all).
+    pub fn new(schema: SchemaRef, projection: Option<Vec<usize>>) -> Result<Self> {
+        let kinds = column_kinds(&schema)?;
+        let projection = projection.unwrap_or_else(|| (0..schema.fields().len()).collect());
+        let projected = Arc::new(schema.project(&projection)?);
+        let columns = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name().clone(), i))
+            .collect();
+        Ok(Self {
+            schema,
+            projection,
+            projected,
+            kinds,
+            columns,
+            batch_size: 8192,
+            default_fields: split_fields(DEFAULT_FIELDS),
+        })
+    }
+
+    /// Sets the most rows per output batch.
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// Sets the field list for lines before any `#Fields` (space-separated W3C names).
+    pub fn with_default_fields(mut self, fields: &str) -> Self {
+        self.default_fields = split_fields(fields);
+        self
+    }
+
+    /// The full schema decoded into.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// The schema of the batches produced.
+    pub fn projected_schema(&self) -> &SchemaRef {
+        &self.projected
+    }
+}
+
+fn split_fields(s: &str) -> Vec<String> {
+    s.split(|c: char| c.is_ascii_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Decodes one file. Feed chunks of whole lines with [`W3cDecoder::decode`] (the last one may
+/// lack a final newline), call [`W3cDecoder::finish`], and take batches with
+/// [`W3cDecoder::next_batch`] and reports with [`W3cDecoder::take_rejects`].
+#[derive(Debug)]
+pub struct W3cDecoder {
+    cfg: Arc<DecoderConfig>,
+    file: Arc<str>,
+    file_block: Buffer,
+    layout: Arc<Layout>,
+    layouts: HashMap<Vec<String>, Arc<Layout>>,
+    current_date: Option<i32>,
+    line_no: u64,
+    offset: u64,
+    started: bool,
+    // The segment: rows of one chunk buffer under one layout, not yet built into a batch.
+    seg_buf: Option<Buffer>,
+    starts: Vec<u32>,
+    rows_line: Vec<u64>,
+    rows_offset: Vec<u64>,
+    stats: ScanStats,
+    rejects: Vec<Reject>,
+    batches: VecDeque<RecordBatch>,
+}
+
+/// A borrowed view of the segment, used while building columns.
+struct Segment<'a> {
+    data: &'a [u8],
+    starts: &'a [u32],
+    stride: usize,
+    rows: usize,
+}
+
+impl Segment<'_> {
+    #[inline]
+    fn field(&self, row: usize, pos: usize) -> (usize, usize) {
+        let i = row * self.stride + pos;
+        (self.starts[i] as usize, self.starts[i + 1] as usize - 1)
+    }
+
+    /// The field's bytes, `None` for `-` and empty fields.
+    #[inline]
+    fn value(&self, row: usize, pos: usize) -> Option<&[u8]> {
+        let (s, e) = self.field(row, pos);
+        let v = &self.data[s..e];
+        if v.is_empty() || v == b"-" {
+            None
+        } else {
+            Some(v)
+        }
+    }
+}
+
+fn parse_int(v: &[u8]) -> Option<i64> {
+    let (neg, digits) = match v.first() {
+        Some(b'-') => (true, &v[1..]),
+        Some(b'+') => (false, &v[1..]),
+        _ => (false, v),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(d as i64)?;
+    }
+    Some(if neg { -n } else { n })
+}
+
+fn cut_text(b: &[u8]) -> String {
+    let end = b.len().min(MAX_REJECT_TEXT);
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+impl W3cDecoder {
+    /// A decoder for the file named `file` (the text of `log_filename`).
+    pub fn new(cfg: Arc<DecoderConfig>, file: impl Into<Arc<str>>) -> Self {
+        let file: Arc<str> = file.into();
+        let default = Arc::new(Layout::new(
+            cfg.default_fields.clone(),
+            &cfg.columns,
+            cfg.kinds.len(),
+        ));
+        Self {
+            file_block: Buffer::from_vec(file.as_bytes().to_vec()),
+            file,
+            layout: default,
+            layouts: HashMap::new(),
+            current_date: None,
+            line_no: 0,
+            offset: 0,
+            started: false,
+            seg_buf: None,
+            starts: Vec::new(),
+            rows_line: Vec::new(),
+            rows_offset: Vec::new(),
+            stats: ScanStats::default(),
+            rejects: Vec::new(),
+            batches: VecDeque::new(),
+            cfg,
+        }
+    }
+
+    /// Decodes a chunk of whole lines. Only the final chunk of a file (`last = true`) may end
+    /// without a newline.
+    pub fn decode(&mut self, chunk: &Buffer, last: bool) -> Result<()> {
+        if chunk.len() >= u32::MAX as usize {
+            return Err(Error::ChunkTooLarge {
+                file: self.file.to_string(),
+                offset: self.offset,
+            });
+        }
+        let data = chunk.as_slice();
+        self.stats.bytes += data.len() as u64;
+        if simdutf8::basic::from_utf8(data).is_ok() {
+            return self.decode_valid(chunk, 0, data.len(), last, data.len());
+        }
+        // Slow path: lines with invalid UTF-8 are replaced lossily one by one; the valid runs
+        // between them are still decoded in place.
+        let mut run_start = 0;
+        let mut pos = 0;
+        while pos < data.len() {
+            let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i + 1);
+            if simdutf8::basic::from_utf8(&data[pos..end]).is_err() {
+                if run_start < pos {
+                    self.decode_valid(chunk, run_start, pos, false, pos - run_start)?;
+                }
+                let fixed = String::from_utf8_lossy(&data[pos..end]).into_owned();
+                let fixed = Buffer::from_vec(fixed.into_bytes());
+                self.stats.lossy_lines += 1;
+                self.rejects.push(Reject {
+                    file: self.file.clone(),
+                    line: self.line_no + 1,
+                    byte_offset: self.offset,
+                    reason: RejectReason::InvalidUtf8,
+                    text: cut_text(fixed.as_slice()),
+                });
+                self.decode_valid(&fixed, 0, fixed.len(), last && end == data.len(), end - pos)?;
+                run_start = end;
+            }
+            pos = end;
+        }
+        if run_start < data.len() {
+            self.decode_valid(chunk, run_start, data.len(), last, data.len() - run_start)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes `buf[start..end]` (valid UTF-8, whole lines); advances the file offset by
+    /// `input_len` (the bytes this range stood for in the input).
+    fn decode_valid(
+        &mut self,
+        buf: &Buffer,
+        start: usize,
+        end: usize,
+        last: bool,
+        input_len: usize,
+    ) -> Result<()> {
+        let data = buf.as_slice();
+        let mut pos = start;
+        let base_offset = self.offset;
+        if !self.started && end > start {
+            self.started = true;
+            if data[pos..end].starts_with(b"\xEF\xBB\xBF") {
+                pos += 3;
+            }
+        }
+        self.seg_buf = Some(buf.clone());
+        let batch_size = self.cfg.batch_size;
+        while pos < end {
+            let (line_end, next) = match memchr::memchr(b'\n', &data[pos..end]) {
+                Some(i) => (pos + i, pos + i + 1),
+                None => (end, end),
+            };
+            let terminated = next > line_end;
+            self.line_no += 1;
+            self.stats.lines += 1;
+            let line_offset = base_offset + (pos - start) as u64;
+            let mut s = pos;
+            let mut e = line_end;
+            while e > s && matches!(data[e - 1], b'\r' | b' ' | b'\t') {
+                e -= 1;
+            }
+            let nuls = data[s..e].iter().take_while(|&&c| c == 0).count();
+            s += nuls;
+            if s == e || data[s..e].iter().all(|&c| c == 0 || c.is_ascii_whitespace()) {
+                if nuls > 0 || data[s..e].contains(&0) {
+                    self.stats.nul_lines += 1;
+                } else {
+                    self.stats.blank_lines += 1;
+                }
+            } else if data[s] == b'#' {
+                self.flush()?;
+                self.stats.directives += 1;
+                self.directive(&data[s..e]);
+            } else {
+                let n = self.layout.len();
+                let base = self.starts.len();
+                self.starts.push(s as u32);
+                let mut found = 1;
+                for sp in memchr::memchr_iter(b' ', &data[s..e]) {
+                    if found < n {
+                        self.starts.push((s + sp + 1) as u32);
+                    }
+                    found += 1;
+                }
+                if found == n {
+                    self.starts.push((e + 1) as u32);
+                    self.rows_line.push(self.line_no);
+                    self.rows_offset.push(line_offset);
+                    self.stats.rows += 1;
+                    if self.rows_line.len() >= batch_size {
+                        self.flush()?;
+                    }
+                } else {
+                    self.starts.truncate(base);
+                    let reason = if last && !terminated && found < n {
+                        RejectReason::IncompleteLastLine { expected: n, found }
+                    } else {
+                        RejectReason::FieldCount { expected: n, found }
+                    };
+                    self.stats.rejected += 1;
+                    self.rejects.push(Reject {
+                        file: self.file.clone(),
+                        line: self.line_no,
+                        byte_offset: line_offset,
+                        reason,
+                        text: cut_text(&data[s..e]),
+                    });
+                }
+            }
+            pos = next;
+        }
+        self.flush()?;
+        self.seg_buf = None;
+        self.offset = base_offset + input_len as u64;
+        Ok(())
+    }
+
+    fn directive(&mut self, line: &[u8]) {
+        match parse_directive(line) {
+            Directive::Fields(names) => {
+                if let Some(l) = self.layouts.get(&names) {
+                    self.layout = l.clone();
+                } else {
+                    let l = Arc::new(Layout::new(
+                        names.clone(),
+                        &self.cfg.columns,
+                        self.cfg.kinds.len(),
+                    ));
+                    self.layouts.insert(names, l.clone());
+                    self.layout = l;
+                }
+            }
+            Directive::Date(Some((days, _))) => self.current_date = Some(days),
+            _ => {}
+        }
+    }
+
+    /// Builds the pending rows into a batch.
+    fn flush(&mut self) -> Result<()> {
+        let rows = self.rows_line.len();
+        if rows == 0 {
+            return Ok(());
+        }
+        let Some(buf) = self.seg_buf.clone() else {
+            return Ok(());
+        };
+        let starts = std::mem::take(&mut self.starts);
+        let seg = Segment {
+            data: buf.as_slice(),
+            starts: &starts,
+            stride: self.layout.len() + 1,
+            rows,
+        };
+        let cfg = self.cfg.clone();
+        let ts_projected = cfg
+            .projection
+            .iter()
+            .any(|&c| cfg.kinds[c] == ColumnKind::Timestamp);
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(cfg.projection.len());
+        for &c in &cfg.projection {
+            let col = self.build_column(c, &seg, &buf, ts_projected)?;
+            columns.push(col);
+        }
+        let opts = RecordBatchOptions::new().with_row_count(Some(rows));
+        let batch = RecordBatch::try_new_with_options(cfg.projected.clone(), columns, &opts)?;
+        self.batches.push_back(batch);
+        let mut starts = starts;
+        starts.clear();
+        self.starts = starts;
+        self.rows_line.clear();
+        self.rows_offset.clear();
+        Ok(())
+    }
+
+    fn value_reject(&mut self, seg: &Segment<'_>, row: usize, pos: usize) {
+        let (s, e) = seg.field(row, pos);
+        self.stats.invalid_values += 1;
+        self.rejects.push(Reject {
+            file: self.file.clone(),
+            line: self.rows_line[row],
+            byte_offset: self.rows_offset[row] + 0,
+            reason: RejectReason::InvalidValue {
+                field: self.layout.names[pos].clone(),
+            },
+            text: cut_text(&seg.data[s..e]),
+        });
+    }
+
+    fn build_column(
+        &mut self,
+        c: usize,
+        seg: &Segment<'_>,
+        buf: &Buffer,
+        ts_projected: bool,
+    ) -> Result<ArrayRef> {
+        let kind = self.cfg.kinds[c];
+        let rows = seg.rows;
+        let pos = self.layout.column_pos[c];
+        let dt = self.cfg.schema.field(c).data_type().clone();
+        Ok(match kind {
+            ColumnKind::LogRow => Arc::new(Int64Array::from_iter_values(
+                self.rows_line.iter().map(|&l| l as i64),
+            )),
+            ColumnKind::LogFilename(false) => {
+                let mut b = StringViewBuilder::with_capacity(rows);
+                let block = b.append_block(self.file_block.clone());
+                for _ in 0..rows {
+                    b.try_append_view(block, 0, self.file_block.len() as u32)?;
+                }
+                Arc::new(b.finish())
+            }
+            ColumnKind::LogFilename(true) => {
+                let mut b = StringBuilder::with_capacity(rows, rows * self.file.len());
+                for _ in 0..rows {
+                    b.append_value(&*self.file);
+                }
+                Arc::new(b.finish())
+            }
+            ColumnKind::Timestamp => {
+                let days = self.dates(seg, true);
+                let mut out = Vec::with_capacity(rows);
+                let time_pos = self.layout.time_pos;
+                for (row, day) in days.into_iter().enumerate() {
+                    let ms = match time_pos {
+                        Some(p) => match seg.value(row, p) {
+                            None => None,
+                            Some(v) => match parse_time(v) {
+                                Some(ms) => Some(ms),
+                                None => {
+                                    self.value_reject(seg, row, p);
+                                    None
+                                }
+                            },
+                        },
+                        None => Some(0),
+                    };
+                    out.push(match (day, ms) {
+                        (Some(d), Some(ms)) => Some(d as i64 * MS_PER_DAY + ms),
+                        _ => None,
+                    });
+                }
+                let arr = TimestampMillisecondArray::from(out);
+                Arc::new(match &dt {
+                    arrow_schema::DataType::Timestamp(_, tz) => arr.with_timezone_opt(tz.clone()),
+                    _ => arr,
+                })
+            }
+            ColumnKind::Date => {
+                let days = self.dates(seg, !ts_projected);
+                Arc::new(Date32Array::from(days))
+            }
+            ColumnKind::TextView => match pos {
+                None => new_null_array(&dt, rows),
+                Some(p) => {
+                    let mut b = StringViewBuilder::with_capacity(rows);
+                    let block = b.append_block(buf.clone());
+                    for row in 0..rows {
+                        let (s, e) = seg.field(row, p);
+                        let v = &seg.data[s..e];
+                        if v.is_empty() || v == b"-" {
+                            b.append_null();
+                        } else {
+                            b.try_append_view(block, s as u32, (e - s) as u32)?;
+                        }
+                    }
+                    Arc::new(b.finish())
+                }
+            },
+            ColumnKind::Text => match pos {
+                None => new_null_array(&dt, rows),
+                Some(p) => {
+                    let mut b = StringBuilder::with_capacity(rows, rows * 16);
+                    for row in 0..rows {
+                        match seg.value(row, p) {
+                            // Chunks are validated as UTF-8 and split at ASCII spaces.
+                            Some(v) => b.append_value(String::from_utf8_lossy(v)),
+                            None => b.append_null(),
+                        }
+                    }
+                    Arc::new(b.finish())
+                }
+            },
+            ColumnKind::Int32 => match pos {
+                None => new_null_array(&dt, rows),
+                Some(p) => {
+                    let mut b = Int32Builder::with_capacity(rows);
+                    for row in 0..rows {
+                        match seg.value(row, p) {
+                            None => b.append_null(),
+                            Some(v) => match parse_int(v).and_then(|n| i32::try_from(n).ok()) {
+                                Some(n) => b.append_value(n),
+                                None => {
+                                    self.value_reject(seg, row, p);
+                                    b.append_null();
+                                }
+                            },
+                        }
+                    }
+                    Arc::new(b.finish())
+                }
+            },
+            ColumnKind::Int64 => match pos {
+                None => new_null_array(&dt, rows),
+                Some(p) => {
+                    let mut b = Int64Builder::with_capacity(rows);
+                    for row in 0..rows {
+                        match seg.value(row, p) {
+                            None => b.append_null(),
+                            Some(v) => match parse_int(v) {
+                                Some(n) => b.append_value(n),
+                                None => {
+                                    self.value_reject(seg, row, p);
+                                    b.append_null();
+                                }
+                            },
+                        }
+                    }
+                    Arc::new(b.finish())
+                }
+            },
+            ColumnKind::Float64 => match pos {
+                None => new_null_array(&dt, rows),
+                Some(p) => {
+                    let mut b = Float64Builder::with_capacity(rows);
+                    for row in 0..rows {
+                        match seg.value(row, p) {
+                            None => b.append_null(),
+                            Some(v) => match std::str::from_utf8(v)
+                                .ok()
+                                .and_then(|s| s.parse::<f64>().ok())
+                            {
+                                Some(n) => b.append_value(n),
+                                None => {
+                                    self.value_reject(seg, row, p);
+                                    b.append_null();
+                                }
+                            },
+                        }
+                    }
+                    Arc::new(b.finish())
+                }
+            },
+        })
+    }
+
+    /// Each row's date in days: from the `date` field, else from the last `#Date` directive.
+    fn dates(&mut self, seg: &Segment<'_>, report: bool) -> Vec<Option<i32>> {
+        match self.layout.date_pos {
+            None => vec![self.current_date; seg.rows],
+            Some(p) => (0..seg.rows)
+                .map(|row| match seg.value(row, p) {
+                    None => None,
+                    Some(v) => {
+                        let d = parse_date(v);
+                        if d.is_none() && report {
+                            self.value_reject(seg, row, p);
+                        }
+                        d
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// Builds any rows still pending. Call after the last chunk.
+    pub fn finish(&mut self) -> Result<()> {
+        self.flush()
+    }
+
+    /// The next finished batch, if any.
+    pub fn next_batch(&mut self) -> Option<RecordBatch> {
+        self.batches.pop_front()
+    }
+
+    /// Takes the reports gathered so far.
+    pub fn take_rejects(&mut self) -> Vec<Reject> {
+        std::mem::take(&mut self.rejects)
+    }
+
+    /// The counts so far.
+    pub fn stats(&self) -> &ScanStats {
+        &self.stats
+    }
+
+    /// The file name rows are labelled with.
+    pub fn file(&self) -> &Arc<str> {
+        &self.file
+    }
+
+    /// The schema of the batches produced.
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.cfg.projected
+    }
+}

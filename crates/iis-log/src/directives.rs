@@ -1,0 +1,268 @@
+//! W3C directive lines (`#Software`, `#Version`, `#Date`, `#Fields`, ...) and a scanner that finds
+//! them in a byte stream without parsing data lines.
+
+use std::collections::BTreeMap;
+
+use crate::datetime::parse_datetime_prefix;
+
+/// One parsed directive line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Directive {
+    /// `#Software: Microsoft Internet Information Services 10.0`
+    Software(String),
+    /// `#Version: 1.0` (anything after the value is ignored)
+    Version(String),
+    /// `#Date: 2024-01-15 00:00:00`: days since the epoch and milliseconds, `None` if unreadable.
+    Date(Option<(i32, i64)>),
+    /// `#Start-Date:`
+    StartDate(Option<(i32, i64)>),
+    /// `#End-Date:`
+    EndDate(Option<(i32, i64)>),
+    /// `#Remark: ...`
+    Remark(String),
+    /// `#Fields: date time ...`: the field names in order.
+    Fields(Vec<String>),
+    /// Any other `#` line: its name (possibly empty) and value.
+    Other {
+        /// The text between `#` and `:`.
+        name: String,
+        /// The text after `:`.
+        value: String,
+    },
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &b[start..end.max(start)]
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(trim(b)).into_owned()
+}
+
+/// The first whitespace-separated word of a value (`1.0` of `1.0 // comment`).
+fn first_word(b: &[u8]) -> String {
+    let t = trim(b);
+    let end = t
+        .iter()
+        .position(|c| c.is_ascii_whitespace())
+        .unwrap_or(t.len());
+    String::from_utf8_lossy(&t[..end]).into_owned()
+}
+
+/// Parses a directive line. `line` starts with `#` and has no line terminator.
+pub fn parse_directive(line: &[u8]) -> Directive {
+    let body = line.strip_prefix(b"#").unwrap_or(line);
+    let (name, value) = match memchr::memchr(b':', body) {
+        Some(i) => (trim(&body[..i]), &body[i + 1..]),
+        None => (trim(body), &b""[..]),
+    };
+    let lname = name.to_ascii_lowercase();
+    match lname.as_slice() {
+        b"software" => Directive::Software(text(value)),
+        b"version" => Directive::Version(first_word(value)),
+        b"date" => Directive::Date(parse_datetime_prefix(trim(value))),
+        b"start-date" => Directive::StartDate(parse_datetime_prefix(trim(value))),
+        b"end-date" => Directive::EndDate(parse_datetime_prefix(trim(value))),
+        b"remark" => Directive::Remark(text(value)),
+        b"fields" => Directive::Fields(
+            value
+                .split(|c| c.is_ascii_whitespace())
+                .filter(|w| !w.is_empty())
+                .map(|w| String::from_utf8_lossy(w).into_owned())
+                .collect(),
+        ),
+        _ => Directive::Other {
+            name: text(name),
+            value: text(value),
+        },
+    }
+}
+
+/// Finds directive lines in a byte stream fed piece by piece, without looking at data lines
+/// beyond locating line starts. Used by schema inference.
+#[derive(Debug)]
+pub struct DirectiveScanner {
+    partial: Option<Vec<u8>>,
+    at_line_start: bool,
+    /// The first bytes of the file, held until a byte order mark can be recognised.
+    head: Option<Vec<u8>>,
+    fields: BTreeMap<String, String>,
+    layouts: usize,
+}
+
+/// Longest directive line kept whole; a longer one is cut (its tail cannot hold field names
+/// that matter for the schema).
+const MAX_DIRECTIVE_LEN: usize = 1 << 20;
+
+impl Default for DirectiveScanner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DirectiveScanner {
+    /// A scanner positioned at the start of a file.
+    pub fn new() -> Self {
+        Self {
+            partial: None,
+            at_line_start: true,
+            head: Some(Vec::new()),
+            fields: BTreeMap::new(),
+            layouts: 0,
+        }
+    }
+
+    /// Feeds the next bytes of the file.
+    pub fn push(&mut self, data: &[u8]) {
+        if let Some(mut head) = self.head.take() {
+            head.extend_from_slice(data);
+            if head.len() < 3 && b"\xEF\xBB\xBF".starts_with(&head) {
+                self.head = Some(head);
+                return;
+            }
+            let body = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
+            self.scan(body);
+            return;
+        }
+        self.scan(data);
+    }
+
+    fn scan(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let mut from = 0;
+        if let Some(buf) = self.partial.as_mut() {
+            match memchr::memchr(b'\n', data) {
+                Some(nl) => {
+                    if buf.len() < MAX_DIRECTIVE_LEN {
+                        buf.extend_from_slice(&data[..nl]);
+                    }
+                    let line = self.partial.take().unwrap_or_default();
+                    self.line(&line);
+                    from = nl;
+                }
+                None => {
+                    if buf.len() < MAX_DIRECTIVE_LEN {
+                        buf.extend_from_slice(data);
+                    }
+                    return;
+                }
+            }
+        } else if self.at_line_start {
+            let lead = data.iter().take_while(|&&c| c == 0).count();
+            if data.get(lead) == Some(&b'#') {
+                match memchr::memchr(b'\n', &data[lead..]) {
+                    Some(nl) => {
+                        self.line(&data[lead..lead + nl]);
+                        from = lead + nl;
+                    }
+                    None => {
+                        self.partial = Some(data[lead..].to_vec());
+                        return;
+                    }
+                }
+            }
+        }
+        let finder = memchr::memmem::find_iter(&data[from..], b"\n#");
+        for m in finder {
+            let start = from + m + 1;
+            match memchr::memchr(b'\n', &data[start..]) {
+                Some(nl) => self.line(&data[start..start + nl]),
+                None => {
+                    self.partial = Some(data[start..].to_vec());
+                    break;
+                }
+            }
+        }
+        self.at_line_start = data.last() == Some(&b'\n');
+    }
+
+    /// Ends the file (a directive on the last line without a newline is counted).
+    pub fn finish(&mut self) {
+        if let Some(head) = self.head.take() {
+            self.scan(&head);
+        }
+        if let Some(line) = self.partial.take() {
+            self.line(&line);
+        }
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if let Directive::Fields(names) = parse_directive(line) {
+            self.layouts += 1;
+            for n in names {
+                let col = crate::fields::column_name(&n);
+                self.fields.entry(col).or_insert(n);
+            }
+        }
+    }
+
+    /// Every field seen in any `#Fields` line: column name -> the W3C name first seen for it.
+    pub fn fields(&self) -> &BTreeMap<String, String> {
+        &self.fields
+    }
+
+    /// How many `#Fields` lines were seen.
+    pub fn layouts(&self) -> usize {
+        self.layouts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_directives_with_junk() {
+        assert_eq!(
+            parse_directive(b"#Version: 1.0 // x"),
+            Directive::Version("1.0".into())
+        );
+        assert_eq!(
+            parse_directive(b"#Software: Microsoft Internet Information Services 10.0  "),
+            Directive::Software("Microsoft Internet Information Services 10.0".into())
+        );
+        assert_eq!(
+            parse_directive(b"#Fields: date  time\tc-ip "),
+            Directive::Fields(vec!["date".into(), "time".into(), "c-ip".into()])
+        );
+        assert_eq!(
+            parse_directive(b"#Date: 1970-01-02 00:00:01 extra"),
+            Directive::Date(Some((1, 1000)))
+        );
+        assert_eq!(parse_directive(b"#Date: garbage"), Directive::Date(None));
+        assert!(matches!(
+            parse_directive(b"# just a comment"),
+            Directive::Other { .. }
+        ));
+    }
+
+    #[test]
+    fn scanner_across_pieces() {
+        let text = b"\xEF\xBB\xBF#Fields: date time c-ip\r\n2020-01-01 00:00:00 1.2.3.4\r\n#Fields: date time X-Forwarded-For\r\nx y z\n#Fie";
+        for split in 0..text.len() {
+            let mut s = DirectiveScanner::new();
+            s.push(&text[..split]);
+            s.push(&text[split..]);
+            s.push(b"lds: cs-host");
+            s.finish();
+            let cols: Vec<_> = s.fields().keys().cloned().collect();
+            assert_eq!(
+                cols,
+                vec!["c_ip", "cs_host", "date", "time", "x_forwarded_for"],
+                "split at {split}"
+            );
+            assert_eq!(s.layouts(), 3);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Synchronous helpers that read a whole file from any [`Read`]: decode it, or scan it for
+//! directives only.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+
+use crate::chunker::LineChunker;
+use crate::decoder::{DecoderConfig, W3cDecoder};
+use crate::directives::DirectiveScanner;
+use crate::error::Result;
+use crate::reject::{Reject, ScanStats};
+
+/// Everything read from one file.
+#[derive(Debug)]
+pub struct FileRead {
+    /// The batches, in file order.
+    pub batches: Vec<RecordBatch>,
+    /// The line accounting.
+    pub stats: ScanStats,
+    /// The reported lines and values.
+    pub rejects: Vec<Reject>,
+}
+
+/// Reads a whole W3C file from `reader`.
+pub fn read_w3c<R: Read>(
+    mut reader: R,
+    cfg: Arc<DecoderConfig>,
+    file: &str,
+    chunk_size: usize,
+) -> Result<FileRead> {
+    let mut chunker = LineChunker::new(chunk_size);
+    let mut decoder = W3cDecoder::new(cfg, file);
+    let mut batches = Vec::new();
+    while let Some(chunk) = chunker.read_from(&mut reader)? {
+        decoder.decode(&chunk, false)?;
+        while let Some(b) = decoder.next_batch() {
+            batches.push(b);
+        }
+    }
+    if let Some(tail) = chunker.finish() {
+        decoder.decode(&tail, true)?;
+    }
+    decoder.finish()?;
+    while let Some(b) = decoder.next_batch() {
+        batches.push(b);
+    }
+    Ok(FileRead {
+        batches,
+        stats: *decoder.stats(),
+        rejects: decoder.take_rejects(),
+    })
+}
+
+/// Scans `reader` for directive lines only (for schema inference).
+pub fn scan_directives<R: Read>(mut reader: R) -> std::io::Result<DirectiveScanner> {
+    let mut scanner = DirectiveScanner::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        scanner.push(&buf[..n]);
+    }
+    scanner.finish();
+    Ok(scanner)
+}

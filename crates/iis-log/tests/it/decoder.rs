@@ -1,0 +1,180 @@
+use std::sync::Arc;
+
+use arrow_buffer::Buffer;
+use iis_log::datetime::{parse_date, MS_PER_DAY};
+use iis_log::{DecoderConfig, RejectReason, W3cDecoder, w3c_schema};
+
+use crate::{concat, ints32, ints64, read, strings, timestamps};
+
+const MIDFILE: &[u8] = b"#Software: Microsoft Internet Information Services 10.0\r\n\
+#Version: 1.0 // junk\r\n\
+#Date: 2024-01-15 00:00:00\r\n\
+#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken\r\n\
+2024-01-15 02:10:00 10.0.0.1 GET /owa/ - 443 - 1.2.3.4 Mozilla/5.0 200 0 0 15\r\n\
+2024-01-15 02:10:01 10.0.0.1 POST /Microsoft-Server-ActiveSync/default.eas Cmd=Sync&User=jdoe 443 CONTOSO\\jdoe 1.2.3.5 Apple-iPhone 403 7 5 3000000000\r\n\
+\r\n\
+#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken cs-host sc-bytes cs-bytes X-Forwarded-For\r\n\
+2024-01-15 02:10:02 10.0.0.1 GET /ews/exchange.asmx - 443 - 1.2.3.6 ua 401 1 4294967295 7 mail.contoso.com 100 200 203.0.113.9\r\n\
+2024-01-15 02:10:03 10.0.0.1 GET /short - 443\r\n\
+2024-01-15 02:10:04 10.0.0.1 GET /ok - 443 - 1.2.3.7 ua 200 0 0 1 - - - -";
+
+#[test]
+fn mid_file_fields_change_maps_every_line_by_its_layout() {
+    for chunk in [1, 7, 64, 1 << 20] {
+        let (schema, r) = read(MIDFILE, chunk);
+        let b = concat(&schema, &r);
+        assert_eq!(b.num_rows(), 4, "chunk {chunk}");
+        assert_eq!(r.stats.lines, 11);
+        assert_eq!(r.stats.rows, 4);
+        assert_eq!(r.stats.directives, 5);
+        assert_eq!(r.stats.blank_lines, 1);
+        assert_eq!(r.stats.rejected, 1);
+        assert_eq!(
+            strings(&b, "cs_uri_stem"),
+            vec![
+                Some("/owa/".into()),
+                Some("/Microsoft-Server-ActiveSync/default.eas".into()),
+                Some("/ews/exchange.asmx".into()),
+                Some("/ok".into())
+            ]
+        );
+        assert_eq!(strings(&b, "cs_host")[2].as_deref(), Some("mail.contoso.com"));
+        assert_eq!(strings(&b, "cs_host")[0], None);
+        assert_eq!(strings(&b, "x_forwarded_for")[2].as_deref(), Some("203.0.113.9"));
+        assert_eq!(strings(&b, "cs_username")[1].as_deref(), Some("CONTOSO\\jdoe"));
+        assert_eq!(ints32(&b, "sc_status"), vec![Some(200), Some(403), Some(401), Some(200)]);
+        assert_eq!(ints32(&b, "sc_substatus")[1], Some(7));
+        assert_eq!(ints64(&b, "sc_win32_status")[2], Some(4_294_967_295));
+        assert_eq!(ints64(&b, "time_taken")[1], Some(3_000_000_000));
+        assert_eq!(ints64(&b, "sc_bytes"), vec![None, None, Some(100), None]);
+        assert_eq!(ints64(&b, "log_row"), vec![Some(5), Some(6), Some(9), Some(11)]);
+        let day = parse_date(b"2024-01-15").unwrap() as i64 * MS_PER_DAY;
+        assert_eq!(timestamps(&b)[0], Some(day + (2 * 3600 + 10 * 60) * 1000));
+        assert_eq!(timestamps(&b)[3], Some(day + (2 * 3600 + 10 * 60 + 4) * 1000));
+        let rejects = &r.rejects;
+        assert_eq!(rejects.len(), 1);
+        assert_eq!(rejects[0].line, 10);
+        assert_eq!(
+            rejects[0].reason,
+            RejectReason::FieldCount {
+                expected: 18,
+                found: 7
+            }
+        );
+        assert_eq!(rejects[0].text, "2024-01-15 02:10:03 10.0.0.1 GET /short - 443");
+        let offset = MIDFILE
+            .windows(8)
+            .position(|w| w == b"2024-01-15 02:10:03".get(..8).unwrap())
+            .unwrap();
+        assert!(rejects[0].byte_offset as usize >= offset);
+    }
+}
+
+#[test]
+fn time_only_layout_takes_the_date_directive() {
+    let text = b"#Date: 2010-05-06 00:00:00\n#Fields: time c-ip\n01:00:00 a\n#Date: 2010-05-07 00:00:00\n02:00:00 b\n";
+    let (schema, r) = read(text, 1 << 20);
+    let b = concat(&schema, &r);
+    let d6 = parse_date(b"2010-05-06").unwrap() as i64 * MS_PER_DAY;
+    let d7 = parse_date(b"2010-05-07").unwrap() as i64 * MS_PER_DAY;
+    assert_eq!(timestamps(&b), vec![Some(d6 + 3_600_000), Some(d7 + 7_200_000)]);
+}
+
+#[test]
+fn headerless_file_uses_default_or_given_layout() {
+    let text = b"2024-01-17 01:00:00 192.168.1.1 GET /legacy.aspx - 80 - 10.0.0.10 Mozilla/5.0 - 200 0 0 50\n";
+    let (schema, r) = read(text, 1 << 20);
+    let b = concat(&schema, &r);
+    assert_eq!(strings(&b, "cs_uri_stem"), vec![Some("/legacy.aspx".into())]);
+    assert_eq!(ints64(&b, "time_taken"), vec![Some(50)]);
+
+    let schema = Arc::new(w3c_schema([]));
+    let cfg = DecoderConfig::new(schema, None)
+        .unwrap()
+        .with_default_fields("date time c-ip sc-status");
+    let mut d = W3cDecoder::new(Arc::new(cfg), "x.log");
+    d.decode(&Buffer::from(&b"2024-01-17 01:00:00 10.0.0.1 404"[..]), true)
+        .unwrap();
+    d.finish().unwrap();
+    let b = d.next_batch().unwrap();
+    assert_eq!(ints32(&b, "sc_status"), vec![Some(404)]);
+    assert_eq!(strings(&b, "c_ip"), vec![Some("10.0.0.1".into())]);
+}
+
+#[test]
+fn bom_nul_padding_and_incomplete_tail() {
+    let mut text = b"\xEF\xBB\xBF#Fields: date time c-ip sc-status\r\n2024-01-01 00:00:00 a 200\r\n".to_vec();
+    text.extend_from_slice(&[0u8; 100]);
+    text.extend_from_slice(b"\r\n");
+    text.extend_from_slice(&[0u8; 10]);
+    text.extend_from_slice(b"#Software: IIS\r\n#Fields: date time c-ip sc-status\r\n2024-01-01 00:00:01 b 201\r\n2024-01-01 00:00:02 c");
+    let (schema, r) = read(&text, 1 << 20);
+    let b = concat(&schema, &r);
+    assert_eq!(strings(&b, "c_ip"), vec![Some("a".into()), Some("b".into())]);
+    assert_eq!(r.stats.nul_lines, 1);
+    assert_eq!(r.stats.directives, 3);
+    assert_eq!(r.rejects.len(), 1);
+    assert_eq!(r.rejects[0].line, 7);
+    assert_eq!(
+        r.rejects[0].reason,
+        RejectReason::IncompleteLastLine {
+            expected: 4,
+            found: 3
+        }
+    );
+    let s = r.stats;
+    assert_eq!(s.lines, s.rows + s.rejected + s.directives + s.blank_lines + s.nul_lines);
+}
+
+#[test]
+fn invalid_utf8_is_read_lossily_and_counted() {
+    let text = b"#Fields: c-ip cs-uri-stem\n1.1.1.1 /caf\xE9\n2.2.2.2 /ok\n";
+    let (schema, r) = read(text, 1 << 20);
+    let b = concat(&schema, &r);
+    assert_eq!(
+        strings(&b, "cs_uri_stem"),
+        vec![Some("/caf\u{FFFD}".into()), Some("/ok".into())]
+    );
+    assert_eq!(r.stats.lossy_lines, 1);
+    assert_eq!(r.rejects[0].line, 2);
+    assert_eq!(r.rejects[0].reason, RejectReason::InvalidUtf8);
+}
+
+#[test]
+fn bad_values_become_null_and_are_reported() {
+    let text = b"#Fields: date time sc-status\n2024-01-01 00:00:00 abc\n2024-13-01 00:00:00 200\n";
+    let (schema, r) = read(text, 1 << 20);
+    let b = concat(&schema, &r);
+    assert_eq!(b.num_rows(), 2);
+    assert_eq!(ints32(&b, "sc_status"), vec![None, Some(200)]);
+    assert_eq!(timestamps(&b)[1], None);
+    let reasons: Vec<_> = r.rejects.iter().map(|r| (r.line, r.reason.code())).collect();
+    assert!(reasons.contains(&(2, "invalid_value")));
+    assert!(reasons.contains(&(3, "invalid_value")));
+    assert_eq!(r.stats.invalid_values, 2);
+}
+
+#[test]
+fn empty_projection_counts_rows_without_columns() {
+    let schema = Arc::new(w3c_schema([]));
+    let cfg = DecoderConfig::new(schema, Some(vec![])).unwrap();
+    let mut d = W3cDecoder::new(Arc::new(cfg), "x.log");
+    d.decode(&Buffer::from(MIDFILE), true).unwrap();
+    d.finish().unwrap();
+    let mut n = 0;
+    while let Some(b) = d.next_batch() {
+        assert_eq!(b.num_columns(), 0);
+        n += b.num_rows();
+    }
+    assert_eq!(n, 4);
+}
+
+#[test]
+fn raw_utf8_urls_and_ipv6() {
+    let text = "#Fields: c-ip cs-uri-stem\n::1 /página/ñandú\nfe80::1%eth0 /\n".as_bytes();
+    let (schema, r) = read(text, 1 << 20);
+    let b = concat(&schema, &r);
+    assert_eq!(strings(&b, "cs_uri_stem")[0].as_deref(), Some("/página/ñandú"));
+    assert_eq!(strings(&b, "c_ip")[1].as_deref(), Some("fe80::1%eth0"));
+    let _ = MS_PER_DAY;
+}
