@@ -2,7 +2,6 @@
 //! custom field found in `#Fields`, plus `timestamp`, `date`, `log_filename` and `log_row`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
@@ -146,6 +145,8 @@ pub fn column_kinds(schema: &SchemaRef) -> Result<Vec<ColumnKind>> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     #[test]

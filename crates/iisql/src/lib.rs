@@ -1,1 +1,33 @@
-//! iisql library.
+//! # iisql
+//!
+//! IIS logs as Apache DataFusion tables. The [`IisW3cFormat`] is a DataFusion file format, so
+//! `ListingTable`, `CREATE EXTERNAL TABLE t STORED AS IISW3C LOCATION 'dir/'` and
+//! `SELECT * FROM 'dir/*.log'` all read IIS W3C extended logs into typed columns.
+//!
+//! ```no_run
+//! # async fn demo() -> datafusion::error::Result<()> {
+//! let ctx = iisql::new_context()?;
+//! iisql::register_logs(&ctx, "logs", &["data/sample"], Default::default()).await?;
+//! ctx.sql("SELECT sc_status, count(*) FROM logs GROUP BY sc_status").await?.show().await?;
+//! println!("{}", iisql::scan_log(&ctx).snapshot().summary());
+//! # Ok(()) }
+//! ```
+
+pub mod error;
+pub mod format;
+pub mod opener;
+pub mod options;
+pub mod register;
+pub mod scan_log;
+pub mod session;
+pub mod source;
+
+pub use error::IisqlError;
+pub use format::{IISW3C, IisW3cFormat, IisW3cFormatFactory};
+pub use options::IisW3cOptions;
+pub use register::{expand_paths, register_logs};
+pub use scan_log::{ScanLog, ScanReport};
+pub use session::{new_context, new_context_with_config, register_iis, scan_log, session_config};
+
+/// The parser crate, re-exported.
+pub use iis_log;

@@ -1,0 +1,216 @@
+//! Opens one IIS W3C file and streams its record batches: reads it in chunks of whole lines,
+//! decodes each chunk, and reports counts and rejects to the session's [`ScanLog`].
+
+use std::io::Read;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use datafusion::arrow::buffer::Buffer;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{FileOpenFuture, FileOpener};
+use datafusion::error::{DataFusionError, Result};
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use iis_log::{DecoderConfig, LineChunker, W3cDecoder};
+use object_store::{GetOptions, GetResultPayload, ObjectStore};
+
+use crate::error::IisqlError;
+use crate::options::IisW3cOptions;
+use crate::scan_log::ScanLog;
+
+/// Opens IIS W3C files of one partition.
+pub struct IisW3cOpener {
+    cfg: Arc<DecoderConfig>,
+    store: Arc<dyn ObjectStore>,
+    store_url: String,
+    compression: FileCompressionType,
+    options: IisW3cOptions,
+    log: Arc<ScanLog>,
+}
+
+impl IisW3cOpener {
+    /// An opener decoding with `cfg` from `store` (whose URL is `store_url`).
+    pub fn new(
+        cfg: Arc<DecoderConfig>,
+        store: Arc<dyn ObjectStore>,
+        store_url: String,
+        compression: FileCompressionType,
+        options: IisW3cOptions,
+        log: Arc<ScanLog>,
+        _partition: usize,
+    ) -> Self {
+        Self {
+            cfg,
+            store,
+            store_url,
+            compression,
+            options,
+            log,
+        }
+    }
+}
+
+/// The name rows are labelled with: a local path for local files, a URL otherwise.
+pub(crate) fn display_name(store_url: &str, location: &str) -> String {
+    if store_url == "file:///" {
+        format!("/{location}")
+    } else {
+        format!("{}/{}", store_url.trim_end_matches('/'), location)
+    }
+}
+
+enum Input {
+    Read(Box<dyn Read + Send>),
+    Stream(BoxStream<'static, Result<Bytes>>),
+}
+
+/// The state of one file being decoded.
+struct FileScan {
+    input: Input,
+    chunker: LineChunker,
+    decoder: W3cDecoder,
+    log: Arc<ScanLog>,
+    options: IisW3cOptions,
+    done: bool,
+    failed: bool,
+}
+
+impl FileScan {
+    fn parse_error(&self, e: iis_log::Error) -> DataFusionError {
+        IisqlError::Parse {
+            file: self.decoder.file().to_string(),
+            source: e,
+        }
+        .into()
+    }
+
+    async fn next_chunk(&mut self) -> Result<Option<Buffer>> {
+        match &mut self.input {
+            Input::Read(r) => self.chunker.read_from(r).map_err(|e| {
+                IisqlError::Io {
+                    path: self.decoder.file().to_string(),
+                    source: e,
+                }
+                .into()
+            }),
+            Input::Stream(s) => {
+                while let Some(bytes) = s.next().await {
+                    if let Some(chunk) = self.chunker.push(&bytes?) {
+                        return Ok(Some(chunk));
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Hands the decoder's rejects to the log and enforces `strict` and `max_errors`.
+    fn drain_rejects(&mut self) -> Result<()> {
+        let rejects = self.decoder.take_rejects();
+        if rejects.is_empty() {
+            return Ok(());
+        }
+        if self.options.strict {
+            let first = rejects[0].to_string();
+            self.log.add_rejects(rejects);
+            return Err(IisqlError::Strict(first).into());
+        }
+        let total = self.log.add_rejects(rejects);
+        if let Some(max) = self.options.max_errors
+            && total > max
+        {
+            return Err(IisqlError::TooManyRejects {
+                count: total,
+                max,
+                first: self.log.first_reject().unwrap_or_default(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    async fn next(&mut self) -> Option<Result<RecordBatch>> {
+        loop {
+            if let Some(b) = self.decoder.next_batch() {
+                return Some(Ok(b));
+            }
+            if self.done || self.failed {
+                return None;
+            }
+            let step = async {
+                match self.next_chunk().await? {
+                    Some(chunk) => {
+                        self.log.add_bytes(chunk.len() as u64);
+                        self.decoder
+                            .decode(&chunk, false)
+                            .map_err(|e| self.parse_error(e))?;
+                    }
+                    None => {
+                        self.done = true;
+                        if let Some(tail) = self.chunker.finish() {
+                            self.log.add_bytes(tail.len() as u64);
+                            self.decoder
+                                .decode(&tail, true)
+                                .map_err(|e| self.parse_error(e))?;
+                        }
+                        self.decoder.finish().map_err(|e| self.parse_error(e))?;
+                    }
+                }
+                self.drain_rejects()
+            };
+            if let Err(e) = step.await {
+                self.failed = true;
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
+impl Drop for FileScan {
+    fn drop(&mut self) {
+        let rejects = self.decoder.take_rejects();
+        if !rejects.is_empty() {
+            self.log.add_rejects(rejects);
+        }
+        self.log.finish_file(self.decoder.stats());
+    }
+}
+
+impl FileOpener for IisW3cOpener {
+    fn open(&self, file: PartitionedFile) -> Result<FileOpenFuture> {
+        let store = Arc::clone(&self.store);
+        let cfg = Arc::clone(&self.cfg);
+        let compression = self.compression;
+        let options = self.options.clone();
+        let log = Arc::clone(&self.log);
+        let location = file.object_meta.location.clone();
+        let name = display_name(&self.store_url, location.as_ref());
+        Ok(Box::pin(async move {
+            let result = store
+                .get_opts(&location, GetOptions::default())
+                .await
+                .map_err(|e| DataFusionError::Context(name.clone(), Box::new(e.into())))?;
+            let input = match result.payload {
+                GetResultPayload::File(f, _) => Input::Read(compression.convert_read(f)?),
+                GetResultPayload::Stream(s) => Input::Stream(
+                    compression.convert_stream(s.map_err(DataFusionError::from).boxed())?,
+                ),
+            };
+            let scan = FileScan {
+                input,
+                chunker: LineChunker::default(),
+                decoder: W3cDecoder::new(cfg, name),
+                log,
+                options,
+                done: false,
+                failed: false,
+            };
+            let stream = futures::stream::unfold(scan, |mut scan| async move {
+                scan.next().await.map(|r| (r, scan))
+            });
+            Ok(stream.boxed())
+        }))
+    }
+}

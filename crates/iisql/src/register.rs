@@ -1,0 +1,103 @@
+//! Registering log files as a table from Rust: files, globs and folder trees.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::error::Result;
+use datafusion::execution::context::SessionContext;
+
+use crate::error::IisqlError;
+use crate::format::IisW3cFormat;
+use crate::options::IisW3cOptions;
+use crate::session::scan_log;
+
+/// Whether a file name looks like a log this format reads (`*.log`, case-insensitive).
+pub fn is_log_file(name: &str) -> bool {
+    name.to_ascii_lowercase().ends_with(".log")
+}
+
+fn has_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+fn has_scheme(s: &str) -> bool {
+    s.split_once("://")
+        .is_some_and(|(scheme, _)| scheme.len() > 1 && scheme.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// Collects `*.log` files below `dir`, sorted.
+fn walk(dir: &Path, out: &mut Vec<String>) -> Result<(), IisqlError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| IisqlError::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(is_log_file)
+        {
+            out.push(p.display().to_string());
+        }
+    }
+    Ok(())
+}
+
+/// Expands user paths into table URLs: a folder becomes every `*.log` below it (recursively),
+/// a glob or URL is passed to DataFusion as it is, a file is taken as it is.
+pub fn expand_paths(paths: &[impl AsRef<str>]) -> Result<Vec<ListingTableUrl>> {
+    let mut urls = Vec::new();
+    for p in paths {
+        let p = p.as_ref();
+        if has_scheme(p) || has_glob(p) {
+            urls.push(ListingTableUrl::parse(p)?);
+            continue;
+        }
+        let path = Path::new(p);
+        if path.is_dir() {
+            let mut files = Vec::new();
+            walk(path, &mut files)?;
+            if files.is_empty() {
+                return Err(IisqlError::NoLogFiles(p.to_string()).into());
+            }
+            for f in files {
+                urls.push(ListingTableUrl::parse(&f)?);
+            }
+        } else if path.is_file() {
+            urls.push(ListingTableUrl::parse(p)?);
+        } else {
+            return Err(IisqlError::NotFound(p.to_string()).into());
+        }
+    }
+    Ok(urls)
+}
+
+/// Registers the IIS W3C logs at `paths` (files, globs, folders searched recursively, or
+/// object-store URLs) as table `name`. The schema is inferred from the files' `#Fields`
+/// directives. Counts and rejects of its scans go to the context's
+/// [`ScanLog`](crate::ScanLog).
+pub async fn register_logs(
+    ctx: &SessionContext,
+    name: &str,
+    paths: &[impl AsRef<str>],
+    options: IisW3cOptions,
+) -> Result<()> {
+    let urls = expand_paths(paths)?;
+    let format = IisW3cFormat::new(options, scan_log(ctx));
+    let listing = ListingOptions::new(Arc::new(format))
+        .with_file_extension("");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(listing)
+        .infer_schema(&ctx.state())
+        .await?;
+    let table = ListingTable::try_new(config)?;
+    ctx.register_table(name, Arc::new(table))?;
+    Ok(())
+}

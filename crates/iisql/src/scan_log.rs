@@ -1,0 +1,170 @@
+//! The scan log: what every scan of IIS files read, and every line it rejected, shared between
+//! the scans of a session and whoever reports on them (the CLI's summary, an embedding tool).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use iis_log::{Reject, ScanStats};
+
+/// Most rejects kept in memory; beyond this only their count grows.
+pub const MAX_KEPT_REJECTS: usize = 100_000;
+
+/// Shared, thread-safe record of scans. One lives in each iisql session's config (see
+/// [`crate::session`]); read it after a query with [`ScanLog::snapshot`].
+#[derive(Debug, Default)]
+pub struct ScanLog {
+    inner: Mutex<Inner>,
+    bytes: AtomicU64,
+    rejected: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    stats: ScanStats,
+    files: u64,
+    rejects: Vec<Reject>,
+    rejects_not_kept: u64,
+}
+
+/// A copy of the scan log at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct ScanReport {
+    /// Line accounting summed over the files read to the end (or as far as the query needed).
+    pub stats: ScanStats,
+    /// Files scanned.
+    pub files: u64,
+    /// The rejects kept (at most [`MAX_KEPT_REJECTS`]), in the order they were found.
+    pub rejects: Vec<Reject>,
+    /// Rejects counted but not kept.
+    pub rejects_not_kept: u64,
+}
+
+impl ScanReport {
+    /// Lines rejected (not rows).
+    pub fn rejected_lines(&self) -> u64 {
+        self.stats.rejected
+    }
+
+    /// A one-line summary, e.g. `2,861,208 rows from 24 files; 3 lines rejected`.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{} rows from {} file{}",
+            thousands(self.stats.rows),
+            thousands(self.files),
+            if self.files == 1 { "" } else { "s" }
+        );
+        if self.stats.rejected > 0 {
+            s.push_str(&format!(
+                "; {} line{} rejected",
+                thousands(self.stats.rejected),
+                if self.stats.rejected == 1 { "" } else { "s" }
+            ));
+        }
+        if self.stats.invalid_values > 0 {
+            s.push_str(&format!(
+                "; {} unreadable value{} read as NULL",
+                thousands(self.stats.invalid_values),
+                if self.stats.invalid_values == 1 { "" } else { "s" }
+            ));
+        }
+        if self.stats.lossy_lines > 0 {
+            s.push_str(&format!(
+                "; {} line{} with invalid UTF-8",
+                thousands(self.stats.lossy_lines),
+                if self.stats.lossy_lines == 1 { "" } else { "s" }
+            ));
+        }
+        s
+    }
+}
+
+/// Formats an integer with `,` between thousands.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl ScanLog {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records rejects as they are found; returns the lines rejected so far in this log.
+    pub fn add_rejects(&self, rejects: Vec<Reject>) -> u64 {
+        let dropped = rejects.iter().filter(|r| !r.reason.row_kept()).count() as u64;
+        let total = self.rejected.fetch_add(dropped, Ordering::Relaxed) + dropped;
+        if !rejects.is_empty() {
+            let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            for r in rejects {
+                if g.rejects.len() < MAX_KEPT_REJECTS {
+                    g.rejects.push(r);
+                } else {
+                    g.rejects_not_kept += 1;
+                }
+            }
+        }
+        total
+    }
+
+    /// Counts bytes as they are read (for progress).
+    pub fn add_bytes(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Records a finished (or abandoned) file's counts.
+    pub fn finish_file(&self, stats: &ScanStats) {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        g.stats.add(stats);
+        g.files += 1;
+    }
+
+    /// The first kept reject that dropped a row, as `file:line: reason`.
+    pub fn first_reject(&self) -> Option<String> {
+        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        g.rejects.first().map(ToString::to_string)
+    }
+
+    /// A copy of everything recorded so far.
+    pub fn snapshot(&self) -> ScanReport {
+        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        ScanReport {
+            stats: g.stats,
+            files: g.files,
+            rejects: g.rejects.clone(),
+            rejects_not_kept: g.rejects_not_kept,
+        }
+    }
+
+    /// Forgets everything (the CLI resets before each statement).
+    pub fn reset(&self) {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        *g = Inner::default();
+        self.bytes.store(0, Ordering::Relaxed);
+        self.rejected.store(0, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(2_861_208), "2,861,208");
+    }
+}

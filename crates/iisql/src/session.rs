@@ -1,0 +1,72 @@
+//! Session set-up: one call gives a `SessionContext` with everything iisql registers, or adds
+//! it to an embedding tool's own context.
+
+use std::sync::Arc;
+
+use datafusion::datasource::listing_table_factory::ListingTableFactory;
+use datafusion::error::Result;
+use datafusion::execution::context::SessionContext;
+use datafusion::prelude::SessionConfig;
+
+use crate::format::{IISW3C, IisW3cFormatFactory};
+use crate::scan_log::ScanLog;
+
+/// The session settings iisql relies on: subfolders are read when a table's location is a
+/// folder (IIS keeps `W3SVC*/u_ex*.log` below `LogFiles`), `information_schema` is on, and the
+/// session carries a [`ScanLog`].
+pub fn session_config() -> SessionConfig {
+    let mut config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_extension(Arc::new(ScanLog::new()));
+    config
+        .options_mut()
+        .execution
+        .listing_table_ignore_subdirectory = false;
+    config
+}
+
+/// A new `SessionContext` with IIS formats registered, URL tables enabled (`SELECT * FROM
+/// 'dir/*.log'`) and a [`ScanLog`].
+pub fn new_context() -> Result<SessionContext> {
+    new_context_with_config(session_config())
+}
+
+/// Like [`new_context`], starting from the caller's config (a [`ScanLog`] is added if missing).
+pub fn new_context_with_config(mut config: SessionConfig) -> Result<SessionContext> {
+    if config.get_extension::<ScanLog>().is_none() {
+        config = config.with_extension(Arc::new(ScanLog::new()));
+    }
+    let ctx = SessionContext::new_with_config(config).enable_url_table();
+    register_iis(&ctx)?;
+    Ok(ctx)
+}
+
+/// Adds iisql's formats (`STORED AS IISW3C`, `.log` files) and a [`ScanLog`] to an existing
+/// context. Embedding tools call this on their own `SessionContext`.
+pub fn register_iis(ctx: &SessionContext) -> Result<()> {
+    let state = ctx.state_ref();
+    let mut state = state.write();
+    if state.config().get_extension::<ScanLog>().is_none() {
+        state.config_mut().set_extension(Arc::new(ScanLog::new()));
+    }
+    state.register_file_format(Arc::new(IisW3cFormatFactory::new("iisw3c")), true)?;
+    state.register_file_format(Arc::new(IisW3cFormatFactory::new("log")), true)?;
+    state
+        .table_factories_mut()
+        .insert(IISW3C.to_string(), Arc::new(ListingTableFactory::new()));
+    Ok(())
+}
+
+/// The context's scan log (added if missing).
+pub fn scan_log(ctx: &SessionContext) -> Arc<ScanLog> {
+    let state = ctx.state_ref();
+    let mut state = state.write();
+    match state.config().get_extension::<ScanLog>() {
+        Some(log) => log,
+        None => {
+            let log = Arc::new(ScanLog::new());
+            state.config_mut().set_extension(Arc::clone(&log));
+            log
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The IIS W3C [`FileSource`]: carries options, projection and batch size from planning to the
+//! [`IisW3cOpener`] that reads each file.
+
+use std::fmt;
+use std::sync::Arc;
+
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::datasource::physical_plan::{FileOpener, FileScanConfig, FileSource};
+use datafusion::datasource::projection::{ProjectionOpener, SplitProjection};
+use datafusion::datasource::table_schema::TableSchema;
+use datafusion::error::Result;
+use datafusion::physical_expr::projection::ProjectionExprs;
+use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
+use datafusion::physical_plan::{DisplayFormatType, PhysicalExpr};
+use iis_log::DecoderConfig;
+use object_store::ObjectStore;
+
+use crate::opener::IisW3cOpener;
+use crate::options::IisW3cOptions;
+use crate::scan_log::ScanLog;
+
+/// Reads IIS W3C files for a `DataSourceExec`.
+#[derive(Debug, Clone)]
+pub struct IisW3cSource {
+    table_schema: TableSchema,
+    projection: SplitProjection,
+    batch_size: Option<usize>,
+    options: IisW3cOptions,
+    log: Arc<ScanLog>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl IisW3cSource {
+    /// A source over `table_schema` (file columns plus partition columns).
+    pub fn new(table_schema: TableSchema, options: IisW3cOptions, log: Arc<ScanLog>) -> Self {
+        Self {
+            projection: SplitProjection::unprojected(&table_schema),
+            table_schema,
+            batch_size: None,
+            options,
+            log,
+            metrics: ExecutionPlanMetricsSet::new(),
+        }
+    }
+
+    /// The options the files are read with.
+    pub fn options(&self) -> &IisW3cOptions {
+        &self.options
+    }
+}
+
+impl FileSource for IisW3cSource {
+    fn create_file_opener(
+        &self,
+        object_store: Arc<dyn ObjectStore>,
+        base_config: &FileScanConfig,
+        partition: usize,
+    ) -> Result<Arc<dyn FileOpener>> {
+        let file_schema = Arc::clone(self.table_schema.file_schema());
+        let mut cfg = DecoderConfig::new(
+            Arc::clone(&file_schema),
+            Some(self.projection.file_indices.clone()),
+        )
+        .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?
+        .with_batch_size(self.batch_size.unwrap_or(8192));
+        if let Some(fields) = &self.options.fields {
+            cfg = cfg.with_default_fields(fields);
+        }
+        let opener = Arc::new(IisW3cOpener::new(
+            Arc::new(cfg),
+            object_store,
+            base_config.object_store_url.as_str().to_string(),
+            base_config.file_compression_type,
+            self.options.clone(),
+            Arc::clone(&self.log),
+            partition,
+        )) as Arc<dyn FileOpener>;
+        ProjectionOpener::try_new(self.projection.clone(), opener, &file_schema)
+    }
+
+    fn table_schema(&self) -> &TableSchema {
+        &self.table_schema
+    }
+
+    fn with_batch_size(&self, batch_size: usize) -> Arc<dyn FileSource> {
+        let mut s = self.clone();
+        s.batch_size = Some(batch_size);
+        Arc::new(s)
+    }
+
+    fn try_pushdown_projection(
+        &self,
+        projection: &ProjectionExprs,
+    ) -> Result<Option<Arc<dyn FileSource>>> {
+        let mut s = self.clone();
+        let merged = self.projection.source.try_merge(projection)?;
+        s.projection = SplitProjection::new(self.table_schema.file_schema(), &merged);
+        Ok(Some(Arc::new(s)))
+    }
+
+    fn projection(&self) -> Option<&ProjectionExprs> {
+        Some(&self.projection.source)
+    }
+
+    fn metrics(&self) -> &ExecutionPlanMetricsSet {
+        &self.metrics
+    }
+
+    fn file_type(&self) -> &str {
+        "iisw3c"
+    }
+
+    /// A byte range that starts mid-file does not know the `#Fields` layout in force there, so
+    /// files are read whole (in parallel across files).
+    fn supports_repartitioning(&self) -> bool {
+        false
+    }
+
+    fn fmt_extra(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        match t {
+            DisplayFormatType::Default | DisplayFormatType::Verbose => {
+                if let Some(fields) = &self.options.fields {
+                    write!(f, ", fields={fields}")?;
+                }
+                Ok(())
+            }
+            DisplayFormatType::TreeRender => Ok(()),
+        }
+    }
+
+    fn apply_expressions(
+        &self,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        datafusion::physical_plan::apply_expression_roots(self.projection.source.iter(), f)
+    }
+}

@@ -1,0 +1,124 @@
+//! The Rust API: register_logs, the session, the scan log, projection and errors.
+
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::Int64Type;
+use datafusion::physical_plan::displayable;
+use iisql::IisW3cOptions;
+
+use crate::fixtures;
+
+async fn count(ctx: &datafusion::prelude::SessionContext, sql: &str) -> i64 {
+    let b = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    b[0].column(0).as_primitive::<Int64Type>().value(0)
+}
+
+#[tokio::test]
+async fn register_logs_reads_a_folder_tree_and_reports_rejects() {
+    let ctx = iisql::new_context().unwrap();
+    let tree = fixtures().join("tree");
+    iisql::register_logs(&ctx, "logs", &[tree.display().to_string()], IisW3cOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(count(&ctx, "SELECT count(*) FROM logs").await, 8);
+    let report = iisql::scan_log(&ctx).snapshot();
+    assert_eq!(report.files, 2);
+    assert_eq!(report.stats.rows, 8);
+    assert_eq!(report.stats.rejected, 1);
+    let r = &report.rejects[0];
+    assert!(r.file.ends_with("tree/W3SVC1/u_ex240115.log"), "{}", r.file);
+    assert_eq!(r.line, 14);
+    assert_eq!(report.summary(), "8 rows from 2 files; 1 line rejected");
+}
+
+#[tokio::test]
+async fn embedding_into_a_foreign_context() {
+    let ctx = datafusion::prelude::SessionContext::new();
+    iisql::register_iis(&ctx).unwrap();
+    let tree = fixtures().join("tree");
+    ctx.sql(&format!(
+        "CREATE EXTERNAL TABLE t STORED AS IISW3C LOCATION '{}'",
+        tree.join("W3SVC2/u_ex240116.log").display()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(count(&ctx, "SELECT count(*) FROM t").await, 2);
+    // A folder given to register_logs is searched recursively whatever the session's settings.
+    iisql::register_logs(&ctx, "all", &[tree.display().to_string()], Default::default())
+        .await
+        .unwrap();
+    assert_eq!(count(&ctx, "SELECT count(*) FROM all").await, 8);
+}
+
+#[tokio::test]
+async fn projection_reaches_the_scan() {
+    let ctx = iisql::new_context().unwrap();
+    let tree = fixtures().join("tree");
+    iisql::register_logs(&ctx, "logs", &[tree.display().to_string()], Default::default())
+        .await
+        .unwrap();
+    let plan = ctx
+        .sql("SELECT cs_method FROM logs WHERE sc_status = 200")
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    let text = displayable(plan.as_ref()).indent(true).to_string();
+    assert!(
+        text.contains("projection=[cs_method, sc_status]") && text.contains("file_type=iisw3c"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn max_errors_and_strict_stop_the_scan() {
+    let ctx = iisql::new_context().unwrap();
+    let file = fixtures().join("headerless/short.log").display().to_string();
+    iisql::register_logs(&ctx, "t", &[&file], IisW3cOptions::default().with_max_errors(1))
+        .await
+        .unwrap();
+    let err = ctx.sql("SELECT * FROM t").await.unwrap().collect().await.unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("too many rejected lines: 2 > max_errors 1"), "{msg}");
+    assert!(msg.contains("short.log:1:"), "{msg}");
+
+    iisql::register_logs(&ctx, "s", &[&file], IisW3cOptions::default().with_strict(true))
+        .await
+        .unwrap();
+    let err = ctx.sql("SELECT * FROM s").await.unwrap().collect().await.unwrap_err();
+    assert!(err.to_string().contains("strict mode"), "{err}");
+}
+
+#[tokio::test]
+async fn missing_and_empty_paths_are_clear_errors() {
+    let ctx = iisql::new_context().unwrap();
+    let err = iisql::register_logs(&ctx, "t", &["/no/such/dir"], Default::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("/no/such/dir: no such file or directory"), "{err}");
+    let empty = tempfile::tempdir().unwrap();
+    let err = iisql::register_logs(&ctx, "t", &[empty.path().display().to_string()], Default::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no .log files found"), "{err}");
+}
+
+#[tokio::test]
+async fn count_star_converts_no_column() {
+    let ctx = iisql::new_context().unwrap();
+    let tree = fixtures().join("tree");
+    iisql::register_logs(&ctx, "logs", &[tree.display().to_string()], Default::default())
+        .await
+        .unwrap();
+    let plan = ctx
+        .sql("SELECT count(*) FROM logs")
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    let text = displayable(plan.as_ref()).indent(true).to_string();
+    assert!(!text.contains("projection=[timestamp"), "{text}");
+    let b = ctx.sql("SELECT log_row FROM logs ORDER BY log_row LIMIT 2").await.unwrap().collect().await.unwrap();
+    assert_eq!(b[0].column(0).as_primitive::<Int64Type>().values().to_vec(), vec![5, 5]);
+}

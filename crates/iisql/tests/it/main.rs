@@ -1,0 +1,12 @@
+//! Integration tests of the iisql library: one binary, one module per area.
+
+mod library;
+mod real_data;
+mod slt;
+
+use std::path::PathBuf;
+
+/// The folder of the test fixtures.
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}

@@ -1,0 +1,101 @@
+//! Real IIS logs that nobody on this project wrote (`../shared/data/real-iis/`): every data line
+//! must come out as a row or a reported reject, per file.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use datafusion::arrow::array::{AsArray, Int64Array};
+use datafusion::arrow::datatypes::Int64Type;
+
+fn real_iis() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/real-iis");
+    dir.is_dir().then(|| dir.canonicalize().expect("canonical path"))
+}
+
+/// Data lines counted independently of the parser: not blank (after removing NUL padding and
+/// whitespace) and not a directive.
+fn count_data_lines(bytes: &[u8]) -> u64 {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    bytes
+        .split(|&b| b == b'\n')
+        .map(|l| {
+            let l: Vec<u8> = l.iter().copied().filter(|&b| b != 0).collect();
+            String::from_utf8_lossy(&l).trim().to_string()
+        })
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .count() as u64
+}
+
+fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else if p.extension().is_some_and(|e| e == "log") {
+            out.push(p);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_real_line_is_a_row_or_a_reported_reject() {
+    let Some(dir) = real_iis() else {
+        eprintln!("SKIPPED: ../shared/data/real-iis is not beside the checkout");
+        return;
+    };
+    let mut files = Vec::new();
+    walk(&dir, &mut files);
+    assert!(files.len() > 1000, "expected the 1,114 real files, found {}", files.len());
+    let expected: BTreeMap<String, u64> = files
+        .iter()
+        .map(|f| (f.display().to_string(), count_data_lines(&std::fs::read(f).unwrap())))
+        .collect();
+
+    let ctx = iisql::new_context().unwrap();
+    let log = iisql::scan_log(&ctx);
+    iisql::register_logs(&ctx, "logs", &[dir.display().to_string()], Default::default())
+        .await
+        .unwrap();
+    let batches = ctx
+        .sql("SELECT log_filename, count(*) AS n FROM logs GROUP BY log_filename")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let mut got: BTreeMap<String, u64> = BTreeMap::new();
+    for b in &batches {
+        let names = b.column(0).as_string_view();
+        let counts: &Int64Array = b.column(1).as_primitive::<Int64Type>();
+        for i in 0..b.num_rows() {
+            got.insert(names.value(i).to_string(), counts.value(i) as u64);
+        }
+    }
+    let report = log.snapshot();
+    let mut rejected: BTreeMap<String, u64> = BTreeMap::new();
+    for r in report.rejects.iter().filter(|r| !r.reason.row_kept()) {
+        *rejected.entry(r.file.to_string()).or_default() += 1;
+    }
+    assert_eq!(report.rejects_not_kept, 0);
+
+    let mut total_rows = 0;
+    let mut total_lines = 0;
+    for (file, lines) in &expected {
+        let rows = got.get(file).copied().unwrap_or(0);
+        let rej = rejected.get(file).copied().unwrap_or(0);
+        assert_eq!(rows + rej, *lines, "{file}: {rows} rows + {rej} rejects");
+        total_rows += rows;
+        total_lines += lines;
+    }
+    assert_eq!(report.stats.rows, total_rows);
+    assert_eq!(report.files as usize, files.len());
+    eprintln!(
+        "real-iis: {} files, {total_lines} data lines, {total_rows} rows, {} rejected: {}",
+        files.len(),
+        report.stats.rejected,
+        report.summary()
+    );
+    for r in report.rejects.iter().take(20) {
+        eprintln!("  {r}");
+    }
+}
