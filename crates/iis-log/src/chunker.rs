@@ -44,7 +44,10 @@ impl LineChunker {
 
     /// Reads from `reader` until a chunk is ready; `Ok(None)` at the end of the input (then call
     /// [`Self::finish`] for the last line if it has no terminator).
-    pub fn read_from<R: Read + ?Sized>(&mut self, reader: &mut R) -> std::io::Result<Option<Buffer>> {
+    pub fn read_from<R: Read + ?Sized>(
+        &mut self,
+        reader: &mut R,
+    ) -> std::io::Result<Option<Buffer>> {
         loop {
             let old = self.buf.len();
             let want = self.target.saturating_sub(old).max(64 * 1024);

@@ -107,7 +107,9 @@ pub fn parse_time_prefix(b: &[u8]) -> Option<(i64, usize)> {
 pub fn parse_datetime_prefix(b: &[u8]) -> Option<(i32, i64)> {
     let days = parse_date_prefix(b)?;
     let rest = b.get(10..)?;
-    let rest = rest.strip_prefix(b" ").or_else(|| rest.strip_prefix(b"T"))?;
+    let rest = rest
+        .strip_prefix(b" ")
+        .or_else(|| rest.strip_prefix(b"T"))?;
     let (ms, _) = parse_time_prefix(rest)?;
     Some((days, ms))
 }

@@ -280,7 +280,11 @@ impl W3cDecoder {
             }
             let nuls = data[s..e].iter().take_while(|&&c| c == 0).count();
             s += nuls;
-            if s == e || data[s..e].iter().all(|&c| c == 0 || c.is_ascii_whitespace()) {
+            if s == e
+                || data[s..e]
+                    .iter()
+                    .all(|&c| c == 0 || c.is_ascii_whitespace())
+            {
                 if nuls > 0 || data[s..e].contains(&0) {
                     self.stats.nul_lines += 1;
                 } else {
@@ -397,7 +401,7 @@ impl W3cDecoder {
         self.rejects.push(Reject {
             file: self.file.clone(),
             line: self.rows_line[row],
-            byte_offset: self.rows_offset[row] + 0,
+            byte_offset: self.rows_offset[row],
             reason: RejectReason::InvalidValue {
                 field: self.layout.names[pos].clone(),
             },
@@ -607,7 +611,7 @@ impl W3cDecoder {
     }
 
     /// The schema of the batches produced.
-    pub fn schema(&self) -> &Arc<Schema> {
+    pub fn projected_schema(&self) -> &Arc<Schema> {
         &self.cfg.projected
     }
 }

@@ -73,7 +73,10 @@ impl FileFormatFactory for IisW3cFormatFactory {
     ) -> Result<Arc<dyn FileFormat>> {
         let mut options = self.options.clone();
         options.apply(format_options)?;
-        Ok(Arc::new(IisW3cFormat::new(options, session_scan_log(state))))
+        Ok(Arc::new(IisW3cFormat::new(
+            options,
+            session_scan_log(state),
+        )))
     }
 
     fn default(&self) -> Arc<dyn FileFormat> {

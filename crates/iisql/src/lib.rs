@@ -15,6 +15,7 @@
 
 pub mod error;
 pub mod format;
+pub mod generator;
 pub mod opener;
 pub mod options;
 pub mod register;
@@ -27,7 +28,10 @@ pub use format::{IISW3C, IisW3cFormat, IisW3cFormatFactory};
 pub use options::IisW3cOptions;
 pub use register::{expand_paths, register_logs};
 pub use scan_log::{ScanLog, ScanReport};
-pub use session::{new_context, new_context_with_config, register_iis, scan_log, session_config};
+pub use session::{
+    new_context, new_context_with_config, register_iis, register_iis_with_options, scan_log,
+    session_config,
+};
 
 /// The parser crate, re-exported.
 pub use iis_log;

@@ -75,9 +75,10 @@ impl IisW3cOptions {
             match key.as_str() {
                 "fields" => self.fields = Some(v.clone()),
                 "max_errors" | "max-errors" => {
-                    self.max_errors = Some(v.trim().parse().map_err(|_| {
-                        bad(&key, format!("expected a whole number, got `{v}`"))
-                    })?)
+                    self.max_errors =
+                        Some(v.trim().parse().map_err(|_| {
+                            bad(&key, format!("expected a whole number, got `{v}`"))
+                        })?)
                 }
                 "strict" => {
                     self.strict = match v.trim().to_ascii_lowercase().as_str() {

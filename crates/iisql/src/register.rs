@@ -24,8 +24,9 @@ fn has_glob(s: &str) -> bool {
 }
 
 fn has_scheme(s: &str) -> bool {
-    s.split_once("://")
-        .is_some_and(|(scheme, _)| scheme.len() > 1 && scheme.chars().all(|c| c.is_ascii_alphanumeric()))
+    s.split_once("://").is_some_and(|(scheme, _)| {
+        scheme.len() > 1 && scheme.chars().all(|c| c.is_ascii_alphanumeric())
+    })
 }
 
 /// Collects `*.log` files below `dir`, sorted.
@@ -48,6 +49,28 @@ fn walk(dir: &Path, out: &mut Vec<String>) -> Result<(), IisqlError> {
         }
     }
     Ok(())
+}
+
+/// Total size in bytes of the local log files among `paths` (folders searched recursively);
+/// globs and URLs count as 0. Used for progress display.
+pub fn local_size(paths: &[impl AsRef<str>]) -> u64 {
+    let mut total = 0;
+    for p in paths {
+        let path = Path::new(p.as_ref());
+        if path.is_dir() {
+            let mut files = Vec::new();
+            if walk(path, &mut files).is_ok() {
+                total += files
+                    .iter()
+                    .filter_map(|f| std::fs::metadata(f).ok())
+                    .map(|m| m.len())
+                    .sum::<u64>();
+            }
+        } else if let Ok(m) = std::fs::metadata(path) {
+            total += m.len();
+        }
+    }
+    total
 }
 
 /// Expands user paths into table URLs: a folder becomes every `*.log` below it (recursively),
@@ -91,8 +114,7 @@ pub async fn register_logs(
 ) -> Result<()> {
     let urls = expand_paths(paths)?;
     let format = IisW3cFormat::new(options, scan_log(ctx));
-    let listing = ListingOptions::new(Arc::new(format))
-        .with_file_extension("");
+    let listing = ListingOptions::new(Arc::new(format)).with_file_extension("");
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(listing)
         .infer_schema(&ctx.state())

@@ -9,6 +9,7 @@ use datafusion::execution::context::SessionContext;
 use datafusion::prelude::SessionConfig;
 
 use crate::format::{IISW3C, IisW3cFormatFactory};
+use crate::options::IisW3cOptions;
 use crate::scan_log::ScanLog;
 
 /// The session settings iisql relies on: subfolders are read when a table's location is a
@@ -44,13 +45,22 @@ pub fn new_context_with_config(mut config: SessionConfig) -> Result<SessionConte
 /// Adds iisql's formats (`STORED AS IISW3C`, `.log` files) and a [`ScanLog`] to an existing
 /// context. Embedding tools call this on their own `SessionContext`.
 pub fn register_iis(ctx: &SessionContext) -> Result<()> {
+    register_iis_with_options(ctx, IisW3cOptions::default())
+}
+
+/// Like [`register_iis`], with `options` as the defaults of every IIS table created by SQL
+/// (`CREATE EXTERNAL TABLE ... STORED AS IISW3C`, `SELECT * FROM 'x.log'`); a statement's own
+/// `OPTIONS (...)` still apply on top.
+pub fn register_iis_with_options(ctx: &SessionContext, options: IisW3cOptions) -> Result<()> {
     let state = ctx.state_ref();
     let mut state = state.write();
     if state.config().get_extension::<ScanLog>().is_none() {
         state.config_mut().set_extension(Arc::new(ScanLog::new()));
     }
-    state.register_file_format(Arc::new(IisW3cFormatFactory::new("iisw3c")), true)?;
-    state.register_file_format(Arc::new(IisW3cFormatFactory::new("log")), true)?;
+    for key in ["iisw3c", "log"] {
+        let factory = IisW3cFormatFactory::new(key).with_options(options.clone());
+        state.register_file_format(Arc::new(factory), true)?;
+    }
     state
         .table_factories_mut()
         .insert(IISW3C.to_string(), Arc::new(ListingTableFactory::new()));

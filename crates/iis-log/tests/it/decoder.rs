@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use arrow_buffer::Buffer;
-use iis_log::datetime::{parse_date, MS_PER_DAY};
+use iis_log::datetime::{MS_PER_DAY, parse_date};
 use iis_log::{DecoderConfig, RejectReason, W3cDecoder, w3c_schema};
 
 use crate::{concat, ints32, ints64, read, strings, timestamps};
@@ -38,19 +38,37 @@ fn mid_file_fields_change_maps_every_line_by_its_layout() {
                 Some("/ok".into())
             ]
         );
-        assert_eq!(strings(&b, "cs_host")[2].as_deref(), Some("mail.contoso.com"));
+        assert_eq!(
+            strings(&b, "cs_host")[2].as_deref(),
+            Some("mail.contoso.com")
+        );
         assert_eq!(strings(&b, "cs_host")[0], None);
-        assert_eq!(strings(&b, "x_forwarded_for")[2].as_deref(), Some("203.0.113.9"));
-        assert_eq!(strings(&b, "cs_username")[1].as_deref(), Some("CONTOSO\\jdoe"));
-        assert_eq!(ints32(&b, "sc_status"), vec![Some(200), Some(403), Some(401), Some(200)]);
+        assert_eq!(
+            strings(&b, "x_forwarded_for")[2].as_deref(),
+            Some("203.0.113.9")
+        );
+        assert_eq!(
+            strings(&b, "cs_username")[1].as_deref(),
+            Some("CONTOSO\\jdoe")
+        );
+        assert_eq!(
+            ints32(&b, "sc_status"),
+            vec![Some(200), Some(403), Some(401), Some(200)]
+        );
         assert_eq!(ints32(&b, "sc_substatus")[1], Some(7));
         assert_eq!(ints64(&b, "sc_win32_status")[2], Some(4_294_967_295));
         assert_eq!(ints64(&b, "time_taken")[1], Some(3_000_000_000));
         assert_eq!(ints64(&b, "sc_bytes"), vec![None, None, Some(100), None]);
-        assert_eq!(ints64(&b, "log_row"), vec![Some(5), Some(6), Some(9), Some(11)]);
+        assert_eq!(
+            ints64(&b, "log_row"),
+            vec![Some(5), Some(6), Some(9), Some(11)]
+        );
         let day = parse_date(b"2024-01-15").unwrap() as i64 * MS_PER_DAY;
         assert_eq!(timestamps(&b)[0], Some(day + (2 * 3600 + 10 * 60) * 1000));
-        assert_eq!(timestamps(&b)[3], Some(day + (2 * 3600 + 10 * 60 + 4) * 1000));
+        assert_eq!(
+            timestamps(&b)[3],
+            Some(day + (2 * 3600 + 10 * 60 + 4) * 1000)
+        );
         let rejects = &r.rejects;
         assert_eq!(rejects.len(), 1);
         assert_eq!(rejects[0].line, 10);
@@ -61,7 +79,10 @@ fn mid_file_fields_change_maps_every_line_by_its_layout() {
                 found: 7
             }
         );
-        assert_eq!(rejects[0].text, "2024-01-15 02:10:03 10.0.0.1 GET /short - 443");
+        assert_eq!(
+            rejects[0].text,
+            "2024-01-15 02:10:03 10.0.0.1 GET /short - 443"
+        );
         let offset = MIDFILE
             .windows(8)
             .position(|w| w == b"2024-01-15 02:10:03".get(..8).unwrap())
@@ -77,7 +98,10 @@ fn time_only_layout_takes_the_date_directive() {
     let b = concat(&schema, &r);
     let d6 = parse_date(b"2010-05-06").unwrap() as i64 * MS_PER_DAY;
     let d7 = parse_date(b"2010-05-07").unwrap() as i64 * MS_PER_DAY;
-    assert_eq!(timestamps(&b), vec![Some(d6 + 3_600_000), Some(d7 + 7_200_000)]);
+    assert_eq!(
+        timestamps(&b),
+        vec![Some(d6 + 3_600_000), Some(d7 + 7_200_000)]
+    );
 }
 
 #[test]
@@ -85,7 +109,10 @@ fn headerless_file_uses_default_or_given_layout() {
     let text = b"2024-01-17 01:00:00 192.168.1.1 GET /legacy.aspx - 80 - 10.0.0.10 Mozilla/5.0 - 200 0 0 50\n";
     let (schema, r) = read(text, 1 << 20);
     let b = concat(&schema, &r);
-    assert_eq!(strings(&b, "cs_uri_stem"), vec![Some("/legacy.aspx".into())]);
+    assert_eq!(
+        strings(&b, "cs_uri_stem"),
+        vec![Some("/legacy.aspx".into())]
+    );
     assert_eq!(ints64(&b, "time_taken"), vec![Some(50)]);
 
     let schema = Arc::new(w3c_schema([]));
@@ -93,8 +120,11 @@ fn headerless_file_uses_default_or_given_layout() {
         .unwrap()
         .with_default_fields("date time c-ip sc-status");
     let mut d = W3cDecoder::new(Arc::new(cfg), "x.log");
-    d.decode(&Buffer::from(&b"2024-01-17 01:00:00 10.0.0.1 404"[..]), true)
-        .unwrap();
+    d.decode(
+        &Buffer::from(&b"2024-01-17 01:00:00 10.0.0.1 404"[..]),
+        true,
+    )
+    .unwrap();
     d.finish().unwrap();
     let b = d.next_batch().unwrap();
     assert_eq!(ints32(&b, "sc_status"), vec![Some(404)]);
@@ -103,14 +133,18 @@ fn headerless_file_uses_default_or_given_layout() {
 
 #[test]
 fn bom_nul_padding_and_incomplete_tail() {
-    let mut text = b"\xEF\xBB\xBF#Fields: date time c-ip sc-status\r\n2024-01-01 00:00:00 a 200\r\n".to_vec();
+    let mut text =
+        b"\xEF\xBB\xBF#Fields: date time c-ip sc-status\r\n2024-01-01 00:00:00 a 200\r\n".to_vec();
     text.extend_from_slice(&[0u8; 100]);
     text.extend_from_slice(b"\r\n");
     text.extend_from_slice(&[0u8; 10]);
     text.extend_from_slice(b"#Software: IIS\r\n#Fields: date time c-ip sc-status\r\n2024-01-01 00:00:01 b 201\r\n2024-01-01 00:00:02 c");
     let (schema, r) = read(&text, 1 << 20);
     let b = concat(&schema, &r);
-    assert_eq!(strings(&b, "c_ip"), vec![Some("a".into()), Some("b".into())]);
+    assert_eq!(
+        strings(&b, "c_ip"),
+        vec![Some("a".into()), Some("b".into())]
+    );
     assert_eq!(r.stats.nul_lines, 1);
     assert_eq!(r.stats.directives, 3);
     assert_eq!(r.rejects.len(), 1);
@@ -123,7 +157,10 @@ fn bom_nul_padding_and_incomplete_tail() {
         }
     );
     let s = r.stats;
-    assert_eq!(s.lines, s.rows + s.rejected + s.directives + s.blank_lines + s.nul_lines);
+    assert_eq!(
+        s.lines,
+        s.rows + s.rejected + s.directives + s.blank_lines + s.nul_lines
+    );
 }
 
 #[test]
@@ -148,7 +185,11 @@ fn bad_values_become_null_and_are_reported() {
     assert_eq!(b.num_rows(), 2);
     assert_eq!(ints32(&b, "sc_status"), vec![None, Some(200)]);
     assert_eq!(timestamps(&b)[1], None);
-    let reasons: Vec<_> = r.rejects.iter().map(|r| (r.line, r.reason.code())).collect();
+    let reasons: Vec<_> = r
+        .rejects
+        .iter()
+        .map(|r| (r.line, r.reason.code()))
+        .collect();
     assert!(reasons.contains(&(2, "invalid_value")));
     assert!(reasons.contains(&(3, "invalid_value")));
     assert_eq!(r.stats.invalid_values, 2);
@@ -174,7 +215,10 @@ fn raw_utf8_urls_and_ipv6() {
     let text = "#Fields: c-ip cs-uri-stem\n::1 /página/ñandú\nfe80::1%eth0 /\n".as_bytes();
     let (schema, r) = read(text, 1 << 20);
     let b = concat(&schema, &r);
-    assert_eq!(strings(&b, "cs_uri_stem")[0].as_deref(), Some("/página/ñandú"));
+    assert_eq!(
+        strings(&b, "cs_uri_stem")[0].as_deref(),
+        Some("/página/ñandú")
+    );
     assert_eq!(strings(&b, "c_ip")[1].as_deref(), Some("fe80::1%eth0"));
     let _ = MS_PER_DAY;
 }

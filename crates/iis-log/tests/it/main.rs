@@ -15,7 +15,11 @@ use iis_log::{DecoderConfig, scan_directives, w3c_schema};
 pub fn read(text: &[u8], chunk: usize) -> (arrow_schema::SchemaRef, FileRead) {
     let scan = scan_directives(text).unwrap();
     let schema = Arc::new(w3c_schema(scan.fields().values().map(String::as_str)));
-    let cfg = Arc::new(DecoderConfig::new(schema.clone(), None).unwrap().with_batch_size(3));
+    let cfg = Arc::new(
+        DecoderConfig::new(schema.clone(), None)
+            .unwrap()
+            .with_batch_size(3),
+    );
     (schema, read_w3c(text, cfg, "test.log", chunk).unwrap())
 }
 

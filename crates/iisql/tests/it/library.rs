@@ -16,9 +16,14 @@ async fn count(ctx: &datafusion::prelude::SessionContext, sql: &str) -> i64 {
 async fn register_logs_reads_a_folder_tree_and_reports_rejects() {
     let ctx = iisql::new_context().unwrap();
     let tree = fixtures().join("tree");
-    iisql::register_logs(&ctx, "logs", &[tree.display().to_string()], IisW3cOptions::default())
-        .await
-        .unwrap();
+    iisql::register_logs(
+        &ctx,
+        "logs",
+        &[tree.display().to_string()],
+        IisW3cOptions::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(count(&ctx, "SELECT count(*) FROM logs").await, 8);
     let report = iisql::scan_log(&ctx).snapshot();
     assert_eq!(report.files, 2);
@@ -43,9 +48,14 @@ async fn embedding_into_a_foreign_context() {
     .unwrap();
     assert_eq!(count(&ctx, "SELECT count(*) FROM t").await, 2);
     // A folder given to register_logs is searched recursively whatever the session's settings.
-    iisql::register_logs(&ctx, "all", &[tree.display().to_string()], Default::default())
-        .await
-        .unwrap();
+    iisql::register_logs(
+        &ctx,
+        "all",
+        &[tree.display().to_string()],
+        Default::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(count(&ctx, "SELECT count(*) FROM all").await, 8);
 }
 
@@ -53,9 +63,14 @@ async fn embedding_into_a_foreign_context() {
 async fn projection_reaches_the_scan() {
     let ctx = iisql::new_context().unwrap();
     let tree = fixtures().join("tree");
-    iisql::register_logs(&ctx, "logs", &[tree.display().to_string()], Default::default())
-        .await
-        .unwrap();
+    iisql::register_logs(
+        &ctx,
+        "logs",
+        &[tree.display().to_string()],
+        Default::default(),
+    )
+    .await
+    .unwrap();
     let plan = ctx
         .sql("SELECT cs_method FROM logs WHERE sc_status = 200")
         .await
@@ -73,19 +88,47 @@ async fn projection_reaches_the_scan() {
 #[tokio::test]
 async fn max_errors_and_strict_stop_the_scan() {
     let ctx = iisql::new_context().unwrap();
-    let file = fixtures().join("headerless/short.log").display().to_string();
-    iisql::register_logs(&ctx, "t", &[&file], IisW3cOptions::default().with_max_errors(1))
+    let file = fixtures()
+        .join("headerless/short.log")
+        .display()
+        .to_string();
+    iisql::register_logs(
+        &ctx,
+        "t",
+        &[&file],
+        IisW3cOptions::default().with_max_errors(1),
+    )
+    .await
+    .unwrap();
+    let err = ctx
+        .sql("SELECT * FROM t")
         .await
-        .unwrap();
-    let err = ctx.sql("SELECT * FROM t").await.unwrap().collect().await.unwrap_err();
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("too many rejected lines: 2 > max_errors 1"), "{msg}");
+    assert!(
+        msg.contains("too many rejected lines: 2 > max_errors 1"),
+        "{msg}"
+    );
     assert!(msg.contains("short.log:1:"), "{msg}");
 
-    iisql::register_logs(&ctx, "s", &[&file], IisW3cOptions::default().with_strict(true))
+    iisql::register_logs(
+        &ctx,
+        "s",
+        &[&file],
+        IisW3cOptions::default().with_strict(true),
+    )
+    .await
+    .unwrap();
+    let err = ctx
+        .sql("SELECT * FROM s")
         .await
-        .unwrap();
-    let err = ctx.sql("SELECT * FROM s").await.unwrap().collect().await.unwrap_err();
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("strict mode"), "{err}");
 }
 
@@ -95,11 +138,20 @@ async fn missing_and_empty_paths_are_clear_errors() {
     let err = iisql::register_logs(&ctx, "t", &["/no/such/dir"], Default::default())
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("/no/such/dir: no such file or directory"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("/no/such/dir: no such file or directory"),
+        "{err}"
+    );
     let empty = tempfile::tempdir().unwrap();
-    let err = iisql::register_logs(&ctx, "t", &[empty.path().display().to_string()], Default::default())
-        .await
-        .unwrap_err();
+    let err = iisql::register_logs(
+        &ctx,
+        "t",
+        &[empty.path().display().to_string()],
+        Default::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("no .log files found"), "{err}");
 }
 
@@ -107,9 +159,14 @@ async fn missing_and_empty_paths_are_clear_errors() {
 async fn count_star_converts_no_column() {
     let ctx = iisql::new_context().unwrap();
     let tree = fixtures().join("tree");
-    iisql::register_logs(&ctx, "logs", &[tree.display().to_string()], Default::default())
-        .await
-        .unwrap();
+    iisql::register_logs(
+        &ctx,
+        "logs",
+        &[tree.display().to_string()],
+        Default::default(),
+    )
+    .await
+    .unwrap();
     let plan = ctx
         .sql("SELECT count(*) FROM logs")
         .await
@@ -119,6 +176,15 @@ async fn count_star_converts_no_column() {
         .unwrap();
     let text = displayable(plan.as_ref()).indent(true).to_string();
     assert!(!text.contains("projection=[timestamp"), "{text}");
-    let b = ctx.sql("SELECT log_row FROM logs ORDER BY log_row LIMIT 2").await.unwrap().collect().await.unwrap();
-    assert_eq!(b[0].column(0).as_primitive::<Int64Type>().values().to_vec(), vec![5, 5]);
+    let b = ctx
+        .sql("SELECT log_row FROM logs ORDER BY log_row LIMIT 2")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        b[0].column(0).as_primitive::<Int64Type>().values().to_vec(),
+        vec![5, 5]
+    );
 }

@@ -9,7 +9,8 @@ use datafusion::arrow::datatypes::Int64Type;
 
 fn real_iis() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/real-iis");
-    dir.is_dir().then(|| dir.canonicalize().expect("canonical path"))
+    dir.is_dir()
+        .then(|| dir.canonicalize().expect("canonical path"))
 }
 
 /// Data lines counted independently of the parser: not blank (after removing NUL padding and
@@ -45,17 +46,31 @@ async fn every_real_line_is_a_row_or_a_reported_reject() {
     };
     let mut files = Vec::new();
     walk(&dir, &mut files);
-    assert!(files.len() > 1000, "expected the 1,114 real files, found {}", files.len());
+    assert!(
+        files.len() > 1000,
+        "expected the 1,114 real files, found {}",
+        files.len()
+    );
     let expected: BTreeMap<String, u64> = files
         .iter()
-        .map(|f| (f.display().to_string(), count_data_lines(&std::fs::read(f).unwrap())))
+        .map(|f| {
+            (
+                f.display().to_string(),
+                count_data_lines(&std::fs::read(f).unwrap()),
+            )
+        })
         .collect();
 
     let ctx = iisql::new_context().unwrap();
     let log = iisql::scan_log(&ctx);
-    iisql::register_logs(&ctx, "logs", &[dir.display().to_string()], Default::default())
-        .await
-        .unwrap();
+    iisql::register_logs(
+        &ctx,
+        "logs",
+        &[dir.display().to_string()],
+        Default::default(),
+    )
+    .await
+    .unwrap();
     let batches = ctx
         .sql("SELECT log_filename, count(*) AS n FROM logs GROUP BY log_filename")
         .await

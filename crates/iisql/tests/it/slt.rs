@@ -51,7 +51,11 @@ fn to_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>, DataFusionError>
                             "NULL".to_string()
                         } else {
                             let s = f.value(r).to_string();
-                            if s.is_empty() { "(empty)".to_string() } else { s }
+                            if s.is_empty() {
+                                "(empty)".to_string()
+                            } else {
+                                s
+                            }
                         }
                     })
                     .collect(),

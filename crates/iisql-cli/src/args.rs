@@ -1,0 +1,120 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// SQL over IIS logs. `iisql PATH...` opens a SQL prompt with the logs as table `logs`;
+/// `-c` runs statements, `-f` runs a script, SQL on standard input is run as a script.
+#[derive(Debug, Parser)]
+#[command(name = "iisql", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// A subcommand; without one, iisql runs SQL over PATH...
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The SQL run options.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write realistic, deterministic Exchange IIS logs (sample data, benchmark corpora).
+    Generate(GenerateArgs),
+}
+
+/// Options of `iisql generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Folder to write `<server>/W3SVC1/u_exYYMMDD.log` files into.
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    /// Approximate total size, e.g. 5MB or 1GiB.
+    #[arg(long, default_value = "4MB")]
+    pub size: String,
+    /// Number of days (files per server).
+    #[arg(long, default_value_t = 2)]
+    pub days: u32,
+    /// Number of front-end servers.
+    #[arg(long, default_value_t = 2)]
+    pub servers: u32,
+    /// Random seed: the same seed writes the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// First day, YYYY-MM-DD.
+    #[arg(long, default_value = "2025-11-03")]
+    pub start: String,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned text table.
+    Table,
+    /// Comma-separated values with a header.
+    Csv,
+    /// Tab-separated values with a header.
+    Tsv,
+    /// One JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+/// Options for running SQL.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Log files, folders (searched recursively for *.log) or globs, registered as table `logs`.
+    pub paths: Vec<String>,
+
+    /// Run this SQL (may be given more than once) and exit.
+    #[arg(short = 'c', long = "command", value_name = "SQL")]
+    pub commands: Vec<String>,
+
+    /// Run the SQL script in FILE (statements end with `;`) and exit.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Write results to FILE instead of standard output; the writer follows the extension
+    /// (.csv, .tsv, .json, .ndjson, .parquet).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Name of the table the PATHs are registered as.
+    #[arg(long, default_value = "logs")]
+    pub table: String,
+
+    /// Field list for lines before any #Fields (headerless files), e.g. "date time c-ip sc-status".
+    #[arg(long)]
+    pub fields: Option<String>,
+
+    /// Stop with an error once more than N lines were rejected (Log Parser's -e).
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<u64>,
+
+    /// Stop at the first rejected line or unreadable value.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Write every rejected line to FILE (.csv or .ndjson).
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+
+    /// Number of partitions to scan in parallel (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<usize>,
+
+    /// Print how long each statement took (on standard error).
+    #[arg(long)]
+    pub timing: bool,
+
+    /// Print no summary or progress on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
+}

@@ -1,0 +1,177 @@
+//! Running statements: planning, streaming the results to their destination, and reporting
+//! what the scans read and rejected.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::prelude::SessionContext;
+use iisql::ScanLog;
+use iisql::iis_log::Reject;
+
+use crate::args::Format;
+use crate::output::{write_file, write_stream};
+use crate::progress::Progress;
+
+/// A CLI session: the context and how results and reports are written.
+pub struct Runner {
+    /// The DataFusion context with iisql registered.
+    pub ctx: SessionContext,
+    /// The context's scan log.
+    pub log: Arc<ScanLog>,
+    /// Output format for standard output.
+    pub format: Format,
+    /// Output file, if any.
+    pub output: Option<PathBuf>,
+    /// Print elapsed time per statement.
+    pub timing: bool,
+    /// No summary, no progress.
+    pub quiet: bool,
+    /// Where to write rejects.
+    pub rejects_path: Option<PathBuf>,
+    /// Bytes of the registered logs, for the progress bar.
+    pub total_bytes: Option<u64>,
+    rejects: Vec<Reject>,
+    seen: BTreeSet<(String, u64, &'static str)>,
+}
+
+impl Runner {
+    /// A runner over `ctx`.
+    pub fn new(ctx: SessionContext, format: Format) -> Self {
+        let log = iisql::scan_log(&ctx);
+        Self {
+            ctx,
+            log,
+            format,
+            output: None,
+            timing: false,
+            quiet: false,
+            rejects_path: None,
+            total_bytes: None,
+            rejects: Vec::new(),
+            seen: BTreeSet::new(),
+        }
+    }
+
+    /// Runs one statement and writes its result.
+    pub async fn run(&mut self, sql: &str) -> Result<()> {
+        self.log.reset();
+        let start = Instant::now();
+        let progress = Progress::start(Arc::clone(&self.log), self.total_bytes, !self.quiet);
+        let result = async {
+            let df = self.ctx.sql(sql).await?;
+            let mut stream = df.execute_stream().await?;
+            if stream.schema().fields().is_empty() {
+                // DDL and SET: nothing to print.
+                while let Some(b) = futures::StreamExt::next(&mut stream).await {
+                    b?;
+                }
+                return Ok(0);
+            }
+            match &self.output {
+                Some(path) => write_file(stream, path).await,
+                None => write_stream(stream, self.format, std::io::stdout().lock()).await,
+            }
+        }
+        .await;
+        progress.finish();
+        let report = self.report().await;
+        if self.timing {
+            eprintln!("Elapsed {:.3} s", start.elapsed().as_secs_f64());
+        }
+        result?;
+        report
+    }
+
+    /// Prints the scan summary when anything was rejected, and writes the rejects file.
+    async fn report(&mut self) -> Result<()> {
+        let report = self.log.snapshot();
+        let troubled =
+            report.stats.rejected + report.stats.invalid_values + report.stats.lossy_lines;
+        for r in report.rejects {
+            let key = (r.file.to_string(), r.line, r.reason.code());
+            if self.seen.insert(key) {
+                self.rejects.push(r);
+            }
+        }
+        if troubled > 0 && !self.quiet {
+            match &self.rejects_path {
+                Some(p) => eprintln!("{} (written to {})", report_summary(&self.log), p.display()),
+                None => eprintln!("{} (use --rejects FILE)", report_summary(&self.log)),
+            }
+        }
+        if let Some(path) = self.rejects_path.clone() {
+            self.write_rejects(&path).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_rejects(&self, path: &std::path::Path) -> Result<()> {
+        let batch = rejects_batch(&self.rejects)?;
+        let schema = batch.schema();
+        let stream = MemoryStream::try_new(vec![batch], schema, None)?;
+        write_file(Box::pin(stream), path).await.map(|_| ())
+    }
+}
+
+fn report_summary(log: &ScanLog) -> String {
+    log.snapshot().summary()
+}
+
+/// The rejects as a table: file, line, byte_offset, reason_code, reason, text.
+pub fn rejects_batch(rejects: &[Reject]) -> Result<RecordBatch> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("file", DataType::Utf8, false),
+        Field::new("line", DataType::Int64, false),
+        Field::new("byte_offset", DataType::Int64, false),
+        Field::new("reason_code", DataType::Utf8, false),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("text", DataType::Utf8, false),
+    ]));
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            rejects.iter().map(|r| r.file.to_string()),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            rejects.iter().map(|r| r.line as i64),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            rejects.iter().map(|r| r.byte_offset as i64),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rejects.iter().map(|r| r.reason.code()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rejects.iter().map(|r| r.reason.to_string()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rejects.iter().map(|r| r.text.clone()),
+        )),
+    ];
+    RecordBatch::try_new(schema, cols).map_err(DataFusionError::from)
+}
+
+/// One line describing an error, without DataFusion's wrapper prefixes.
+pub fn describe(e: &DataFusionError) -> String {
+    let s = match e {
+        DataFusionError::Context(ctx, inner) => format!("{ctx}: {}", describe(inner)),
+        DataFusionError::External(inner) => inner.to_string(),
+        DataFusionError::Shared(inner) => describe(inner),
+        DataFusionError::ArrowError(inner, _) => match inner.as_ref() {
+            datafusion::arrow::error::ArrowError::ExternalError(x) => {
+                match x.downcast_ref::<DataFusionError>() {
+                    Some(d) => describe(d),
+                    None => x.to_string(),
+                }
+            }
+            other => other.to_string(),
+        },
+        other => other.to_string(),
+    };
+    s.replace('\n', " ")
+}

@@ -1,0 +1,189 @@
+//! Writing results: to standard output in a chosen format, or to a file whose extension picks
+//! the writer. Everything but the text table streams batch by batch.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::SendableRecordBatchStream;
+use futures::StreamExt;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use crate::args::Format;
+
+/// What a file extension asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A text format.
+    Text(Format),
+    /// Apache Parquet, zstd-compressed.
+    Parquet,
+}
+
+/// The writer for a file name, from its extension.
+pub fn kind_for_path(path: &Path) -> Result<FileKind> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    Ok(match ext.as_str() {
+        "csv" => FileKind::Text(Format::Csv),
+        "tsv" | "tab" => FileKind::Text(Format::Tsv),
+        "json" => FileKind::Text(Format::Json),
+        "ndjson" | "jsonl" => FileKind::Text(Format::Ndjson),
+        "txt" => FileKind::Text(Format::Table),
+        "parquet" => FileKind::Parquet,
+        _ => {
+            return Err(DataFusionError::Plan(format!(
+                "{}: unknown output extension (use .csv, .tsv, .json, .ndjson, .parquet or .txt)",
+                path.display()
+            )));
+        }
+    })
+}
+
+/// A streaming writer of one format.
+enum TextWriter<W: Write> {
+    Csv(Box<datafusion::arrow::csv::Writer<W>>),
+    Json(datafusion::arrow::json::Writer<W, datafusion::arrow::json::writer::JsonArray>),
+    Ndjson(datafusion::arrow::json::Writer<W, datafusion::arrow::json::writer::LineDelimited>),
+}
+
+impl<W: Write> TextWriter<W> {
+    fn new(format: Format, w: W) -> Self {
+        match format {
+            Format::Csv | Format::Table => Self::Csv(Box::new(
+                datafusion::arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(w),
+            )),
+            Format::Tsv => Self::Csv(Box::new(
+                datafusion::arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .with_delimiter(b'\t')
+                    .build(w),
+            )),
+            Format::Json => Self::Json(
+                datafusion::arrow::json::WriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build(w),
+            ),
+            Format::Ndjson => Self::Ndjson(
+                datafusion::arrow::json::WriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build(w),
+            ),
+        }
+    }
+
+    fn write(&mut self, b: &RecordBatch) -> Result<()> {
+        match self {
+            Self::Csv(w) => w.write(b)?,
+            Self::Json(w) => w.write(b)?,
+            Self::Ndjson(w) => w.write(b)?,
+        }
+        Ok(())
+    }
+
+    fn finish(self, rows: usize) -> Result<W> {
+        Ok(match self {
+            Self::Csv(w) => w.into_inner(),
+            Self::Json(mut w) => {
+                w.finish()?;
+                let mut inner = w.into_inner();
+                if rows == 0 {
+                    inner.write_all(b"[]")?;
+                }
+                inner.write_all(b"\n")?;
+                inner
+            }
+            Self::Ndjson(mut w) => {
+                w.finish()?;
+                w.into_inner()
+            }
+        })
+    }
+}
+
+/// Writes a text table of `batches` (all collected: column widths need every row).
+fn write_table<W: Write>(mut w: W, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let table = if rows == 0 {
+        pretty_format_batches(&[RecordBatch::new_empty(Arc::clone(schema))])?
+    } else {
+        pretty_format_batches(batches)?
+    };
+    writeln!(w, "{table}")?;
+    writeln!(w, "({rows} row{})", if rows == 1 { "" } else { "s" })?;
+    Ok(())
+}
+
+/// Streams results to `w` in `format`. Returns the number of rows.
+pub async fn write_stream<W: Write>(
+    mut stream: SendableRecordBatchStream,
+    format: Format,
+    mut w: W,
+) -> Result<usize> {
+    let schema = stream.schema();
+    let mut rows = 0;
+    if format == Format::Table {
+        let mut batches = Vec::new();
+        while let Some(b) = stream.next().await {
+            let b = b?;
+            rows += b.num_rows();
+            batches.push(b);
+        }
+        write_table(&mut w, &schema, &batches)?;
+        w.flush()?;
+        return Ok(rows);
+    }
+    let mut writer = TextWriter::new(format, &mut w);
+    while let Some(b) = stream.next().await {
+        let b = b?;
+        rows += b.num_rows();
+        writer.write(&b)?;
+    }
+    if rows == 0 && matches!(format, Format::Csv | Format::Tsv) {
+        // The CSV writer writes its header with the first batch; give it an empty one.
+        writer.write(&RecordBatch::new_empty(Arc::clone(&schema)))?;
+    }
+    writer.finish(rows)?;
+    w.flush()?;
+    Ok(rows)
+}
+
+/// Streams results into the file at `path`, the writer chosen by its extension.
+pub async fn write_file(stream: SendableRecordBatchStream, path: &Path) -> Result<usize> {
+    let kind = kind_for_path(path)?;
+    let file = File::create(path).map_err(|e| {
+        DataFusionError::Execution(format!("cannot create {}: {e}", path.display()))
+    })?;
+    match kind {
+        FileKind::Text(format) => write_stream(stream, format, BufWriter::new(file)).await,
+        FileKind::Parquet => write_parquet(stream, file).await,
+    }
+}
+
+async fn write_parquet(mut stream: SendableRecordBatchStream, file: File) -> Result<usize> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(1 << 20))
+        .build();
+    let mut writer = ArrowWriter::try_new(file, stream.schema(), Some(props))?;
+    let mut rows = 0;
+    while let Some(b) = stream.next().await {
+        let b = b?;
+        rows += b.num_rows();
+        writer.write(&b)?;
+    }
+    writer.close()?;
+    Ok(rows)
+}

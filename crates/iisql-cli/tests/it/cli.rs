@@ -1,0 +1,242 @@
+use std::fs;
+
+use predicates::prelude::*;
+
+use crate::{fixtures, iisql, root};
+
+fn tree() -> String {
+    fixtures().join("tree").display().to_string()
+}
+
+#[test]
+fn one_shot_command_prints_a_table() {
+    iisql()
+        .args([
+            &tree(),
+            "-c",
+            "SELECT sc_status, count(*) AS n FROM logs GROUP BY sc_status ORDER BY sc_status",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("| 200       | 4 |"))
+        .stdout(predicate::str::contains("| 403       | 1 |"))
+        .stdout(predicate::str::contains("(5 rows)"))
+        .stderr(predicate::str::contains(
+            "8 rows from 2 files; 1 line rejected (use --rejects FILE)",
+        ));
+}
+
+#[test]
+fn csv_tsv_json_ndjson_formats() {
+    let sql =
+        "SELECT sc_status, cs_username FROM logs WHERE sc_status IN (403, 413) ORDER BY sc_status";
+    let out = |fmt: &str| {
+        let o = iisql()
+            .args([&tree(), "-q", "--format", fmt, "-c", sql])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        String::from_utf8(o.stdout).unwrap()
+    };
+    assert_eq!(
+        out("csv"),
+        "sc_status,cs_username\n403,\n413,jdoe@contoso.com\n"
+    );
+    assert_eq!(
+        out("tsv"),
+        "sc_status\tcs_username\n403\t\n413\tjdoe@contoso.com\n"
+    );
+    assert_eq!(
+        out("json"),
+        "[{\"sc_status\":403,\"cs_username\":null},{\"sc_status\":413,\"cs_username\":\"jdoe@contoso.com\"}]\n"
+    );
+    assert_eq!(
+        out("ndjson"),
+        "{\"sc_status\":403,\"cs_username\":null}\n{\"sc_status\":413,\"cs_username\":\"jdoe@contoso.com\"}\n"
+    );
+}
+
+#[test]
+fn script_stops_at_the_failing_statement_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("script.sql");
+    fs::write(
+        &script,
+        "-- two statements\nSELECT count(*) AS n FROM logs;\n\nSELECT no_such_column\n  FROM logs;\nSELECT 3;\n",
+    )
+    .unwrap();
+    iisql()
+        .args([&tree(), "-q", "--format", "csv", "-f"])
+        .arg(&script)
+        .assert()
+        .code(1)
+        .stdout("n\n8\n")
+        .stderr(predicate::str::contains("script.sql:4: error:"))
+        .stderr(predicate::str::contains("no_such_column"));
+}
+
+#[test]
+fn sql_on_stdin_is_a_script() {
+    iisql()
+        .args([&tree(), "-q", "--format", "csv"])
+        .write_stdin("SELECT count(*) AS n FROM logs WHERE sc_status = 200;\nSELECT 1 AS one;")
+        .assert()
+        .success()
+        .stdout("n\n4\none\n1\n");
+}
+
+#[test]
+fn output_files_follow_their_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("out.csv");
+    iisql()
+        .args([
+            &tree(),
+            "-q",
+            "-c",
+            "SELECT log_row FROM logs ORDER BY log_filename, log_row LIMIT 2",
+            "-o",
+        ])
+        .arg(&csv)
+        .assert()
+        .success()
+        .stdout("");
+    assert_eq!(fs::read_to_string(&csv).unwrap(), "log_row\n5\n6\n");
+
+    let pq = dir.path().join("out.parquet");
+    iisql()
+        .args([&tree(), "-q", "-c", "SELECT * FROM logs", "-o"])
+        .arg(&pq)
+        .assert()
+        .success();
+    let file = fs::File::open(&pq).unwrap();
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let schema = reader.schema().clone();
+    assert!(schema.field_with_name("x_forwarded_for").is_ok());
+    assert_eq!(
+        schema
+            .field_with_name("timestamp")
+            .unwrap()
+            .data_type()
+            .to_string(),
+        "Timestamp(ms, \"UTC\")"
+    );
+    let rows: usize = reader.build().unwrap().map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 8);
+
+    // COPY works as well.
+    let copy = dir.path().join("copy.parquet");
+    iisql()
+        .args([&tree(), "-q", "-c"])
+        .arg(format!(
+            "COPY (SELECT cs_uri_stem FROM logs) TO '{}'",
+            copy.display()
+        ))
+        .assert()
+        .success();
+    assert!(copy.exists());
+}
+
+#[test]
+fn rejects_file_lists_every_rejected_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let rejects = dir.path().join("rejects.csv");
+    iisql()
+        .args([&tree(), "-c", "SELECT count(*) FROM logs", "--rejects"])
+        .arg(&rejects)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("1 line rejected"));
+    let text = fs::read_to_string(&rejects).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "file,line,byte_offset,reason_code,reason,text");
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[1].contains("u_ex240115.log,14,"), "{text}");
+    assert!(
+        lines[1].contains("field_count,9 fields where #Fields has 19"),
+        "{text}"
+    );
+}
+
+#[test]
+fn max_errors_and_bad_paths_fail_with_one_line() {
+    let short = fixtures().join("headerless/short.log");
+    iisql()
+        .arg(&short)
+        .args(["--max-errors", "1", "-c", "SELECT * FROM logs"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "too many rejected lines: 2 > max_errors 1",
+        ));
+    iisql()
+        .arg(&short)
+        .args([
+            "--fields",
+            "date time c-ip sc-status",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT c_ip FROM logs ORDER BY 1",
+        ])
+        .assert()
+        .success()
+        .stdout("c_ip\n10.9.9.8\n10.9.9.9\n");
+    let out = iisql()
+        .args(["/no/such/place", "-c", "SELECT 1"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("/no/such/place: no such file or directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn url_tables_and_external_tables_from_the_cli() {
+    let glob = format!("{}/*/*.log", tree());
+    iisql()
+        .args(["-q", "--format", "csv", "-c"])
+        .arg(format!("SELECT count(*) AS n FROM '{glob}'"))
+        .assert()
+        .success()
+        .stdout("n\n8\n");
+    iisql()
+        .args(["-q", "--format", "csv", "-c"])
+        .arg(format!(
+            "CREATE EXTERNAL TABLE t STORED AS IISW3C LOCATION '{}/'",
+            tree()
+        ))
+        .args(["-c", "SELECT count(*) AS n FROM t"])
+        .assert()
+        .success()
+        .stdout("n\n8\n");
+}
+
+#[test]
+fn bundled_sample_is_what_the_generator_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    iisql()
+        .args(["generate", "--size", "4MB", "--seed", "1", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let sample = root().join("data/sample");
+    let mut n = 0;
+    for server in ["CAS01", "CAS02"] {
+        for day in ["u_ex251103.log", "u_ex251104.log"] {
+            let rel = format!("{server}/W3SVC1/{day}");
+            let a = fs::read(sample.join(&rel)).unwrap();
+            let b = fs::read(dir.path().join(&rel)).unwrap();
+            assert!(a == b, "{rel} differs from a fresh generation");
+            n += 1;
+        }
+    }
+    assert_eq!(n, 4);
+}

@@ -1,0 +1,22 @@
+//! Integration tests of the `iisql` binary: one test binary, one module per area.
+
+mod cli;
+
+use std::path::PathBuf;
+
+/// The library crate's fixtures.
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../iisql/tests/fixtures")
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The binary under test.
+pub fn iisql() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("iisql").expect("iisql binary");
+    c.env("IISQL_HISTORY", "/dev/null");
+    c
+}
