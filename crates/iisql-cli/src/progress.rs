@@ -44,7 +44,12 @@ impl Progress {
             tokio::time::sleep(Duration::from_millis(400)).await;
             shown.set_draw_target(ProgressDrawTarget::stderr());
             loop {
-                shown.set_position(log.bytes_read());
+                let read = log.bytes_read();
+                // A query may read a table more than once (a self-join): grow the bar.
+                if shown.length().is_some_and(|len| read > len) {
+                    shown.set_length(read);
+                }
+                shown.set_position(read);
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         });

@@ -15,6 +15,7 @@
 
 pub mod error;
 pub mod format;
+pub mod functions;
 pub mod generator;
 pub mod opener;
 pub mod options;

@@ -64,7 +64,8 @@ pub fn register_iis_with_options(ctx: &SessionContext, options: IisW3cOptions) -
     state
         .table_factories_mut()
         .insert(IISW3C.to_string(), Arc::new(ListingTableFactory::new()));
-    Ok(())
+    drop(state);
+    crate::functions::register_functions(ctx)
 }
 
 /// The context's scan log (added if missing).
