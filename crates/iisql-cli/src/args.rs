@@ -23,6 +23,72 @@ pub struct Cli {
 pub enum Command {
     /// Write realistic, deterministic Exchange IIS logs (sample data, benchmark corpora).
     Generate(GenerateArgs),
+    /// List the saved queries, or show one.
+    Queries(QueriesArgs),
+    /// Run a saved query over PATH...
+    Run(RunQueryArgs),
+    /// Run every check over PATH... and report what is wrong, with evidence.
+    Diagnose(DiagnoseArgs),
+}
+
+/// Options of `iisql queries`.
+#[derive(Debug, Args)]
+pub struct QueriesArgs {
+    /// `show NAME` prints one query with its header.
+    pub action: Option<String>,
+    /// The query to show.
+    pub name: Option<String>,
+    /// Also read saved queries from this folder.
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+}
+
+/// Options of `iisql run`.
+#[derive(Debug, Args)]
+pub struct RunQueryArgs {
+    /// The saved query (see `iisql queries`).
+    pub name: String,
+    /// A parameter, `name=value` (may repeat). Values are bound, never pasted into SQL.
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Also read saved queries from this folder.
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+    /// Inputs and output.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Report formats of `iisql diagnose`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Text for a person.
+    Text,
+    /// JSON for automation.
+    Json,
+}
+
+/// Options of `iisql diagnose`.
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Exit with code 1 when a finding is at least this severe (info, low, medium, high, critical).
+    #[arg(long, default_value = "low", value_name = "SEVERITY")]
+    pub fail_on: String,
+    /// A parameter for the checks that have it, `name=value` (may repeat).
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Also read saved queries from this folder.
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+    /// Inputs.
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 /// Options of `iisql generate`.
@@ -66,9 +132,6 @@ pub enum Format {
 /// Options for running SQL.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Log files, folders (searched recursively for *.log) or globs, registered as table `logs`.
-    pub paths: Vec<String>,
-
     /// Run this SQL (may be given more than once) and exit.
     #[arg(short = 'c', long = "command", value_name = "SQL")]
     pub commands: Vec<String>,
@@ -77,6 +140,18 @@ pub struct RunArgs {
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
 
+    /// Inputs.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Where results go.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -85,6 +160,14 @@ pub struct RunArgs {
     /// (.csv, .tsv, .json, .ndjson, .parquet).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// What is read, and how.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Log files, folders (searched recursively for *.log) or globs, registered as table `logs`
+    /// with the view `activesync` over it.
+    pub paths: Vec<String>,
 
     /// Name of the table the PATHs are registered as.
     #[arg(long, default_value = "logs")]

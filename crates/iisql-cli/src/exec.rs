@@ -8,9 +8,11 @@ use std::time::Instant;
 
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::dataframe::DataFrame;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::prelude::SessionContext;
+use iisql::Catalog;
 use iisql::ScanLog;
 use iisql::iis_log::Reject;
 
@@ -36,6 +38,8 @@ pub struct Runner {
     pub rejects_path: Option<PathBuf>,
     /// Bytes of the registered logs, for the progress bar.
     pub total_bytes: Option<u64>,
+    /// The saved queries.
+    pub catalog: Catalog,
     rejects: Vec<Reject>,
     seen: BTreeSet<(String, u64, &'static str)>,
 }
@@ -53,6 +57,7 @@ impl Runner {
             quiet: false,
             rejects_path: None,
             total_bytes: None,
+            catalog: Catalog::default(),
             rejects: Vec::new(),
             seen: BTreeSet::new(),
         }
@@ -60,11 +65,24 @@ impl Runner {
 
     /// Runs one statement and writes its result.
     pub async fn run(&mut self, sql: &str) -> Result<()> {
+        let df = self.ctx.sql(sql).await?;
+        self.run_df(df).await
+    }
+
+    /// Runs saved query `name` with `params` (`name=value` texts) and writes its result.
+    pub async fn run_saved(&mut self, name: &str, params: &[String]) -> Result<()> {
+        let q = self.catalog.require(name)?.clone();
+        let values = parse_params(params)?;
+        let df = q.dataframe(&self.ctx, &values).await?;
+        self.run_df(df).await
+    }
+
+    /// Executes a planned query and writes its result.
+    pub async fn run_df(&mut self, df: DataFrame) -> Result<()> {
         self.log.reset();
         let start = Instant::now();
         let progress = Progress::start(Arc::clone(&self.log), self.total_bytes, !self.quiet);
         let result = async {
-            let df = self.ctx.sql(sql).await?;
             let mut stream = df.execute_stream().await?;
             if stream.schema().fields().is_empty() {
                 // DDL and SET: nothing to print.
@@ -121,6 +139,18 @@ impl Runner {
 
 fn report_summary(log: &ScanLog) -> String {
     log.snapshot().summary()
+}
+
+/// Parses `name=value` parameters.
+pub fn parse_params(params: &[String]) -> Result<std::collections::HashMap<String, String>> {
+    params
+        .iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .ok_or_else(|| DataFusionError::Plan(format!("parameter `{p}` is not name=value")))
+        })
+        .collect()
 }
 
 /// The rejects as a table: file, line, byte_offset, reason_code, reason, text.

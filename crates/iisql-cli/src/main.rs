@@ -6,16 +6,18 @@ mod generate;
 mod output;
 mod progress;
 mod repl;
+mod report;
 mod script;
 
 use std::io::{IsTerminal, Read};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
 use datafusion::error::{DataFusionError, Result};
-use iisql::IisW3cOptions;
+use iisql::{Catalog, IisW3cOptions};
 
-use crate::args::{Cli, Command, RunArgs};
+use crate::args::{Cli, Command, InputArgs, OutputArgs, RunArgs};
 use crate::exec::{Runner, describe};
 
 fn main() -> ExitCode {
@@ -30,9 +32,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let diagnosing = matches!(cli.command, Some(Command::Diagnose(_)));
     let result = rt.block_on(async {
         match cli.command {
             Some(Command::Generate(g)) => generate::run(&g),
+            Some(Command::Queries(q)) => report::queries(&q),
+            Some(Command::Run(r)) => {
+                let mut runner = setup(&r.input, &r.output, r.queries.as_deref()).await?;
+                runner.run_saved(&r.name, &r.params).await?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Some(Command::Diagnose(d)) => report::diagnose(&d).await,
             None => run_sql(cli.run).await,
         }
     });
@@ -40,12 +50,13 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("iisql: error: {}", describe(&e));
-            ExitCode::from(1)
+            // diagnose documents 2 for errors (1 means findings).
+            ExitCode::from(if diagnosing { 2 } else { 1 })
         }
     }
 }
 
-fn options(a: &RunArgs) -> IisW3cOptions {
+fn options(a: &InputArgs) -> IisW3cOptions {
     IisW3cOptions {
         fields: a.fields.clone(),
         max_errors: a.max_errors,
@@ -54,26 +65,48 @@ fn options(a: &RunArgs) -> IisW3cOptions {
     }
 }
 
-async fn run_sql(a: RunArgs) -> Result<ExitCode> {
+/// The bundled saved queries plus those of `extra`.
+pub fn catalog(extra: Option<&Path>) -> Result<Catalog> {
+    let mut c = Catalog::bundled()?;
+    if let Some(dir) = extra {
+        for q in Catalog::from_dir(dir)?.list() {
+            c.add(q.clone())?;
+        }
+    }
+    Ok(c)
+}
+
+/// A runner with the inputs registered as table `logs` (and view `activesync`).
+pub async fn setup(
+    input: &InputArgs,
+    output: &OutputArgs,
+    queries: Option<&Path>,
+) -> Result<Runner> {
     let mut config = iisql::session_config();
-    if let Some(n) = a.partitions {
+    if let Some(n) = input.partitions {
         config = config.with_target_partitions(n.max(1));
     }
     let ctx = iisql::new_context_with_config(config)?;
-    let opts = options(&a);
+    let opts = options(input);
     iisql::register_iis_with_options(&ctx, opts.clone())?;
     let mut total_bytes = None;
-    if !a.paths.is_empty() {
-        iisql::register_logs(&ctx, &a.table, &a.paths, opts).await?;
-        total_bytes = Some(iisql::register::local_size(&a.paths));
+    if !input.paths.is_empty() {
+        iisql::register_logs(&ctx, &input.table, &input.paths, opts).await?;
+        iisql::register_activesync_view(&ctx, "activesync", &input.table).await?;
+        total_bytes = Some(iisql::register::local_size(&input.paths));
     }
-    let mut runner = Runner::new(ctx, a.format);
-    runner.output = a.output.clone();
-    runner.timing = a.timing;
-    runner.quiet = a.quiet;
-    runner.rejects_path = a.rejects.clone();
+    let mut runner = Runner::new(ctx, output.format);
+    runner.output = output.output.clone();
+    runner.timing = input.timing;
+    runner.quiet = input.quiet;
+    runner.rejects_path = input.rejects.clone();
     runner.total_bytes = total_bytes;
+    runner.catalog = catalog(queries)?;
+    Ok(runner)
+}
 
+async fn run_sql(a: RunArgs) -> Result<ExitCode> {
+    let mut runner = setup(&a.input, &a.output, None).await?;
     if !a.commands.is_empty() || a.file.is_some() {
         for sql in &a.commands {
             for stmt in script::split_statements(sql) {

@@ -177,6 +177,7 @@ Ctrl-C cancels the running query; Ctrl-D quits.";
 enum Meta {
     Quit,
     Sql(String),
+    Saved(String, Vec<String>),
     Done,
 }
 
@@ -196,6 +197,13 @@ fn meta(runner: &mut Runner, line: &str) -> Meta {
                 .to_string(),
         ),
         ("\\d", Some(t)) => Meta::Sql(format!("DESCRIBE {t}")),
+        ("\\l", _) => {
+            for q in runner.catalog.list() {
+                println!("{:32} {}", q.name, q.title);
+            }
+            Meta::Done
+        }
+        ("\\run", Some(name)) => Meta::Saved(name.to_string(), parts.map(str::to_string).collect()),
         ("\\timing", _) => {
             runner.timing = !runner.timing;
             println!("Timing is {}.", if runner.timing { "on" } else { "off" });
@@ -266,6 +274,16 @@ pub async fn run_repl(mut runner: Runner) -> rustyline::Result<()> {
                     match meta(&mut runner, trimmed) {
                         Meta::Quit => break,
                         Meta::Sql(sql) => run_cancellable(&mut runner, &sql).await,
+                        Meta::Saved(name, params) => {
+                            tokio::select! {
+                                r = runner.run_saved(&name, &params) => {
+                                    if let Err(e) = r {
+                                        eprintln!("error: {}", describe(&e));
+                                    }
+                                }
+                                _ = tokio::signal::ctrl_c() => eprintln!("query cancelled"),
+                            }
+                        }
                         Meta::Done => {}
                     }
                     continue;

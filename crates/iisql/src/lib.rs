@@ -13,6 +13,9 @@
 //! # Ok(()) }
 //! ```
 
+pub mod activesync;
+pub mod catalog;
+pub mod diagnose;
 pub mod error;
 pub mod format;
 pub mod functions;
@@ -24,6 +27,9 @@ pub mod scan_log;
 pub mod session;
 pub mod source;
 
+pub use activesync::register_activesync_view;
+pub use catalog::{Catalog, SavedQuery, Severity};
+pub use diagnose::{Diagnosis, Finding, diagnose};
 pub use error::IisqlError;
 pub use format::{IISW3C, IisW3cFormat, IisW3cFormatFactory};
 pub use options::IisW3cOptions;

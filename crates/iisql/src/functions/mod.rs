@@ -285,6 +285,7 @@ pub fn register_functions(ctx: &SessionContext) -> Result<()> {
             Arc::new(StringArray::from_iter_values(t.iter().map(|r| r.2))),
         ],
     )?;
+    ctx.deregister_table("iis_status_codes")?;
     ctx.register_table(
         "iis_status_codes",
         Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
@@ -303,6 +304,7 @@ pub fn register_functions(ctx: &SessionContext) -> Result<()> {
             Arc::new(StringArray::from_iter_values(t.iter().map(|r| r.2))),
         ],
     )?;
+    ctx.deregister_table("win32_errors")?;
     ctx.register_table(
         "win32_errors",
         Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),

@@ -1,0 +1,190 @@
+//! `iisql queries` and `iisql diagnose`: listing saved queries and printing a diagnosis for a
+//! person (text) or a program (JSON).
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+use datafusion::error::{DataFusionError, Result};
+use iisql::catalog::QueryKind;
+use iisql::scan_log::thousands;
+use iisql::{Diagnosis, Severity};
+use serde_json::{Value, json};
+
+use crate::args::{DiagnoseArgs, OutputArgs, QueriesArgs, ReportFormat};
+use crate::exec::parse_params;
+
+/// `iisql queries` / `iisql queries show NAME`.
+pub fn queries(a: &QueriesArgs) -> Result<ExitCode> {
+    let catalog = crate::catalog(a.queries.as_deref())?;
+    match (a.action.as_deref(), a.name.as_deref()) {
+        (None, _) | (Some("list"), _) => {
+            let list = catalog.list();
+            let width = list.iter().map(|q| q.name.len()).max().unwrap_or(4);
+            for q in list {
+                let kind = match q.kind {
+                    QueryKind::Check => format!("check/{}", q.severity),
+                    QueryKind::Report => "report".to_string(),
+                };
+                println!("{:width$}  {:15}  {}", q.name, kind, q.title);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        (Some("show"), Some(name)) => {
+            print!("{}", catalog.require(name)?.text);
+            Ok(ExitCode::SUCCESS)
+        }
+        (Some("show"), None) => Err(DataFusionError::Plan(
+            "usage: iisql queries show NAME".into(),
+        )),
+        (Some(other), _) => Err(DataFusionError::Plan(format!(
+            "unknown action `{other}` (iisql queries [show NAME])"
+        ))),
+    }
+}
+
+/// `iisql diagnose`.
+pub async fn diagnose(a: &DiagnoseArgs) -> Result<ExitCode> {
+    let fail_on = Severity::parse(&a.fail_on).ok_or_else(|| {
+        DataFusionError::Plan(format!(
+            "--fail-on: unknown severity `{}` (info, low, medium, high, critical)",
+            a.fail_on
+        ))
+    })?;
+    if a.input.paths.is_empty() {
+        return Err(DataFusionError::Plan(
+            "diagnose needs at least one PATH".into(),
+        ));
+    }
+    let output = OutputArgs {
+        format: crate::args::Format::Table,
+        output: None,
+    };
+    let runner = crate::setup(&a.input, &output, a.queries.as_deref()).await?;
+    let params: HashMap<String, String> = parse_params(&a.params)?;
+    let d = iisql::diagnose(&runner.ctx, &runner.catalog, &params).await?;
+    match a.format {
+        ReportFormat::Text => print!("{}", text_report(&d)),
+        ReportFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json_report(&d))
+                .map_err(|e| DataFusionError::External(Box::new(e)))?
+        ),
+    }
+    if !a.input.quiet && d.scan.stats.rejected > 0 {
+        eprintln!("{} (use --rejects FILE)", d.scan.summary());
+    }
+    Ok(if d.worst().is_some_and(|w| w >= fail_on) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn list(v: &[String], max: usize) -> String {
+    let mut s = v.iter().take(max).cloned().collect::<Vec<_>>().join(", ");
+    if v.len() > max {
+        s.push_str(&format!(" and {} more", v.len() - max));
+    }
+    s
+}
+
+/// The report for a person.
+pub fn text_report(d: &Diagnosis) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "iisql diagnose: {} requests ({} ActiveSync) from {} files; {} checks run.\n",
+        thousands(d.requests),
+        thousands(d.activesync_requests),
+        thousands(d.scan.files),
+        d.checks.len()
+    ));
+    if d.findings.is_empty() {
+        s.push_str(&format!(
+            "\nNo problems found. Checked: {}.\n",
+            d.checks.join(", ")
+        ));
+        return s;
+    }
+    s.push_str(&format!(
+        "{} finding{}:\n",
+        d.findings.len(),
+        if d.findings.len() == 1 { "" } else { "s" }
+    ));
+    for (i, f) in d.findings.iter().enumerate() {
+        s.push_str(&format!(
+            "\n{}. [{}] {} ({})\n",
+            i + 1,
+            f.severity.to_string().to_uppercase(),
+            f.title,
+            f.check
+        ));
+        s.push_str(&format!(
+            "   {} requests in {} result rows",
+            thousands(f.hits),
+            f.rows
+        ));
+        if let (Some(a), Some(b)) = (&f.first_seen, &f.last_seen) {
+            s.push_str(&format!(", first {a}, last {b}"));
+        }
+        s.push('\n');
+        if !f.users.is_empty() {
+            s.push_str(&format!(
+                "   users ({}): {}\n",
+                f.users.len(),
+                list(&f.users, 8)
+            ));
+        }
+        if !f.devices.is_empty() {
+            s.push_str(&format!(
+                "   devices ({}): {}\n",
+                f.devices.len(),
+                list(&f.devices, 8)
+            ));
+        }
+        if !f.servers.is_empty() {
+            s.push_str(&format!(
+                "   servers ({}): {}\n",
+                f.servers.len(),
+                list(&f.servers, 8)
+            ));
+        }
+        for e in &f.examples {
+            s.push_str(&format!("   e.g. {e}\n"));
+        }
+        if !f.means.is_empty() {
+            s.push_str(&format!("   What it means: {}\n", f.means));
+        }
+        if !f.next.is_empty() {
+            s.push_str(&format!("   Check next: {}\n", f.next));
+        }
+    }
+    s
+}
+
+/// The report for a program.
+pub fn json_report(d: &Diagnosis) -> Value {
+    json!({
+        "requests": d.requests,
+        "activesync_requests": d.activesync_requests,
+        "files": d.scan.files,
+        "rejected_lines": d.scan.stats.rejected,
+        "checks": d.checks,
+        "findings": d.findings.iter().map(|f| json!({
+            "check": f.check,
+            "title": f.title,
+            "severity": f.severity.to_string(),
+            "rows": f.rows,
+            "hits": f.hits,
+            "users": f.users,
+            "devices": f.devices,
+            "servers": f.servers,
+            "first_seen": f.first_seen,
+            "last_seen": f.last_seen,
+            "examples": f.examples,
+            "columns": f.columns,
+            "evidence": f.evidence,
+            "means": f.means,
+            "next": f.next,
+        })).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,201 @@
+//! `diagnose`: runs every check of the catalogue and turns their rows into findings with
+//! evidence (counts, affected users, devices and servers, first and last seen, example lines).
+
+use std::collections::{BTreeSet, HashMap};
+
+use datafusion::arrow::array::{Array, RecordBatch};
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::error::Result;
+use datafusion::prelude::SessionContext;
+
+use crate::catalog::{Catalog, Severity};
+use crate::scan_log::ScanReport;
+
+/// Most example lines and evidence rows kept per finding.
+pub const MAX_EXAMPLES: usize = 3;
+/// Most evidence rows kept per finding.
+pub const MAX_EVIDENCE_ROWS: usize = 20;
+
+/// One problem found by one check.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// The check's name.
+    pub check: String,
+    /// Its title.
+    pub title: String,
+    /// How serious.
+    pub severity: Severity,
+    /// Rows the check returned.
+    pub rows: usize,
+    /// Requests involved (sum of the `hits` column, or the row count).
+    pub hits: u64,
+    /// Distinct values of the `user` column.
+    pub users: Vec<String>,
+    /// Distinct values of the `device_id` column.
+    pub devices: Vec<String>,
+    /// Distinct servers (the `server` column, comma lists split).
+    pub servers: Vec<String>,
+    /// Earliest `first_seen`.
+    pub first_seen: Option<String>,
+    /// Latest `last_seen`.
+    pub last_seen: Option<String>,
+    /// Example lines, `file:line`.
+    pub examples: Vec<String>,
+    /// The column names of the evidence rows.
+    pub columns: Vec<String>,
+    /// The first rows, formatted.
+    pub evidence: Vec<Vec<String>>,
+    /// What a hit means.
+    pub means: String,
+    /// What to check next.
+    pub next: String,
+}
+
+/// The result of a diagnosis.
+#[derive(Debug, Clone)]
+pub struct Diagnosis {
+    /// Findings, most severe first, in troubleshooting order.
+    pub findings: Vec<Finding>,
+    /// Names of the checks run.
+    pub checks: Vec<String>,
+    /// Requests in the logs.
+    pub requests: u64,
+    /// ActiveSync requests among them.
+    pub activesync_requests: u64,
+    /// What the scans read and rejected.
+    pub scan: ScanReport,
+}
+
+impl Diagnosis {
+    /// The most severe finding's severity.
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+fn column_strings(batches: &[RecordBatch], name: &str) -> Result<Vec<Option<String>>> {
+    let opts = FormatOptions::default();
+    let mut out = Vec::new();
+    for b in batches {
+        let Some(c) = b.column_by_name(name) else {
+            return Ok(vec![]);
+        };
+        let f = ArrayFormatter::try_new(c.as_ref(), &opts)?;
+        for i in 0..b.num_rows() {
+            out.push((!c.is_null(i)).then(|| f.value(i).to_string()));
+        }
+    }
+    Ok(out)
+}
+
+fn distinct(values: Vec<Option<String>>, split: bool) -> Vec<String> {
+    let mut s = BTreeSet::new();
+    for v in values.into_iter().flatten() {
+        if split {
+            s.extend(
+                v.split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty()),
+            );
+        } else {
+            s.insert(v);
+        }
+    }
+    s.into_iter().collect()
+}
+
+async fn count(ctx: &SessionContext, sql: &str) -> Result<u64> {
+    let b = ctx.sql(sql).await?.collect().await?;
+    let v = column_strings(&b, "n")?;
+    Ok(v.first()
+        .cloned()
+        .flatten()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Runs every check of `catalog` over the session's `logs` table and `activesync` view.
+/// `params` apply to every check that has a parameter of that name.
+pub async fn diagnose(
+    ctx: &SessionContext,
+    catalog: &Catalog,
+    params: &HashMap<String, String>,
+) -> Result<Diagnosis> {
+    let log = crate::scan_log(ctx);
+    log.reset();
+    let requests = count(ctx, "SELECT count(*) AS n FROM logs").await?;
+    let scan = log.snapshot();
+    let activesync_requests = count(ctx, "SELECT count(*) AS n FROM activesync").await?;
+    let mut findings = Vec::new();
+    let mut checks = Vec::new();
+    for q in catalog.checks() {
+        checks.push(q.name.clone());
+        let own: HashMap<String, String> = params
+            .iter()
+            .filter(|(k, _)| q.params.iter().any(|p| &p.name == *k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let batches = q.dataframe(ctx, &own).await?.collect().await?;
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        if rows == 0 {
+            continue;
+        }
+        let hits = column_strings(&batches, "hits")?
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h.parse::<u64>().ok())
+            .sum::<u64>();
+        let columns: Vec<String> = batches[0]
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let mut evidence = Vec::new();
+        for c in &columns {
+            let vals = column_strings(&batches, c)?;
+            for (i, v) in vals.into_iter().take(MAX_EVIDENCE_ROWS).enumerate() {
+                if evidence.len() <= i {
+                    evidence.push(Vec::new());
+                }
+                evidence[i].push(v.unwrap_or_default());
+            }
+        }
+        findings.push(Finding {
+            check: q.name.clone(),
+            title: q.title.clone(),
+            severity: q.severity,
+            rows,
+            hits: if hits > 0 { hits } else { rows as u64 },
+            users: distinct(column_strings(&batches, "user")?, false),
+            devices: distinct(column_strings(&batches, "device_id")?, false),
+            servers: distinct(column_strings(&batches, "server")?, true),
+            first_seen: column_strings(&batches, "first_seen")?
+                .into_iter()
+                .flatten()
+                .min(),
+            last_seen: column_strings(&batches, "last_seen")?
+                .into_iter()
+                .flatten()
+                .max(),
+            examples: column_strings(&batches, "example")?
+                .into_iter()
+                .flatten()
+                .take(MAX_EXAMPLES)
+                .collect(),
+            columns,
+            evidence,
+            means: q.means.clone(),
+            next: q.next.clone(),
+        });
+    }
+    // Most severe first; the catalogue's troubleshooting order within a severity.
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    Ok(Diagnosis {
+        findings,
+        checks,
+        requests,
+        activesync_requests,
+        scan,
+    })
+}

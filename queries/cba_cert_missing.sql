@@ -1,0 +1,34 @@
+-- name: cba_cert_missing
+-- title: Devices without a client certificate (403.7)
+-- kind: check
+-- severity: high
+-- order: 10
+-- finds: ActiveSync devices on the front end that get 403.7 (client certificate required) and
+--   never succeed afterwards. Health probes are left out.
+-- param: min_hits int 2 Fewest 403.7 requests from one device that make a finding
+-- means: The device presents no client certificate: the MDM never pushed the certificate
+--   profile, it was removed, or the mail app uses another certificate or account.
+-- next: Check the device's MDM enrolment and certificate profile; confirm the user's certificate
+--   is installed and selected for the Exchange account; re-push the profile and watch for 200s.
+WITH eas AS (
+  SELECT coalesce(device_id, client_ip) AS device_key, * FROM activesync
+  WHERE tier = 'frontend' AND NOT is_probe
+),
+failed AS (
+  SELECT device_key,
+         max(device_id) AS device_id, max(device_type) AS device_type, max(user) AS user,
+         array_to_string(array_sort(array_agg(DISTINCT server)), ',') AS server,
+         max(client_ip) AS client_ip,
+         count(*) AS hits, min(timestamp) AS first_seen, max(timestamp) AS last_seen,
+         first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example
+  FROM eas WHERE sc_status = 403 AND sc_substatus = 7
+  GROUP BY device_key
+),
+ok AS (
+  SELECT device_key, max(timestamp) AS last_ok FROM eas
+  WHERE sc_status BETWEEN 200 AND 299 GROUP BY device_key
+)
+SELECT f.device_id, f.device_type, f.user, f.server, f.client_ip, f.hits, f.first_seen, f.last_seen, f.example
+FROM failed f LEFT JOIN ok ON f.device_key = ok.device_key
+WHERE f.hits >= $min_hits AND (ok.last_ok IS NULL OR ok.last_ok < f.first_seen)
+ORDER BY f.hits DESC, f.device_id
