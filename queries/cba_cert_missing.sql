@@ -4,8 +4,10 @@
 -- severity: high
 -- order: 10
 -- finds: ActiveSync devices on the front end that get 403.7 (client certificate required) and
---   never succeed afterwards. Health probes are left out.
--- param: min_hits int 2 Fewest 403.7 requests from one device that make a finding
+--   never succeed afterwards. Health probes and MDM gateways (one client IP for many devices) are
+--   left out.
+-- param: min_hits int 1 Fewest 403.7 requests from one device that make a finding
+-- param: gateway_devices int 5 Distinct devices behind one client IP that make it a gateway
 -- means: The device presents no client certificate: the MDM never pushed the certificate
 --   profile, it was removed, or the mail app uses another certificate or account.
 -- next: Check the device's MDM enrolment and certificate profile; confirm the user's certificate
@@ -14,6 +16,10 @@ WITH eas AS (
   SELECT coalesce(device_id, client_ip) AS device_key, * FROM activesync
   WHERE tier = 'frontend' AND NOT is_probe
 ),
+gateways AS (
+  SELECT client_ip FROM eas WHERE client_ip IS NOT NULL
+  GROUP BY client_ip HAVING count(DISTINCT device_id) >= $gateway_devices
+),
 failed AS (
   SELECT device_key,
          max(device_id) AS device_id, max(device_type) AS device_type, max(user) AS user,
@@ -21,7 +27,9 @@ failed AS (
          max(client_ip) AS client_ip,
          count(*) AS hits, min(timestamp) AS first_seen, max(timestamp) AS last_seen,
          first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example
-  FROM eas WHERE sc_status = 403 AND sc_substatus = 7
+  FROM eas
+  WHERE sc_status = 403 AND sc_substatus = 7
+    AND client_ip NOT IN (SELECT client_ip FROM gateways)
   GROUP BY device_key
 ),
 ok AS (

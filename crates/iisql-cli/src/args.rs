@@ -112,6 +112,9 @@ pub struct GenerateArgs {
     /// First day, YYYY-MM-DD.
     #[arg(long, default_value = "2025-11-03")]
     pub start: String,
+    /// Failures to inject: `sample` (the bundled sample's set) or `none`.
+    #[arg(long, default_value = "none")]
+    pub scenarios: String,
 }
 
 /// How results are printed.

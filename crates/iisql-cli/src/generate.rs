@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use datafusion::error::{DataFusionError, Result};
-use iisql::generator::{GeneratorConfig, generate};
+use iisql::generator::{GeneratorConfig, Scenario, generate};
 
 use crate::args::GenerateArgs;
 
@@ -49,10 +49,21 @@ pub fn run(a: &GenerateArgs) -> Result<ExitCode> {
         servers: a.servers,
         total_bytes,
         seed: a.seed,
+        scenarios: match a.scenarios.as_str() {
+            "sample" => Scenario::sample_set(),
+            "none" => vec![],
+            other => {
+                return Err(DataFusionError::Plan(format!(
+                    "--scenarios: `{other}` is not `sample` or `none`"
+                )));
+            }
+        },
         ..Default::default()
     };
     let files = generate(&cfg, &a.out)
-        .map_err(|e| DataFusionError::Execution(format!("{}: {e}", a.out.display())))?;
+        .map_err(|e| DataFusionError::Execution(format!("{}: {e}", a.out.display())))?
+        .files;
+    let files = &files;
     let bytes: u64 = files.iter().map(|f| f.bytes).sum();
     let rows: u64 = files.iter().map(|f| f.rows).sum();
     let widened = files.iter().filter(|f| f.widened).count();

@@ -48,6 +48,8 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(code) => code,
+        // The reader went away (`iisql ... | head`): stop quietly.
+        Err(e) if describe(&e).contains("Broken pipe") => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("iisql: error: {}", describe(&e));
             // diagnose documents 2 for errors (1 means findings).

@@ -2,6 +2,7 @@
 //! person (text) or a program (JSON).
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::process::ExitCode;
 
 use datafusion::error::{DataFusionError, Result};
@@ -20,17 +21,20 @@ pub fn queries(a: &QueriesArgs) -> Result<ExitCode> {
         (None, _) | (Some("list"), _) => {
             let list = catalog.list();
             let width = list.iter().map(|q| q.name.len()).max().unwrap_or(4);
+            let mut out = std::io::stdout().lock();
             for q in list {
                 let kind = match q.kind {
                     QueryKind::Check => format!("check/{}", q.severity),
                     QueryKind::Report => "report".to_string(),
                 };
-                println!("{:width$}  {:15}  {}", q.name, kind, q.title);
+                writeln!(out, "{:width$}  {:15}  {}", q.name, kind, q.title)?;
             }
             Ok(ExitCode::SUCCESS)
         }
         (Some("show"), Some(name)) => {
-            print!("{}", catalog.require(name)?.text);
+            std::io::stdout()
+                .lock()
+                .write_all(catalog.require(name)?.text.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
         (Some("show"), None) => Err(DataFusionError::Plan(

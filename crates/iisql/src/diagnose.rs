@@ -29,9 +29,9 @@ pub struct Finding {
     pub rows: usize,
     /// Requests involved (sum of the `hits` column, or the row count).
     pub hits: u64,
-    /// Distinct values of the `user` column.
+    /// Distinct values of the `user` column (comma lists split).
     pub users: Vec<String>,
-    /// Distinct values of the `device_id` column.
+    /// Distinct values of the `device_id` column (comma lists split).
     pub devices: Vec<String>,
     /// Distinct servers (the `server` column, comma lists split).
     pub servers: Vec<String>,
@@ -167,8 +167,8 @@ pub async fn diagnose(
             severity: q.severity,
             rows,
             hits: if hits > 0 { hits } else { rows as u64 },
-            users: distinct(column_strings(&batches, "user")?, false),
-            devices: distinct(column_strings(&batches, "device_id")?, false),
+            users: distinct(column_strings(&batches, "user")?, true),
+            devices: distinct(column_strings(&batches, "device_id")?, true),
             servers: distinct(column_strings(&batches, "server")?, true),
             first_seen: column_strings(&batches, "first_seen")?
                 .into_iter()
@@ -190,7 +190,7 @@ pub async fn diagnose(
         });
     }
     // Most severe first; the catalogue's troubleshooting order within a severity.
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     Ok(Diagnosis {
         findings,
         checks,

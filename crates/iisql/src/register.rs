@@ -3,11 +3,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::error::Result;
 use datafusion::execution::context::SessionContext;
+use futures::StreamExt;
 
 use crate::error::IisqlError;
 use crate::format::IisW3cFormat;
@@ -113,12 +115,31 @@ pub async fn register_logs(
     options: IisW3cOptions,
 ) -> Result<()> {
     let urls = expand_paths(paths)?;
-    let format = IisW3cFormat::new(options, scan_log(ctx));
-    let listing = ListingOptions::new(Arc::new(format)).with_file_extension("");
+    let format = Arc::new(IisW3cFormat::new(options, scan_log(ctx)));
+    // DataFusion infers a multi-path table's schema from its first path only; the custom fields
+    // of every file must be columns, so the schema is inferred over all of them here.
+    let state = ctx.state();
+    let mut objects = Vec::new();
+    let mut store = None;
+    for url in &urls {
+        let s = state.runtime_env().object_store(url.object_store())?;
+        {
+            let mut listed = url.list_all_files(&state, s.as_ref(), "").await?;
+            while let Some(meta) = listed.next().await {
+                objects.push(meta?);
+            }
+        }
+        store.get_or_insert(s);
+    }
+    let Some(store) = store else {
+        let all: Vec<&str> = paths.iter().map(|p| p.as_ref()).collect();
+        return Err(IisqlError::NoLogFiles(all.join(", ")).into());
+    };
+    let schema = format.infer_schema(&state, &store, &objects).await?;
+    let listing = ListingOptions::new(format).with_file_extension("");
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(listing)
-        .infer_schema(&ctx.state())
-        .await?;
+        .with_schema(schema);
     let table = ListingTable::try_new(config)?;
     ctx.register_table(name, Arc::new(table))?;
     Ok(())

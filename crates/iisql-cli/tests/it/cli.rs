@@ -223,20 +223,155 @@ fn url_tables_and_external_tables_from_the_cli() {
 fn bundled_sample_is_what_the_generator_writes() {
     let dir = tempfile::tempdir().unwrap();
     iisql()
-        .args(["generate", "--size", "4MB", "--seed", "1", "--out"])
+        .args([
+            "generate",
+            "--size",
+            "4MB",
+            "--seed",
+            "1",
+            "--scenarios",
+            "sample",
+            "--out",
+        ])
         .arg(dir.path())
         .assert()
         .success();
     let sample = root().join("data/sample");
     let mut n = 0;
-    for server in ["CAS01", "CAS02"] {
+    for server in [
+        "CAS01/W3SVC1",
+        "CAS02/W3SVC1",
+        "MBX01/W3SVC2",
+        "CAS2010/W3SVC1",
+    ] {
         for day in ["u_ex251103.log", "u_ex251104.log"] {
-            let rel = format!("{server}/W3SVC1/{day}");
+            let rel = format!("{server}/{day}");
             let a = fs::read(sample.join(&rel)).unwrap();
             let b = fs::read(dir.path().join(&rel)).unwrap();
             assert!(a == b, "{rel} differs from a fresh generation");
             n += 1;
         }
     }
-    assert_eq!(n, 4);
+    assert_eq!(n, 8);
+}
+
+#[test]
+fn saved_queries_list_show_and_run() {
+    iisql()
+        .arg("queries")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("cba_cert_missing"))
+        .stdout(predicate::str::contains("report_users"));
+    iisql()
+        .args(["queries", "show", "cba_cert_missing"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("-- name: cba_cert_missing"));
+    let sample = root().join("data/sample").display().to_string();
+    iisql()
+        .args([
+            "run",
+            "report_users",
+            &sample,
+            "-q",
+            "--format",
+            "csv",
+            "-p",
+            "user=CONTOSO\\user0001",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\nuser0001,"))
+        .stdout(predicate::function(|s: &str| s.lines().count() >= 2));
+    // Parameters are values, never SQL: an injection attempt matches no user.
+    iisql()
+        .args([
+            "run",
+            "report_users",
+            &sample,
+            "-q",
+            "--format",
+            "csv",
+            "-p",
+            "user=x' OR 1=1 --",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::function(|s: &str| s.lines().count() == 1));
+    iisql()
+        .args(["run", "report_users", &sample, "-p", "nope=1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "unknown parameter `nope` (parameters: user)",
+        ));
+    iisql()
+        .args(["run", "cba_cert_missing", &sample, "-p", "min_hits=lots"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "parameter `min_hits` must be int, got `lots`",
+        ));
+    iisql()
+        .args(["run", "no_such_query", &sample])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "no saved query named `no_such_query`",
+        ));
+}
+
+#[test]
+fn diagnose_reports_findings_with_exit_codes() {
+    let sample = root().join("data/sample").display().to_string();
+    iisql()
+        .args(["diagnose", &sample])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "[HIGH] Devices without a client certificate (403.7) (cba_cert_missing)",
+        ))
+        .stdout(predicate::str::contains("100 requests in 5 result rows"))
+        .stdout(predicate::str::contains("Check next:"));
+    // Only critical findings fail the run when asked.
+    let out = iisql()
+        .args([
+            "diagnose",
+            &sample,
+            "--format",
+            "json",
+            "--fail-on",
+            "critical",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let checks: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    assert!(checks.contains(&"kcd_failures"), "{checks:?}");
+    assert_eq!(v["findings"][0]["severity"], "critical");
+    // A healthy folder: nothing found, exit 0, and the report says what was checked.
+    let dir = tempfile::tempdir().unwrap();
+    iisql()
+        .args(["generate", "--size", "300KB", "--seed", "3", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    iisql()
+        .arg("diagnose")
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "No problems found. Checked: cba_cert_missing",
+        ));
+    iisql().args(["diagnose", "/no/such/dir"]).assert().code(2);
 }

@@ -4,12 +4,17 @@
 
 /// Decodes `%xx` escapes and `+` (a space); invalid escapes are kept as they are.
 pub fn url_decode(s: &str) -> String {
+    percent_decode(s, true)
+}
+
+/// Decodes `%xx` escapes, and `+` as a space when `plus_is_space`.
+fn percent_decode(s: &str, plus_is_space: bool) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'+' => {
+            b'+' if plus_is_space => {
                 out.push(b' ');
                 i += 1;
             }
@@ -134,7 +139,8 @@ pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
 
 /// Decodes a base64 ActiveSync query; `None` when `blob` is not one.
 pub fn decode_base64_query(blob: &str) -> Option<Base64Query> {
-    let blob = url_decode(blob.trim());
+    // `+` is a base64 digit here, not an encoded space.
+    let blob = percent_decode(blob.trim(), false);
     let body = blob.trim_end_matches('=');
     if body.len() < 8 || body.bytes().any(|c| base64_value(c).is_none()) {
         return None;
@@ -209,7 +215,10 @@ fn pairs(query: &str) -> (Option<&str>, Vec<(&str, &str)>) {
     let mut out = Vec::new();
     for (i, item) in query.split('&').enumerate() {
         match item.split_once('=') {
-            Some((k, v)) if !k.is_empty() && !(i == 0 && v.is_empty() && k.len() > 8) => {
+            // A base64 blob's padding (`...pbA==`) is not a `name=value` pair.
+            Some((k, v))
+                if !(k.is_empty() || i == 0 && k.len() > 8 && v.bytes().all(|c| c == b'=')) =>
+            {
                 out.push((k, v))
             }
             _ if i == 0 && !item.is_empty() => blob = Some(item),
@@ -326,6 +335,10 @@ mod tests {
 
     #[test]
     fn spec_example_base64() {
+        // With padding, as most encoders write it, and without.
+        let padded = crate::generator::encode_eas_base64(140, 0, b"v140Devic", "SmartPhone");
+        assert!(padded.ends_with('='), "{padded}");
+        assert_eq!(param(&padded, "DeviceId").as_deref(), Some("v140Devic"));
         let q = "jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob25l";
         let d = decode_base64_query(q).unwrap();
         assert_eq!(d.version, 140);
@@ -336,6 +349,17 @@ mod tests {
         assert_eq!(param(q, "DeviceType").as_deref(), Some("SmartPhone"));
         assert_eq!(param(q, "ProtocolVersion").as_deref(), Some("14.0"));
         assert_eq!(param(q, "User"), None);
+    }
+
+    #[test]
+    fn base64_with_plus_and_slash() {
+        // Device ids whose encoding holds `+` and `/` must still decode.
+        for seed in 0u8..=255 {
+            let id = [seed, 0xFB, 0xEF, 0xBE, 0x3F, 0xFF, 0x00, 0x7E];
+            let blob = crate::generator::encode_eas_base64(141, 0, &id, "WindowsMail");
+            let hex: String = id.iter().map(|b| format!("{b:02X}")).collect();
+            assert_eq!(param(&blob, "DeviceId"), Some(hex), "{blob}");
+        }
     }
 
     #[test]

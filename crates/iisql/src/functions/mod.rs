@@ -82,7 +82,7 @@ impl std::hash::Hash for RowUdf {
 }
 
 impl RowUdf {
-    fn new(name: &'static str, args: &'static [Arg], required: usize, f: RowFn) -> ScalarUDF {
+    fn udf(name: &'static str, args: &'static [Arg], required: usize, f: RowFn) -> ScalarUDF {
         ScalarUDF::new_from_impl(Self {
             name,
             args,
@@ -253,12 +253,12 @@ fn win32_error_text(v: &[Value<'_>]) -> Option<String> {
 pub fn all_functions() -> Vec<ScalarUDF> {
     use Arg::{Int, Text};
     vec![
-        RowUdf::new("eas_param", &[Text, Text], 2, eas_param),
-        RowUdf::new("eas_log", &[Text, Text, Int], 2, eas_log),
-        RowUdf::new("normalize_user", &[Text], 1, normalize_user),
-        RowUdf::new("url_decode", &[Text], 1, url_decode),
-        RowUdf::new("iis_status_text", &[Int, Int], 1, iis_status_text),
-        RowUdf::new("win32_error_text", &[Int], 1, win32_error_text),
+        RowUdf::udf("eas_param", &[Text, Text], 2, eas_param),
+        RowUdf::udf("eas_log", &[Text, Text, Int], 2, eas_log),
+        RowUdf::udf("normalize_user", &[Text], 1, normalize_user),
+        RowUdf::udf("url_decode", &[Text], 1, url_decode),
+        RowUdf::udf("iis_status_text", &[Int, Int], 1, iis_status_text),
+        RowUdf::udf("win32_error_text", &[Int], 1, win32_error_text),
     ]
 }
 

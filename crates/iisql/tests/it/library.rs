@@ -188,3 +188,32 @@ async fn count_star_converts_no_column() {
         vec![5, 5]
     );
 }
+
+#[tokio::test]
+async fn custom_fields_of_any_file_become_columns() {
+    // DataFusion infers a multi-path table from its first path only; register_logs must not.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.log"),
+        "#Fields: date time c-ip\n2024-01-01 00:00:00 1.1.1.1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.log"),
+        "#Fields: date time c-ip X-Forwarded-For\n2024-01-01 00:00:01 10.0.0.5 2.2.2.2\n",
+    )
+    .unwrap();
+    let ctx = iisql::new_context().unwrap();
+    iisql::register_logs(
+        &ctx,
+        "logs",
+        &[dir.path().display().to_string()],
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        count(&ctx, "SELECT count(x_forwarded_for) FROM logs").await,
+        1
+    );
+}

@@ -1,5 +1,6 @@
 //! Integration tests of the iisql library: one binary, one module per area.
 
+mod activesync;
 mod library;
 mod real_data;
 mod slt;

@@ -1,0 +1,41 @@
+-- name: cba_mapping_failed
+-- title: Certificates presented but not mapped to an account (anonymous 401, 403.12)
+-- kind: check
+-- severity: high
+-- order: 50
+-- finds: Devices that stay anonymous on a server that requires certificates (401 without a user,
+--   or 403.12 "mapper denied access") and never succeed nor get 403.7: a certificate was sent,
+--   but IIS could not map it to an account. MDM gateways and health probes are left out.
+-- param: min_hits int 1 Fewest failed requests from one device that make a finding
+-- param: gateway_devices int 5 Distinct devices behind one client IP that make it a gateway
+-- means: The user's UPN is not in the certificate's Subject or Subject Alternative Name, the
+--   certificate is not associated with the AD account, or a third-party CA is not in NTAuth.
+-- next: Inspect the certificate's SAN (it must hold the user's UPN); check the AD account's UPN;
+--   check that Client Certificate Mapping Authentication is installed and enabled on every
+--   server; publish third-party CAs to the Enterprise NTAuth store.
+WITH eas AS (
+  SELECT coalesce(device_id, client_ip) AS device_key, * FROM activesync
+  WHERE tier = 'frontend' AND NOT is_probe
+),
+gateways AS (
+  SELECT client_ip FROM eas WHERE client_ip IS NOT NULL
+  GROUP BY client_ip HAVING count(DISTINCT device_id) >= $gateway_devices
+),
+cert_servers AS (SELECT DISTINCT server FROM eas WHERE sc_status = 403 AND sc_substatus = 7),
+succeeded AS (SELECT DISTINCT device_key FROM eas WHERE sc_status BETWEEN 200 AND 299),
+no_cert AS (SELECT DISTINCT device_key FROM eas WHERE sc_status = 403 AND sc_substatus = 7)
+SELECT max(device_id) AS device_id, max(device_type) AS device_type, max(user) AS user,
+       array_to_string(array_sort(array_agg(DISTINCT server)), ',') AS server, max(client_ip) AS client_ip, count(*) AS hits,
+       min(timestamp) AS first_seen, max(timestamp) AS last_seen,
+       array_to_string(array_sort(array_agg(DISTINCT status_full)), ',') AS statuses,
+       first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example
+FROM eas
+WHERE cs_username IS NULL
+  AND ((sc_status = 403 AND sc_substatus = 12)
+       OR (sc_status = 401 AND server IN (SELECT server FROM cert_servers)))
+  AND device_key NOT IN (SELECT device_key FROM succeeded)
+  AND device_key NOT IN (SELECT device_key FROM no_cert)
+  AND client_ip NOT IN (SELECT client_ip FROM gateways)
+GROUP BY device_key
+HAVING count(*) >= $min_hits
+ORDER BY hits DESC, device_id

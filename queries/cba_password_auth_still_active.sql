@@ -1,0 +1,31 @@
+-- name: cba_password_auth_still_active
+-- title: Password authentication still enabled on ActiveSync
+-- kind: check
+-- severity: medium
+-- order: 100
+-- finds: ActiveSync password failures (401.1 with a bad, expired, disabled or locked-out
+--   account) on the front end: under certificate authentication there should be none.
+--   MDM gateways and health probes are left out.
+-- param: min_hits int 1 Fewest failures per user and server that make a finding
+-- param: gateway_devices int 5 Distinct devices behind one client IP that make it a gateway
+-- means: Basic or Windows authentication is still enabled next to certificate mapping, so
+--   devices can still send (stale) passwords - the path by which old devices lock accounts.
+-- next: Set-ActiveSyncVirtualDirectory -BasicAuthEnabled $false -WindowsAuthEnabled $false on
+--   every server sharing the namespace, then re-check that certificate mapping is still enabled.
+WITH eas AS (SELECT * FROM activesync WHERE tier = 'frontend' AND NOT is_probe),
+gateways AS (
+  SELECT client_ip FROM eas WHERE client_ip IS NOT NULL
+  GROUP BY client_ip HAVING count(DISTINCT device_id) >= $gateway_devices
+)
+SELECT server, user,
+       array_to_string(array_sort(array_agg(DISTINCT device_id)), ',') AS device_id,
+       count(*) AS hits,
+       array_to_string(array_sort(array_agg(DISTINCT win32_text)), '; ') AS win32,
+       min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example
+FROM eas
+WHERE sc_status = 401 AND sc_substatus = 1
+  AND sc_win32_status IN (1326, 1330, 1331, 1909, 2148074252)
+  AND client_ip NOT IN (SELECT client_ip FROM gateways)
+GROUP BY server, user
+HAVING count(*) >= $min_hits
+ORDER BY server, user

@@ -1,0 +1,37 @@
+-- name: cba_require_not_enforced
+-- title: Client certificates accepted instead of required
+-- kind: check
+-- severity: medium
+-- order: 60
+-- finds: Front-end servers that never answer 403.7 but give anonymous 401s to ActiveSync devices
+--   that never succeed: the SSL setting is "Accept", so devices without a usable certificate
+--   fall through to an authentication that cannot succeed.
+-- param: min_devices int 1 Fewest failing devices on a server that make a finding
+-- param: gateway_devices int 5 Distinct devices behind one client IP that make it a gateway
+-- means: With "Accept", IIS does not refuse devices without a certificate (no 403.7); the
+--   CBA documentation warns that Accept does not work consistently across ActiveSync devices.
+-- next: On the Microsoft-Server-ActiveSync virtual directory of the servers listed, set SSL
+--   Settings to Require SSL and Client certificates: Require, as on the other servers.
+WITH eas AS (
+  SELECT coalesce(device_id, client_ip) AS device_key, * FROM activesync
+  WHERE tier = 'frontend' AND NOT is_probe
+),
+gateways AS (
+  SELECT client_ip FROM eas WHERE client_ip IS NOT NULL
+  GROUP BY client_ip HAVING count(DISTINCT device_id) >= $gateway_devices
+),
+cert_servers AS (SELECT DISTINCT server FROM eas WHERE sc_status = 403 AND sc_substatus = 7),
+succeeded AS (SELECT DISTINCT device_key FROM eas WHERE sc_status BETWEEN 200 AND 299)
+SELECT server,
+       array_to_string(array_sort(array_agg(DISTINCT device_id)), ',') AS device_id,
+       array_to_string(array_sort(array_agg(DISTINCT user)), ',') AS user,
+       count(DISTINCT device_key) AS devices, count(*) AS hits,
+       min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example
+FROM eas
+WHERE sc_status = 401 AND cs_username IS NULL
+  AND server NOT IN (SELECT server FROM cert_servers)
+  AND device_key NOT IN (SELECT device_key FROM succeeded)
+  AND client_ip NOT IN (SELECT client_ip FROM gateways)
+GROUP BY server
+HAVING count(DISTINCT device_key) >= $min_devices
+ORDER BY server

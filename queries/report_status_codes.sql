@@ -1,0 +1,10 @@
+-- name: report_status_codes
+-- title: ActiveSync status codes (Export-ActiveSyncLog StatusCodes.csv, fixed)
+-- kind: report
+-- finds: Hits per HTTP status, substatus and win32 status with what each means, and the share of
+--   all ActiveSync requests (a real ratio: Export-ActiveSyncLog's integer division made it 0).
+SELECT sc_status, sc_substatus, sc_win32_status, status_text, win32_text, count(*) AS hits,
+       round(CAST(count(*) AS DOUBLE) / sum(count(*)) OVER (), 4) AS ratio
+FROM activesync
+GROUP BY sc_status, sc_substatus, sc_win32_status, status_text, win32_text
+ORDER BY hits DESC, sc_status, sc_substatus, sc_win32_status

@@ -1,0 +1,24 @@
+-- name: report_users
+-- title: ActiveSync users and devices (Export-ActiveSyncLog Users.csv, fixed)
+-- kind: report
+-- finds: Per user and device: hits on the front end and the back end, bytes, mails sent, syncs,
+--   pings, policy compliance from the latest Pa value, first and last seen. Unlike
+--   Export-ActiveSyncLog it reads Exchange 2013+ back-end lines (where Log= lives) and keeps
+--   front-end and back-end hits apart instead of dropping one.
+-- param: user text NULL Only this user (any form: CONTOSO\jdoe, jdoe@contoso.com, jdoe)
+SELECT user, device_id, max(device_type) AS device_type,
+       sum(CASE WHEN tier = 'frontend' THEN 1 ELSE 0 END) AS frontend_hits,
+       sum(CASE WHEN tier = 'backend' THEN 1 ELSE 0 END) AS backend_hits,
+       sum(sc_bytes) AS bytes_sent, sum(cs_bytes) AS bytes_received,
+       sum(CASE WHEN command IN ('SendMail', 'SmartReply', 'SmartForward') THEN 1 ELSE 0 END) AS mails_sent,
+       sum(CASE WHEN command = 'Sync' THEN 1 ELSE 0 END) AS syncs,
+       sum(CASE WHEN command = 'Ping' THEN 1 ELSE 0 END) AS pings,
+       CASE last_value(eas_log(cs_uri_query, 'Pa') ORDER BY timestamp)
+         WHEN '1' THEN 'Compliant' WHEN '2' THEN 'Partially compliant'
+         WHEN '3' THEN 'Not compliant' ELSE 'Unknown' END AS policy,
+       min(timestamp) AS first_seen, max(timestamp) AS last_seen
+FROM activesync
+WHERE NOT is_probe AND device_id IS NOT NULL
+  AND ($user IS NULL OR user = normalize_user($user))
+GROUP BY user, device_id
+ORDER BY user, device_id
