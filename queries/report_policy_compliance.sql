@@ -4,7 +4,8 @@
 -- finds: Devices per policy compliance state, from each device's latest Pa value in Log=, and
 --   their share.
 WITH latest AS (
-  SELECT user, device_id, last_value(eas_log(cs_uri_query, 'Pa') ORDER BY timestamp) AS pa
+  SELECT user, device_id, last_value(eas_log(cs_uri_query, 'Pa')
+           ORDER BY eas_log(cs_uri_query, 'Pa') IS NOT NULL, timestamp) AS pa
   FROM activesync WHERE NOT is_probe AND device_id IS NOT NULL
   GROUP BY user, device_id
 )

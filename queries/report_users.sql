@@ -13,7 +13,8 @@ SELECT user, device_id, max(device_type) AS device_type,
        sum(CASE WHEN command IN ('SendMail', 'SmartReply', 'SmartForward') THEN 1 ELSE 0 END) AS mails_sent,
        sum(CASE WHEN command = 'Sync' THEN 1 ELSE 0 END) AS syncs,
        sum(CASE WHEN command = 'Ping' THEN 1 ELSE 0 END) AS pings,
-       CASE last_value(eas_log(cs_uri_query, 'Pa') ORDER BY timestamp)
+       CASE last_value(eas_log(cs_uri_query, 'Pa')
+           ORDER BY eas_log(cs_uri_query, 'Pa') IS NOT NULL, timestamp)
          WHEN '1' THEN 'Compliant' WHEN '2' THEN 'Partially compliant'
          WHEN '3' THEN 'Not compliant' ELSE 'Unknown' END AS policy,
        min(timestamp) AS first_seen, max(timestamp) AS last_seen

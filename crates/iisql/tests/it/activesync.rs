@@ -319,3 +319,106 @@ async fn bundled_sample_names_every_injected_scenario() {
         assert_eq!(f.hits, inj.requests, "{}", inj.check);
     }
 }
+
+fn rows(batches: &[RecordBatch]) -> Vec<String> {
+    let opts = FormatOptions::default().with_null("NULL");
+    let mut out = vec![];
+    for b in batches {
+        let fs: Vec<_> = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap())
+            .collect();
+        for i in 0..b.num_rows() {
+            out.push(
+                fs.iter()
+                    .map(|f| f.value(i).to_string())
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            );
+        }
+    }
+    out
+}
+
+/// The six reports over a hand-written front-end and back-end pair with known answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_over_a_known_fixture() {
+    let ctx = context(&crate::fixtures().join("eas")).await;
+    let catalog = Catalog::bundled().unwrap();
+    let run = |name: &'static str| {
+        let q = catalog.require(name).unwrap().clone();
+        let ctx = ctx.clone();
+        async move {
+            rows(
+                &q.dataframe(&ctx, &HashMap::new())
+                    .await
+                    .unwrap()
+                    .collect()
+                    .await
+                    .unwrap(),
+            )
+        }
+    };
+    assert_eq!(
+        run("report_users").await,
+        vec![
+            "asmith|androidc1|Android|2|1|1600|750|0|2|0|Not compliant|2025-11-10T09:00:00Z|2025-11-10T09:01:00Z",
+            "jdoe|ApplAAA|iPhone|3|1|2400|91050|1|2|1|Compliant|2025-11-10T08:00:00Z|2025-11-10T08:10:00Z",
+        ]
+    );
+    assert_eq!(
+        run("report_servers").await,
+        vec![
+            "CAS01|10.0.1.10|3|1.0|1500|90600|1",
+            "CAS02|10.0.1.11|2|1.0|900|400|1",
+            "MBX01|10.0.2.10|2|2.0|1600|800|1",
+        ]
+    );
+    assert_eq!(
+        run("report_hourly").await,
+        vec![
+            "2025-11-10T08:00:00Z|4|1|2|0",
+            "2025-11-10T09:00:00Z|3|1|3|1"
+        ]
+    );
+    assert_eq!(
+        run("report_status_codes").await,
+        vec![
+            "200|0|0|OK|ERROR_SUCCESS: success|7|0.875",
+            "403|7|5|Client certificate required|ERROR_ACCESS_DENIED: access denied|1|0.125",
+        ]
+    );
+    assert_eq!(
+        run("report_policy_compliance").await,
+        vec!["Compliant|1|0.5", "Not compliant|1|0.5"]
+    );
+    assert_eq!(
+        run("report_user_agents").await,
+        vec![
+            "Apple-iPhone15C2/2107.100|4|1|0.0",
+            "Android-Mail/2024|3|1|0.3333"
+        ]
+    );
+    // And the view itself: tiers, users, Log= values, probes.
+    let b = ctx
+        .sql("SELECT tier, user, command, protocol_version, eas_status, is_probe, status_full FROM activesync ORDER BY timestamp")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        rows(&b),
+        vec![
+            "frontend|jdoe|Sync|NULL|NULL|false|200.0",
+            "backend|jdoe|Sync|16.1|1|false|200.0",
+            "frontend|jdoe|Ping|NULL|NULL|false|200.0",
+            "frontend|jdoe|SendMail|NULL|NULL|false|200.0",
+            "frontend|asmith|Sync|NULL|NULL|false|200.0",
+            "backend|asmith|Sync|16.1|NULL|false|200.0",
+            "frontend|asmith|GetItemEstimate|NULL|NULL|false|403.7",
+            "frontend|healthmailbox1|Options|NULL|NULL|true|200.0",
+        ]
+    );
+}
