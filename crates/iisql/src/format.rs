@@ -18,7 +18,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::physical_plan::ExecutionPlan;
 use futures::{StreamExt, TryStreamExt};
 use iis_log::DirectiveScanner;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use object_store::{GetOptions, GetResultPayload, ObjectMeta, ObjectStore};
 
 use crate::options::IisW3cOptions;
 use crate::scan_log::ScanLog;
@@ -112,28 +112,41 @@ impl IisW3cFormat {
 }
 
 /// Scans one object for `#Fields` directives (reading its bytes, parsing only directive lines).
+/// Local files are read in large blocks on a blocking thread; other stores are streamed.
 async fn scan_fields(
     store: Arc<dyn ObjectStore>,
     object: ObjectMeta,
     compression: FileCompressionType,
 ) -> Result<BTreeMap<String, String>> {
     let location = object.location.clone();
-    let context = |e: DataFusionError| {
+    let context = move |e: DataFusionError| {
         DataFusionError::Context(format!("inferring schema of {location}"), Box::new(e))
     };
-    let stream = store
-        .get(&object.location)
+    let result = store
+        .get_opts(&object.location, GetOptions::default())
         .await
-        .map_err(|e| context(e.into()))?
-        .into_stream()
-        .map_err(DataFusionError::from)
-        .boxed();
-    let mut stream = compression.convert_stream(stream).map_err(context)?;
-    let mut scanner = DirectiveScanner::new();
-    while let Some(bytes) = stream.next().await {
-        scanner.push(&bytes.map_err(context)?);
-    }
-    scanner.finish();
+        .map_err(|e| context(e.into()))?;
+    let scanner = match result.payload {
+        GetResultPayload::File(file, _) => {
+            let reader = compression.convert_read(file).map_err(context.clone())?;
+            tokio::task::spawn_blocking(move || iis_log::scan_directives(reader))
+                .await
+                .map_err(|e| DataFusionError::External(Box::new(e)))?
+                .map_err(|e| context(e.into()))?
+        }
+        GetResultPayload::Stream(s) => {
+            let stream = s.map_err(DataFusionError::from).boxed();
+            let mut stream = compression
+                .convert_stream(stream)
+                .map_err(context.clone())?;
+            let mut scanner = DirectiveScanner::new();
+            while let Some(bytes) = stream.next().await {
+                scanner.push(&bytes.map_err(context.clone())?);
+            }
+            scanner.finish();
+            scanner
+        }
+    };
     Ok(scanner.fields().clone())
 }
 

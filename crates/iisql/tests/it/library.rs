@@ -83,6 +83,19 @@ async fn projection_reaches_the_scan() {
         text.contains("projection=[cs_method, sc_status]") && text.contains("file_type=iisw3c"),
         "{text}"
     );
+    // A LIMIT reaches the scan too.
+    let plan = ctx
+        .sql("SELECT cs_method FROM logs LIMIT 3")
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    let text = displayable(plan.as_ref()).indent(true).to_string();
+    assert!(
+        text.contains("limit=3") && text.contains("file_type=iisw3c"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
