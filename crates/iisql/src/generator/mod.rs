@@ -3,7 +3,7 @@
 //! ActiveSync devices (plain and base64 queries) that succeed, OWA, EWS, MAPI and Autodiscover
 //! with their normal 401 challenge followed by success, and Managed Availability probes; IIS
 //! restarts repeat the header block and about one front-end file in five widens its `#Fields`
-//! mid-file (`cs-host sc-bytes cs-bytes X-Forwarded-For`). [`Scenario`]s inject the failures
+//! mid-file ([`WIDE_FIELDS`]). [`Scenario`]s inject the failures
 //! of `../shared/design/activesync.md` section 4, and report what they injected
 //! ([`Injected`]) so tests know the right answer. The same configuration writes the same bytes.
 
@@ -27,8 +27,12 @@ pub const BASE_FIELDS: &str = "date time s-ip cs-method cs-uri-stem cs-uri-query
 /// The layout of Exchange 2010 servers (IIS 7.x): no `cs(Referer)`.
 pub const LEGACY_FIELDS: &str = "date time s-ip cs-method cs-uri-stem cs-uri-query s-port \
      cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken";
-/// The fields a widened layout adds.
-pub const WIDE_EXTRA: &str = "cs-host sc-bytes cs-bytes X-Forwarded-For";
+/// A widened layout, in the order IIS writes fields: `cs-host` before `sc-status`, the byte
+/// counts before `time-taken`, custom fields last. Readers that map by position alone read the
+/// lines after the change from the wrong columns.
+pub const WIDE_FIELDS: &str = "date time s-ip cs-method cs-uri-stem cs-uri-query s-port \
+     cs-username c-ip cs(User-Agent) cs(Referer) cs-host sc-status sc-substatus sc-win32-status \
+     sc-bytes cs-bytes time-taken X-Forwarded-For";
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -181,7 +185,7 @@ impl FileWriter {
     fn header(&mut self, secs: u32) -> std::io::Result<()> {
         let fields = match (self.host, self.wide) {
             (Host::Legacy, _) => LEGACY_FIELDS.to_string(),
-            (_, true) => format!("{BASE_FIELDS} {WIDE_EXTRA}"),
+            (_, true) => WIDE_FIELDS.to_string(),
             _ => BASE_FIELDS.to_string(),
         };
         let software = if self.host == Host::Legacy {
@@ -227,14 +231,15 @@ impl FileWriter {
             s.push(' ');
             s.push_str(&dash(&l.referer));
         }
-        s.push_str(&format!(
-            " {} {} {} {}",
-            l.status.0, l.status.1, l.status.2, l.taken
-        ));
         if self.wide {
             s.push_str(&format!(
+                " {} {} {} {} {} {} {} {}",
+                l.host, l.status.0, l.status.1, l.status.2, l.sc_bytes, l.cs_bytes, l.taken, l.c_ip
+            ));
+        } else {
+            s.push_str(&format!(
                 " {} {} {} {}",
-                l.host, l.sc_bytes, l.cs_bytes, l.c_ip
+                l.status.0, l.status.1, l.status.2, l.taken
             ));
         }
         s.push_str("\r\n");
