@@ -13,7 +13,7 @@
 -- next: Check the device's MDM enrolment and certificate profile; confirm the user's certificate
 --   is installed and selected for the Exchange account; re-push the profile and watch for 200s.
 WITH eas AS (
-  SELECT coalesce(device_id, client_ip) AS device_key, * FROM activesync
+  SELECT coalesce(device_id, client_ip, '') AS device_key, * FROM activesync
   WHERE tier = 'frontend' AND NOT is_probe
 ),
 gateways AS (
@@ -29,7 +29,7 @@ failed AS (
          first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example
   FROM eas
   WHERE sc_status = 403 AND sc_substatus = 7
-    AND client_ip NOT IN (SELECT client_ip FROM gateways)
+    AND coalesce(client_ip, '') NOT IN (SELECT client_ip FROM gateways)
   GROUP BY device_key
 ),
 ok AS (

@@ -25,7 +25,7 @@ SELECT server, user,
 FROM eas
 WHERE sc_status = 401 AND sc_substatus = 1
   AND sc_win32_status IN (1326, 1330, 1331, 1909, 2148074252)
-  AND client_ip NOT IN (SELECT client_ip FROM gateways)
+  AND coalesce(client_ip, '') NOT IN (SELECT client_ip FROM gateways)
 GROUP BY server, user
 HAVING count(*) >= $min_hits
 ORDER BY server, user

@@ -6,7 +6,7 @@
 -- finds: Front-end servers where the share of successful ActiveSync requests drops by more than
 --   half from one hour to the next: the signature of a configuration change, such as
 --   Set-ActiveSyncVirtualDirectory silently turning client certificate mapping off.
--- param: min_requests int 20 Fewest requests in the hour for it to count
+-- param: min_requests int 20 Fewest requests in each of the two hours compared
 -- param: drop float 0.5 Fraction of the previous hour's success share that must be lost
 -- means: Something changed on that server at that hour; every device it serves fails since.
 -- next: Check the server's change history at that hour (Set-ActiveSyncVirtualDirectory, IIS
@@ -21,12 +21,15 @@ WITH hourly AS (
 ),
 shares AS (
   SELECT *, CAST(ok AS DOUBLE) / total AS share,
-         lag(CAST(ok AS DOUBLE) / total) OVER (PARTITION BY server ORDER BY hour) AS previous_share
+         lag(CAST(ok AS DOUBLE) / total) OVER (PARTITION BY server ORDER BY hour) AS previous_share,
+         lag(total) OVER (PARTITION BY server ORDER BY hour) AS previous_total,
+         lag(hour) OVER (PARTITION BY server ORDER BY hour) AS previous_hour
   FROM hourly
 )
 SELECT server, hour, total AS hits, round(previous_share, 3) AS previous_share,
        round(share, 3) AS share, first_seen, last_seen, example
 FROM shares
-WHERE total >= $min_requests AND previous_share IS NOT NULL
+WHERE total >= $min_requests AND previous_total >= $min_requests
+  AND previous_hour = hour - INTERVAL '1' HOUR
   AND share < previous_share * (1 - $drop)
 ORDER BY server, hour

@@ -13,14 +13,14 @@
 -- next: On the Microsoft-Server-ActiveSync virtual directory of the servers listed, set SSL
 --   Settings to Require SSL and Client certificates: Require, as on the other servers.
 WITH eas AS (
-  SELECT coalesce(device_id, client_ip) AS device_key, * FROM activesync
+  SELECT coalesce(device_id, client_ip, '') AS device_key, * FROM activesync
   WHERE tier = 'frontend' AND NOT is_probe
 ),
 gateways AS (
   SELECT client_ip FROM eas WHERE client_ip IS NOT NULL
   GROUP BY client_ip HAVING count(DISTINCT device_id) >= $gateway_devices
 ),
-cert_servers AS (SELECT DISTINCT server FROM eas WHERE sc_status = 403 AND sc_substatus = 7),
+cert_servers AS (SELECT DISTINCT coalesce(server, '') AS server FROM eas WHERE sc_status = 403 AND sc_substatus = 7),
 succeeded AS (SELECT DISTINCT device_key FROM eas WHERE sc_status BETWEEN 200 AND 299)
 SELECT server,
        array_to_string(array_sort(array_agg(DISTINCT device_id)), ',') AS device_id,
@@ -29,9 +29,9 @@ SELECT server,
        min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example
 FROM eas
 WHERE sc_status = 401 AND cs_username IS NULL
-  AND server NOT IN (SELECT server FROM cert_servers)
+  AND coalesce(server, '') NOT IN (SELECT server FROM cert_servers)
   AND device_key NOT IN (SELECT device_key FROM succeeded)
-  AND client_ip NOT IN (SELECT client_ip FROM gateways)
+  AND coalesce(client_ip, '') NOT IN (SELECT client_ip FROM gateways)
 GROUP BY server
 HAVING count(DISTINCT device_key) >= $min_devices
 ORDER BY server

@@ -12,7 +12,7 @@
 -- next: Compare Get-ActiveSyncVirtualDirectory and the IIS SSL/authentication settings of the
 --   servers listed; align them; compare their certificate stores.
 WITH eas AS (
-  SELECT coalesce(device_id, client_ip) AS device_key, CAST(timestamp AS DATE) AS day, *
+  SELECT coalesce(device_id, client_ip, '') AS device_key, CAST(timestamp AS DATE) AS day, *
   FROM activesync WHERE tier = 'frontend' AND NOT is_probe
 ),
 served AS (SELECT DISTINCT device_key, day, server FROM eas WHERE sc_status BETWEEN 200 AND 299),

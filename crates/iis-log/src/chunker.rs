@@ -54,7 +54,10 @@ impl LineChunker {
             self.buf.resize(old + want, 0);
             let n = match reader.read(&mut self.buf[old..]) {
                 Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => 0,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                    self.buf.truncate(old);
+                    continue;
+                }
                 Err(e) => {
                     self.buf.truncate(old);
                     return Err(e);

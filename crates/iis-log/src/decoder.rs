@@ -253,6 +253,12 @@ impl W3cDecoder {
         last: bool,
         input_len: usize,
     ) -> Result<()> {
+        if buf.len() >= u32::MAX as usize {
+            return Err(Error::ChunkTooLarge {
+                file: self.file.to_string(),
+                offset: self.offset,
+            });
+        }
         let data = buf.as_slice();
         let mut pos = start;
         let base_offset = self.offset;
@@ -353,7 +359,8 @@ impl W3cDecoder {
                     self.layout = l;
                 }
             }
-            Directive::Date(Some((days, _))) => self.current_date = Some(days),
+            // An unreadable #Date leaves time-only lines without a date (NULL), not the old one.
+            Directive::Date(d) => self.current_date = d.map(|(days, _)| days),
             _ => {}
         }
     }

@@ -183,6 +183,19 @@ impl DirectiveScanner {
                 }
             }
         }
+        // A directive after NUL padding (`\n\0\0...#Software`, IIS after a crash) starts with
+        // NULs; such runs are rare, so they get a second, separate search.
+        for m in memchr::memmem::find_iter(&data[from..], b"\n\0") {
+            let mut start = from + m + 1;
+            while data.get(start) == Some(&0) {
+                start += 1;
+            }
+            if data.get(start) == Some(&b'#')
+                && let Some(nl) = memchr::memchr(b'\n', &data[start..])
+            {
+                self.line(&data[start..start + nl]);
+            }
+        }
         self.at_line_start = data.last() == Some(&b'\n');
     }
 
@@ -245,6 +258,14 @@ mod tests {
             parse_directive(b"# just a comment"),
             Directive::Other { .. }
         ));
+    }
+
+    #[test]
+    fn scanner_sees_fields_after_nul_padding() {
+        let mut s = DirectiveScanner::new();
+        s.push(b"#Fields: date c-ip\nx y\n\0\0\0\0#Fields: date X-After-Crash\nx y\n");
+        s.finish();
+        assert!(s.fields().contains_key("x_after_crash"));
     }
 
     #[test]

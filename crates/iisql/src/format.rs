@@ -180,6 +180,16 @@ impl FileFormat for IisW3cFormat {
                 custom.entry(col).or_insert(w3c);
             }
         }
+        // Fields named in the `fields` option (headerless files) are columns too.
+        if let Some(fields) = &self.options.fields {
+            for w3c in fields.split(|c: char| c.is_ascii_whitespace() || c == ',') {
+                if !w3c.is_empty() {
+                    custom
+                        .entry(iis_log::column_name(w3c))
+                        .or_insert_with(|| w3c.to_string());
+                }
+            }
+        }
         Ok(Arc::new(iis_log::w3c_schema(
             custom.values().map(String::as_str),
         )))

@@ -133,10 +133,13 @@ impl FileScan {
 
     async fn next(&mut self) -> Option<Result<RecordBatch>> {
         loop {
+            if self.failed {
+                return None;
+            }
             if let Some(b) = self.decoder.next_batch() {
                 return Some(Ok(b));
             }
-            if self.done || self.failed {
+            if self.done {
                 return None;
             }
             let step = async {
@@ -174,7 +177,8 @@ impl Drop for FileScan {
         if !rejects.is_empty() {
             self.log.add_rejects(rejects);
         }
-        self.log.finish_file(self.decoder.stats());
+        self.log
+            .finish_file(self.decoder.file(), self.decoder.stats());
     }
 }
 

@@ -76,9 +76,10 @@ pub fn local_size(paths: &[impl AsRef<str>]) -> u64 {
 }
 
 /// Expands user paths into table URLs: a folder becomes every `*.log` below it (recursively),
-/// a glob or URL is passed to DataFusion as it is, a file is taken as it is.
+/// a glob or URL is passed to DataFusion as it is, a file is taken as it is. A file named twice
+/// (a folder and a file inside it) is read once.
 pub fn expand_paths(paths: &[impl AsRef<str>]) -> Result<Vec<ListingTableUrl>> {
-    let mut urls = Vec::new();
+    let mut urls: Vec<ListingTableUrl> = Vec::new();
     for p in paths {
         let p = p.as_ref();
         if has_scheme(p) || has_glob(p) {
@@ -93,10 +94,16 @@ pub fn expand_paths(paths: &[impl AsRef<str>]) -> Result<Vec<ListingTableUrl>> {
                 return Err(IisqlError::NoLogFiles(p.to_string()).into());
             }
             for f in files {
-                urls.push(ListingTableUrl::parse(&f)?);
+                let url = ListingTableUrl::parse(&f)?;
+                if !urls.contains(&url) {
+                    urls.push(url);
+                }
             }
         } else if path.is_file() {
-            urls.push(ListingTableUrl::parse(p)?);
+            let url = ListingTableUrl::parse(p)?;
+            if !urls.contains(&url) {
+                urls.push(url);
+            }
         } else {
             return Err(IisqlError::NotFound(p.to_string()).into());
         }
@@ -119,23 +126,34 @@ pub async fn register_logs(
     // DataFusion infers a multi-path table's schema from its first path only; the custom fields
     // of every file must be columns, so the schema is inferred over all of them here.
     let state = ctx.state();
-    let mut objects = Vec::new();
-    let mut store = None;
+    let mut custom: Vec<String> = Vec::new();
+    let mut any = false;
     for url in &urls {
-        let s = state.runtime_env().object_store(url.object_store())?;
+        let store = state.runtime_env().object_store(url.object_store())?;
+        let mut objects = Vec::new();
         {
-            let mut listed = url.list_all_files(&state, s.as_ref(), "").await?;
+            let mut listed = url.list_all_files(&state, store.as_ref(), "").await?;
             while let Some(meta) = listed.next().await {
                 objects.push(meta?);
             }
         }
-        store.get_or_insert(s);
+        any |= !objects.is_empty();
+        let schema = format.infer_schema(&state, &store, &objects).await?;
+        for f in schema.fields() {
+            if let Some(w3c) = f.metadata().get(iis_log::W3C_NAME_KEY)
+                && iis_log::fields::standard_field(f.name()).is_none()
+                && ![iis_log::TIMESTAMP, iis_log::DATE].contains(&f.name().as_str())
+                && !custom.contains(w3c)
+            {
+                custom.push(w3c.clone());
+            }
+        }
     }
-    let Some(store) = store else {
+    if !any {
         let all: Vec<&str> = paths.iter().map(|p| p.as_ref()).collect();
         return Err(IisqlError::NoLogFiles(all.join(", ")).into());
-    };
-    let schema = format.infer_schema(&state, &store, &objects).await?;
+    }
+    let schema = Arc::new(iis_log::w3c_schema(custom.iter().map(String::as_str)));
     let listing = ListingOptions::new(format).with_file_extension("");
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(listing)

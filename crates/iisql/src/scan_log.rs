@@ -1,8 +1,9 @@
 //! The scan log: what every scan of IIS files read, and every line it rejected, shared between
 //! the scans of a session and whoever reports on them (the CLI's summary, an embedding tool).
 
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use iis_log::{Reject, ScanStats};
 
@@ -10,20 +11,24 @@ use iis_log::{Reject, ScanStats};
 pub const MAX_KEPT_REJECTS: usize = 100_000;
 
 /// Shared, thread-safe record of scans. One lives in each iisql session's config (see
-/// [`crate::session`]); read it after a query with [`ScanLog::snapshot`].
+/// [`crate::session`]); read it after a query with [`ScanLog::snapshot`]. A query may scan the
+/// same file several times (a view used twice, a subquery): each file and each rejected line
+/// counts once, so `max_errors` and the summary speak of lines, not of scans.
 #[derive(Debug, Default)]
 pub struct ScanLog {
     inner: Mutex<Inner>,
     bytes: AtomicU64,
-    rejected: AtomicU64,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
-    stats: ScanStats,
-    files: u64,
+    /// Per file, the counts of its most complete scan.
+    files: HashMap<Arc<str>, ScanStats>,
+    /// (file, line, reason code) of every reject seen.
+    seen: HashSet<(Arc<str>, u64, &'static str)>,
     rejects: Vec<Reject>,
     rejects_not_kept: u64,
+    rejected_lines: u64,
 }
 
 /// A copy of the scan log at one moment.
@@ -101,21 +106,27 @@ impl ScanLog {
         Self::default()
     }
 
-    /// Records rejects as they are found; returns the lines rejected so far in this log.
+    /// Records rejects as they are found (a line already recorded is not counted again);
+    /// returns the distinct lines rejected so far in this log.
     pub fn add_rejects(&self, rejects: Vec<Reject>) -> u64 {
-        let dropped = rejects.iter().filter(|r| !r.reason.row_kept()).count() as u64;
-        let total = self.rejected.fetch_add(dropped, Ordering::Relaxed) + dropped;
-        if !rejects.is_empty() {
-            let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            for r in rejects {
-                if g.rejects.len() < MAX_KEPT_REJECTS {
-                    g.rejects.push(r);
-                } else {
-                    g.rejects_not_kept += 1;
-                }
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        for r in rejects {
+            if !g
+                .seen
+                .insert((Arc::clone(&r.file), r.line, r.reason.code()))
+            {
+                continue;
+            }
+            if !r.reason.row_kept() {
+                g.rejected_lines += 1;
+            }
+            if g.rejects.len() < MAX_KEPT_REJECTS {
+                g.rejects.push(r);
+            } else {
+                g.rejects_not_kept += 1;
             }
         }
-        total
+        g.rejected_lines
     }
 
     /// Counts bytes as they are read (for progress).
@@ -128,25 +139,35 @@ impl ScanLog {
         self.bytes.load(Ordering::Relaxed)
     }
 
-    /// Records a finished (or abandoned) file's counts.
-    pub fn finish_file(&self, stats: &ScanStats) {
+    /// Records a finished (or abandoned) scan of `file`; the most complete scan of each file
+    /// is kept.
+    pub fn finish_file(&self, file: &Arc<str>, stats: &ScanStats) {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        g.stats.add(stats);
-        g.files += 1;
+        let e = g.files.entry(Arc::clone(file)).or_default();
+        if stats.lines >= e.lines {
+            *e = *stats;
+        }
     }
 
     /// The first kept reject that dropped a row, as `file:line: reason`.
     pub fn first_reject(&self) -> Option<String> {
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        g.rejects.first().map(ToString::to_string)
+        g.rejects
+            .iter()
+            .find(|r| !r.reason.row_kept())
+            .map(ToString::to_string)
     }
 
     /// A copy of everything recorded so far.
     pub fn snapshot(&self) -> ScanReport {
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stats = ScanStats::default();
+        for s in g.files.values() {
+            stats.add(s);
+        }
         ScanReport {
-            stats: g.stats,
-            files: g.files,
+            stats,
+            files: g.files.len() as u64,
             rejects: g.rejects.clone(),
             rejects_not_kept: g.rejects_not_kept,
         }
@@ -157,13 +178,46 @@ impl ScanLog {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         *g = Inner::default();
         self.bytes.store(0, Ordering::Relaxed);
-        self.rejected.store(0, Ordering::Relaxed);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_and_files_count_once_however_often_scanned() {
+        use iis_log::RejectReason;
+        let log = ScanLog::new();
+        let file: Arc<str> = Arc::from("/x.log");
+        let reject = |line| Reject {
+            file: Arc::clone(&file),
+            line,
+            byte_offset: 0,
+            reason: RejectReason::FieldCount {
+                expected: 3,
+                found: 2,
+            },
+            text: String::new(),
+        };
+        for _ in 0..3 {
+            assert_eq!(log.add_rejects(vec![reject(4), reject(9)]), 2);
+            log.finish_file(
+                &file,
+                &ScanStats {
+                    lines: 10,
+                    rows: 8,
+                    rejected: 2,
+                    ..Default::default()
+                },
+            );
+        }
+        let r = log.snapshot();
+        assert_eq!(
+            (r.files, r.stats.rows, r.stats.rejected, r.rejects.len()),
+            (1, 8, 2, 2)
+        );
+    }
 
     #[test]
     fn thousands_separators() {

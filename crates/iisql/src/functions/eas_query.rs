@@ -18,18 +18,13 @@ fn percent_decode(s: &str, plus_is_space: bool) -> String {
                 out.push(b' ');
                 i += 1;
             }
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(v) => {
-                        out.push(v);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
+            b'%' if i + 2 < b.len()
+                && b[i + 1].is_ascii_hexdigit()
+                && b[i + 2].is_ascii_hexdigit() =>
+            {
+                let digit = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+                out.push(digit(b[i + 1]) * 16 + digit(b[i + 2]));
+                i += 3;
             }
             c => {
                 out.push(c);
@@ -215,9 +210,14 @@ fn pairs(query: &str) -> (Option<&str>, Vec<(&str, &str)>) {
     let mut out = Vec::new();
     for (i, item) in query.split('&').enumerate() {
         match item.split_once('=') {
-            // A base64 blob's padding (`...pbA==`) is not a `name=value` pair.
+            // A base64 blob's padding (`...pbA==`) is not a `name=value` pair; an empty value
+            // (`CollectionId=&...`) is, unless the item decodes as an ActiveSync blob.
             Some((k, v))
-                if !(k.is_empty() || i == 0 && k.len() > 8 && v.bytes().all(|c| c == b'=')) =>
+                if !(k.is_empty()
+                    || i == 0
+                        && k.len() > 8
+                        && v.bytes().all(|c| c == b'=')
+                        && decode_base64_query(item).is_some()) =>
             {
                 out.push((k, v))
             }
@@ -421,5 +421,13 @@ mod tests {
     #[test]
     fn url_decoding() {
         assert_eq!(url_decode("a+b%20c%5C%zz%4"), "a b c\\%zz%4");
+        assert_eq!(url_decode("%+F%2"), "% F%2");
+    }
+
+    #[test]
+    fn empty_first_value_is_a_pair() {
+        let q = "CollectionIdentifier=&Cmd=Sync&DeviceId=X1";
+        assert_eq!(param(q, "Cmd").as_deref(), Some("Sync"));
+        assert_eq!(param(q, "CollectionIdentifier"), None);
     }
 }

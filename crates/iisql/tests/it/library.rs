@@ -230,3 +230,51 @@ async fn custom_fields_of_any_file_become_columns() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_line_rejected_by_several_scans_counts_once() {
+    let ctx = iisql::new_context().unwrap();
+    let file = fixtures()
+        .join("headerless/short.log")
+        .display()
+        .to_string();
+    iisql::register_logs(
+        &ctx,
+        "t",
+        &[&file],
+        IisW3cOptions::default().with_max_errors(2),
+    )
+    .await
+    .unwrap();
+    // Three scans of the same two rejected lines: still 2 lines, within max_errors.
+    let sql = "SELECT count(*) FROM (SELECT * FROM t UNION ALL SELECT * FROM t UNION ALL SELECT * FROM t)";
+    assert_eq!(count(&ctx, sql).await, 0);
+    let report = iisql::scan_log(&ctx).snapshot();
+    assert_eq!(
+        (report.files, report.stats.rejected, report.rejects.len()),
+        (1, 2, 2)
+    );
+}
+
+#[tokio::test]
+async fn custom_fields_of_the_fields_option_become_columns() {
+    let ctx = iisql::new_context().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("h.log"),
+        "2024-01-01 00:00:00 10.0.0.5 203.0.113.7\n",
+    )
+    .unwrap();
+    let opts = IisW3cOptions::default().with_fields("date time c-ip X-Forwarded-For");
+    iisql::register_logs(&ctx, "t", &[dir.path().display().to_string()], opts)
+        .await
+        .unwrap();
+    assert_eq!(
+        count(
+            &ctx,
+            "SELECT count(*) FROM t WHERE x_forwarded_for = '203.0.113.7'"
+        )
+        .await,
+        1
+    );
+}

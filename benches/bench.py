@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""The scan benchmark of issue 4: five questions over a generated IIS corpus, answered by iisql
+and by peers (DuckDB and Polars, each plain and honouring #Fields changes; `wc -l` as the floor).
+Whole-process wall time (median of N runs), peak RSS from /usr/bin/time, and every answer compared
+with iisql's. Run it through benches/bench.sh, which builds iisql and installs the peers."""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+BASE15 = ["date", "time", "s_ip", "cs_method", "cs_uri_stem", "cs_uri_query", "s_port",
+          "cs_username", "c_ip", "cs_user_agent", "cs_referer", "sc_status", "sc_substatus",
+          "sc_win32_status", "time_taken"]
+
+QUESTIONS = {
+    "Q1": "count the request rows",
+    "Q2": "ActiveSync rows by status, substatus",
+    "Q3": "top 20 (User, DeviceId, DeviceType) of ActiveSync 401/403",
+    "Q4": "hourly count of 403.7",
+    "Q5": "convert everything to one zstd Parquet file",
+}
+
+IISQL_SQL = {
+    "Q1": "SELECT count(*) AS n FROM logs",
+    "Q2": "SELECT sc_status, sc_substatus, count(*) AS n FROM logs "
+          "WHERE starts_with(lower(cs_uri_stem), '/microsoft-server-activesync') "
+          "GROUP BY 1, 2 ORDER BY n DESC, 1, 2",
+    "Q3": "SELECT regexp_match(cs_uri_query, 'User=([^&]*)')[1] AS u, "
+          "regexp_match(cs_uri_query, 'DeviceId=([^&]*)')[1] AS d, "
+          "regexp_match(cs_uri_query, 'DeviceType=([^&]*)')[1] AS t, count(*) AS n FROM logs "
+          "WHERE starts_with(lower(cs_uri_stem), '/microsoft-server-activesync') "
+          "AND sc_status IN (401, 403) GROUP BY 1, 2, 3 ORDER BY n DESC, u, d, t LIMIT 20",
+    "Q4": "SELECT to_char(date_trunc('hour', timestamp), '%Y-%m-%d %H') AS h, count(*) AS n FROM logs "
+          "WHERE sc_status = 403 AND sc_substatus = 7 GROUP BY 1 ORDER BY 1",
+}
+
+# --- DuckDB ---------------------------------------------------------------------------------
+
+DUCK_PLAIN_REL = """read_csv('{glob}', columns={columns}, delim=' ', header=false, comment='#',
+    quote='', escape='', null_padding=true, strict_mode=false, auto_detect=false)"""
+
+DUCK_HONOUR_REL = """(
+  WITH files AS (SELECT filename, string_split(content, chr(10)) AS ls FROM read_text('{glob}')),
+  raw AS (
+    SELECT filename, rtrim(unnest(ls), chr(13)) AS line, generate_subscripts(ls, 1) AS n FROM files
+  ),
+  marked AS (
+    SELECT *, sum(CASE WHEN line LIKE '#Fields:%' THEN 1 ELSE 0 END)
+              OVER (PARTITION BY filename ORDER BY n) AS layout
+    FROM raw
+  ),
+  layouts AS (
+    SELECT filename, layout, string_split(trim(substr(line, 10)), ' ') AS names
+    FROM marked WHERE line LIKE '#Fields:%'
+  ),
+  data AS (
+    SELECT string_split(m.line, ' ') AS f, l.names
+    FROM marked m JOIN layouts l USING (filename, layout)
+    WHERE m.line NOT LIKE '#%' AND length(m.line) > 0
+  )
+  SELECT f[list_position(names, 'date')] AS date, f[list_position(names, 'time')] AS time,
+         f[list_position(names, 'cs-uri-stem')] AS cs_uri_stem,
+         f[list_position(names, 'cs-uri-query')] AS cs_uri_query,
+         f[list_position(names, 'sc-status')] AS sc_status,
+         f[list_position(names, 'sc-substatus')] AS sc_substatus,
+         f[list_position(names, 'sc-win32-status')] AS sc_win32_status,
+         f[list_position(names, 'time-taken')] AS time_taken,
+         f[list_position(names, 'c-ip')] AS c_ip,
+         f[list_position(names, 'cs-username')] AS cs_username
+  FROM data
+)"""
+
+DUCK_Q = {
+    "Q1": "SELECT count(*) FROM {rel}",
+    "Q2": "SELECT sc_status, sc_substatus, count(*) AS n FROM {rel} "
+          "WHERE starts_with(lower(cs_uri_stem), '/microsoft-server-activesync') "
+          "GROUP BY 1, 2 ORDER BY n DESC, 1, 2",
+    "Q3": "SELECT nullif(regexp_extract(cs_uri_query, 'User=([^&]*)', 1), '') AS u, "
+          "nullif(regexp_extract(cs_uri_query, 'DeviceId=([^&]*)', 1), '') AS d, "
+          "nullif(regexp_extract(cs_uri_query, 'DeviceType=([^&]*)', 1), '') AS t, count(*) AS n "
+          "FROM {rel} WHERE starts_with(lower(cs_uri_stem), '/microsoft-server-activesync') "
+          "AND sc_status IN ('401', '403') GROUP BY 1, 2, 3 ORDER BY n DESC, u, d, t LIMIT 20",
+    "Q4": "SELECT date || ' ' || substr(time, 1, 2) AS h, count(*) AS n FROM {rel} "
+          "WHERE sc_status = '403' AND sc_substatus = '7' GROUP BY 1 ORDER BY 1",
+    "Q5": "COPY (SELECT CAST(date || ' ' || time AS TIMESTAMP) AS timestamp, cs_uri_stem, cs_uri_query, "
+          "TRY_CAST(sc_status AS INTEGER) AS sc_status, TRY_CAST(sc_substatus AS INTEGER) AS sc_substatus, "
+          "TRY_CAST(sc_win32_status AS BIGINT) AS sc_win32_status, TRY_CAST(time_taken AS BIGINT) AS time_taken, "
+          "c_ip, cs_username FROM {rel}) TO '{out}' (FORMAT parquet, COMPRESSION zstd)",
+}
+
+
+def duck_script(mode, q, glob, out):
+    columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in BASE15) + "}"
+    rel = (DUCK_PLAIN_REL.format(glob=glob, columns=columns) if mode == "plain"
+           else DUCK_HONOUR_REL.format(glob=glob))
+    sql = DUCK_Q[q].format(rel=rel, out=out)
+    return textwrap.dedent(f"""
+        import duckdb, json, sys
+        con = duckdb.connect(config={'enable_progress_bar': False})
+        r = con.sql({sql!r})
+        rows = [] if r is None else r.fetchall()
+        print(json.dumps([[None if v is None else str(v) for v in row] for row in rows]))
+    """)
+
+
+# --- Polars ---------------------------------------------------------------------------------
+
+POLARS_COMMON = textwrap.dedent("""
+    import glob, json, polars as pl
+    files = sorted(glob.glob({glob!r}, recursive=True))
+
+    def plain():
+        return pl.scan_csv(files, separator=' ', has_header=False, comment_prefix='#',
+                           truncate_ragged_lines=True, schema={{c: pl.Utf8 for c in {names}}},
+                           missing_columns='insert',
+                           quote_char=None)
+
+    def honour():
+        frames = []
+        for f in files:
+            df = pl.read_csv(f, has_header=False, separator='\\x01', quote_char=None,
+                             new_columns=['line'], infer_schema=False)
+            df = df.with_columns(pl.col('line').str.strip_chars_end('\\r'))
+            is_fields = pl.col('line').str.starts_with('#Fields:')
+            df = df.with_columns(is_fields.cast(pl.Int32).cum_sum().alias('layout'))
+            layouts = df.filter(is_fields)
+            data = df.filter(~pl.col('line').str.starts_with('#') & (pl.col('line').str.len_chars() > 0))
+            for lid, line in zip(layouts['layout'], layouts['line']):
+                names = [n.replace('(', '_').replace(')', '').replace('-', '_').lower()
+                         for n in line[len('#Fields:'):].split()]
+                sub = data.filter(pl.col('layout') == lid)
+                split = sub['line'].str.split_exact(' ', len(names) - 1).struct.rename_fields(names)
+                part = split.struct.unnest()
+                keep = ['date', 'time', 'cs_uri_stem', 'cs_uri_query', 'sc_status', 'sc_substatus',
+                        'sc_win32_status', 'time_taken', 'c_ip', 'cs_username']
+                part = part.select([pl.col(c) if c in part.columns else pl.lit(None, pl.Utf8).alias(c) for c in keep])
+                frames.append(part)
+        return pl.concat(frames).lazy()
+""")
+
+POLARS_Q = {
+    "Q1": "r = rel.select(pl.len()).collect().rows()",
+    "Q2": "r = (rel.filter(pl.col('cs_uri_stem').str.to_lowercase().str.starts_with('/microsoft-server-activesync'))"
+          ".group_by(['sc_status', 'sc_substatus']).agg(pl.len().alias('n'))"
+          ".sort(['n', 'sc_status', 'sc_substatus'], descending=[True, False, False]).collect().rows())",
+    "Q3": "r = (rel.filter(pl.col('cs_uri_stem').str.to_lowercase().str.starts_with('/microsoft-server-activesync')"
+          " & pl.col('sc_status').is_in(['401', '403']))"
+          ".select(pl.col('cs_uri_query').str.extract(r'User=([^&]*)', 1).alias('u'),"
+          " pl.col('cs_uri_query').str.extract(r'DeviceId=([^&]*)', 1).alias('d'),"
+          " pl.col('cs_uri_query').str.extract(r'DeviceType=([^&]*)', 1).alias('t'))"
+          ".group_by(['u', 'd', 't']).agg(pl.len().alias('n'))"
+          ".sort(['n', 'u', 'd', 't'], descending=[True, False, False, False], nulls_last=True).head(20).collect().rows())",
+    "Q4": "r = (rel.filter((pl.col('sc_status') == '403') & (pl.col('sc_substatus') == '7'))"
+          ".select((pl.col('date') + ' ' + pl.col('time').str.slice(0, 2)).alias('h'))"
+          ".group_by('h').agg(pl.len().alias('n')).sort('h').collect().rows())",
+    "Q5": "(rel.select((pl.col('date') + ' ' + pl.col('time')).str.to_datetime('%Y-%m-%d %H:%M:%S').alias('timestamp'),"
+          " 'cs_uri_stem', 'cs_uri_query', pl.col('sc_status').cast(pl.Int32, strict=False),"
+          " pl.col('sc_substatus').cast(pl.Int32, strict=False), pl.col('sc_win32_status').cast(pl.Int64, strict=False),"
+          " pl.col('time_taken').cast(pl.Int64, strict=False), 'c_ip', 'cs_username')"
+          ".sink_parquet({out!r}, compression='zstd')); r = []",
+}
+
+
+def polars_script(mode, q, glob, out):
+    body = POLARS_COMMON.format(glob=glob, names=BASE15)
+    body += f"rel = {'plain' if mode == 'plain' else 'honour'}()\n"
+    body += POLARS_Q[q].format(out=out) + "\n"
+    body += "print(json.dumps([[None if v is None else str(v) for v in row] for row in r]))\n"
+    return body
+
+
+# --- running --------------------------------------------------------------------------------
+
+def timed(cmd, runs):
+    """Runs cmd `runs` times; returns (median seconds, max peak RSS MB, last stdout)."""
+    times, rss, out = [], 0, ""
+    for _ in range(runs):
+        with tempfile.NamedTemporaryFile("r") as tf:
+            t0 = time.perf_counter()
+            p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf.name] + cmd,
+                               capture_output=True, text=True)
+            t1 = time.perf_counter()
+            if p.returncode != 0:
+                return None, None, p.stderr.strip().splitlines()[-1:] or ["failed"]
+            times.append(t1 - t0)
+            rss = max(rss, int(tf.read().strip().splitlines()[-1]) // 1024)
+            out = p.stdout
+    return statistics.median(times), rss, out
+
+
+def iisql_answer(stdout):
+    lines = stdout.strip().splitlines()[1:]
+    rows = []
+    for line in lines:
+        rows.append([None if v == "" else v for v in line.split(",")])
+    return rows
+
+
+def norm(rows):
+    return [[None if v in (None, "", "None") else str(v) for v in r] for r in rows]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("corpus")
+    ap.add_argument("--iisql", default="target/release/iisql")
+    ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--questions", default="Q1,Q2,Q3,Q4,Q5")
+    args = ap.parse_args()
+    corpus = os.path.abspath(args.corpus)
+    glob = corpus + "/**/*.log"
+    files = sorted(os.path.join(d, f) for d, _, fs in os.walk(corpus) for f in fs if f.endswith(".log"))
+    size = sum(os.path.getsize(f) for f in files)
+    tmp = tempfile.mkdtemp(prefix="iisql-bench-")
+    print(f"corpus {corpus}: {len(files)} files, {size / 2**30:.2f} GiB; {args.runs} runs each, medians")
+    results = []
+    for q in args.questions.split(","):
+        tools = []
+        out = os.path.join(tmp, f"{q}-iisql.parquet")
+        if q == "Q5":
+            icmd = [args.iisql, "-q", corpus, "-c", "SELECT * FROM logs", "-o", out]
+        else:
+            icmd = [args.iisql, "-q", "--format", "csv", corpus, "-c", IISQL_SQL[q]]
+        t, rss, stdout = timed(icmd, args.runs)
+        ref = norm(iisql_answer(stdout)) if q != "Q5" else None
+        tools.append(("iisql", t, rss, "reference"))
+        if q == "Q1":
+            t2, rss2, so = timed(["wc", "-l"] + files, args.runs)
+            tools.append(("wc -l (floor)", t2, rss2, "n/a"))
+        for peer, script in (("duckdb", duck_script), ("polars", polars_script)):
+            for mode in ("plain", "honour"):
+                pout = os.path.join(tmp, f"{q}-{peer}-{mode}.parquet")
+                cmd = [args.python, "-c", script(mode, q, glob, pout)]
+                t2, rss2, so = timed(cmd, args.runs)
+                if t2 is None:
+                    tools.append((f"{peer} {mode}", None, None, "error: " + " ".join(so)[:60]))
+                    continue
+                if q == "Q5":
+                    verdict = "written"
+                else:
+                    try:
+                        got = norm(json.loads(so))
+                        verdict = "correct" if got == ref else "WRONG"
+                    except Exception as e:  # noqa: BLE001
+                        verdict = f"unreadable ({e})"
+                tools.append((f"{peer} {mode}", t2, rss2, verdict))
+        if q == "Q5":
+            check = verify_parquet(args.python, out, args.iisql, corpus)
+            tools[0] = ("iisql", t, rss, check)
+        peers = [x for x in tools[1:] if x[1] is not None and not x[0].startswith("wc")]
+        fastest = min((x[1] for x in peers), default=None)
+        print(f"\n{q}: {QUESTIONS[q]}")
+        print(f"  {'tool':16} {'median s':>9} {'MB/s':>8} {'RSS MB':>7} {'vs fastest peer':>16}  answer")
+        for name, tt, rr, verdict in tools:
+            if tt is None:
+                print(f"  {name:16} {'-':>9} {'-':>8} {'-':>7} {'-':>16}  {verdict}")
+                continue
+            ratio = f"{tt / fastest:.2f}x" if fastest else "-"
+            print(f"  {name:16} {tt:9.3f} {size / tt / 1e6:8.0f} {rr:7d} {ratio:>16}  {verdict}")
+        results.append((q, tools))
+    return results
+
+
+def verify_parquet(python, path, iisql, corpus):
+    """iisql's Parquet read back by pyarrow: rows and value sums equal iisql's own answers."""
+    code = textwrap.dedent(f"""
+        import pyarrow.parquet as pq, pyarrow.compute as pc, json
+        t = pq.read_table({path!r})
+        print(json.dumps([t.num_rows, pc.sum(t['time_taken']).as_py(), pc.sum(t['sc_win32_status']).as_py(),
+                          str(t.schema.field('timestamp').type), str(t.schema.field('sc_status').type)]))
+    """)
+    p = subprocess.run([python, "-c", code], capture_output=True, text=True)
+    if p.returncode != 0:
+        return "unreadable parquet"
+    rows, tt, w32, tstype, stype = json.loads(p.stdout)
+    q = subprocess.run([iisql, "-q", "--format", "csv", corpus, "-c",
+                        "SELECT count(*), sum(time_taken), sum(sc_win32_status) FROM logs"],
+                       capture_output=True, text=True).stdout.strip().splitlines()[1].split(",")
+    ok = [str(rows), str(tt), str(w32)] == q and tstype.startswith("timestamp[ms") and stype == "int32"
+    return "reads back value-exact" if ok else f"MISMATCH {rows},{tt},{w32} vs {q}"
+
+
+if __name__ == "__main__":
+    main()
