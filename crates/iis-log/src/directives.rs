@@ -185,7 +185,8 @@ impl DirectiveScanner {
         }
         // A directive after NUL padding (`\n\0\0...#Software`, IIS after a crash) starts with
         // NULs; such runs are rare, so they get a second, separate search.
-        for m in memchr::memmem::find_iter(&data[from..], b"\n\0") {
+        let nuls = memchr::memchr(0, &data[from..]).is_some();
+        for m in memchr::memmem::find_iter(&data[from..], b"\n\0").take_while(|_| nuls) {
             let mut start = from + m + 1;
             while data.get(start) == Some(&0) {
                 start += 1;
