@@ -269,78 +269,127 @@ impl W3cDecoder {
             }
         }
         self.seg_buf = Some(buf.clone());
-        let batch_size = self.cfg.batch_size;
-        while pos < end {
-            let (line_end, next) = match memchr::memchr(b'\n', &data[pos..end]) {
-                Some(i) => (pos + i, pos + i + 1),
-                None => (end, end),
-            };
-            let terminated = next > line_end;
-            self.line_no += 1;
-            self.stats.lines += 1;
-            let line_offset = base_offset + (pos - start) as u64;
-            let mut s = pos;
-            let mut e = line_end;
-            while e > s && matches!(data[e - 1], b'\r' | b' ' | b'\t') {
-                e -= 1;
-            }
-            let nuls = data[s..e].iter().take_while(|&&c| c == 0).count();
-            s += nuls;
-            if s == e
-                || data[s..e]
-                    .iter()
-                    .all(|&c| c == 0 || c.is_ascii_whitespace())
-            {
-                if nuls > 0 || data[s..e].contains(&0) {
-                    self.stats.nul_lines += 1;
-                } else {
-                    self.stats.blank_lines += 1;
+        // One pass over the chunk finds every space and newline. Field starts of the current
+        // line are pushed as they are found (up to the layout's field count); the line is judged
+        // at its newline and the pushed starts kept or dropped.
+        let mut line_start = pos;
+        let mut base = self.starts.len();
+        let mut found = 1usize;
+        let mut n = self.layout.len();
+        self.starts.push(line_start as u32);
+        for i in memchr::memchr2_iter(b' ', b'\n', &data[pos..end]) {
+            let p = pos + i;
+            if data[p] == b' ' {
+                if found < n {
+                    self.starts.push((p + 1) as u32);
                 }
-            } else if data[s] == b'#' {
-                self.flush()?;
-                self.stats.directives += 1;
-                self.directive(&data[s..e]);
+                found += 1;
             } else {
-                let n = self.layout.len();
-                let base = self.starts.len();
-                self.starts.push(s as u32);
-                let mut found = 1;
-                for sp in memchr::memchr_iter(b' ', &data[s..e]) {
-                    if found < n {
-                        self.starts.push((s + sp + 1) as u32);
-                    }
-                    found += 1;
-                }
-                if found == n {
-                    self.starts.push((e + 1) as u32);
-                    self.rows_line.push(self.line_no);
-                    self.rows_offset.push(line_offset);
-                    self.stats.rows += 1;
-                    if self.rows_line.len() >= batch_size {
-                        self.flush()?;
-                    }
-                } else {
-                    self.starts.truncate(base);
-                    let reason = if last && !terminated && found < n {
-                        RejectReason::IncompleteLastLine { expected: n, found }
-                    } else {
-                        RejectReason::FieldCount { expected: n, found }
-                    };
-                    self.stats.rejected += 1;
-                    self.rejects.push(Reject {
-                        file: self.file.clone(),
-                        line: self.line_no,
-                        byte_offset: line_offset,
-                        reason,
-                        text: cut_text(&data[s..e]),
-                    });
-                }
+                let offset = base_offset + (line_start - start) as u64;
+                self.end_line(data, line_start, p, true, last, base, found, offset)?;
+                line_start = p + 1;
+                found = 1;
+                n = self.layout.len();
+                base = self.starts.len();
+                self.starts.push(line_start as u32);
             }
-            pos = next;
+        }
+        if line_start < end {
+            let offset = base_offset + (line_start - start) as u64;
+            self.end_line(data, line_start, end, false, last, base, found, offset)?;
+        } else {
+            self.starts.truncate(base);
         }
         self.flush()?;
         self.seg_buf = None;
         self.offset = base_offset + input_len as u64;
+        Ok(())
+    }
+
+    /// Judges the line `data[ls..le]` (without its `\n`): a row, a directive, a blank or NUL line,
+    /// or a reject. `self.starts[base..]` holds the field starts found for it by the caller's
+    /// pass, `found` the number of fields counted.
+    #[allow(clippy::too_many_arguments)]
+    fn end_line(
+        &mut self,
+        data: &[u8],
+        ls: usize,
+        le: usize,
+        terminated: bool,
+        last: bool,
+        base: usize,
+        found: usize,
+        line_offset: u64,
+    ) -> Result<()> {
+        self.line_no += 1;
+        self.stats.lines += 1;
+        let mut e = le;
+        while e > ls && matches!(data[e - 1], b'\r' | b' ' | b'\t') {
+            e -= 1;
+        }
+        let nuls = data[ls..e].iter().take_while(|&&c| c == 0).count();
+        let s = ls + nuls;
+        if s == e
+            || data[s..e]
+                .iter()
+                .all(|&c| c == 0 || c.is_ascii_whitespace())
+        {
+            self.starts.truncate(base);
+            if nuls > 0 || data[s..e].contains(&0) {
+                self.stats.nul_lines += 1;
+            } else {
+                self.stats.blank_lines += 1;
+            }
+            return Ok(());
+        }
+        if data[s] == b'#' {
+            self.starts.truncate(base);
+            self.flush()?;
+            self.stats.directives += 1;
+            self.directive(&data[s..e]);
+            return Ok(());
+        }
+        let n = self.layout.len();
+        let trailing_blanks = data[e..le].iter().any(|&c| c == b' ' || c == b'\t');
+        let found = if nuls > 0 || trailing_blanks {
+            // Rare: count again over the trimmed line.
+            self.starts.truncate(base);
+            self.starts.push(s as u32);
+            let mut f = 1;
+            for sp in memchr::memchr_iter(b' ', &data[s..e]) {
+                if f < n {
+                    self.starts.push((s + sp + 1) as u32);
+                }
+                f += 1;
+            }
+            f
+        } else {
+            found
+        };
+        if found == n {
+            self.starts.push((e + 1) as u32);
+            self.rows_line.push(self.line_no);
+            self.rows_offset.push(line_offset);
+            self.stats.rows += 1;
+            if self.rows_line.len() >= self.cfg.batch_size {
+                self.flush()?;
+            }
+        } else {
+            self.starts.truncate(base);
+            let reason = if last && !terminated && found < n {
+                RejectReason::IncompleteLastLine { expected: n, found }
+            } else {
+                RejectReason::FieldCount { expected: n, found }
+            };
+            self.stats.rejected += 1;
+            self.rejects.push(Reject {
+                file: self.file.clone(),
+                line: self.line_no,
+                byte_offset: line_offset,
+                reason,
+                text: cut_text(&data[s..e]),
+            });
+        }
         Ok(())
     }
 
@@ -434,8 +483,11 @@ impl W3cDecoder {
             ColumnKind::LogFilename(false) => {
                 let mut b = StringViewBuilder::with_capacity(rows);
                 let block = b.append_block(self.file_block.clone());
+                let len = self.file_block.len() as u32;
                 for _ in 0..rows {
-                    b.try_append_view(block, 0, self.file_block.len() as u32)?;
+                    // SAFETY: `block` is `file_block`, appended just above, holding the bytes
+                    // of a `str`; the view covers all of it.
+                    unsafe { b.append_view_unchecked(block, 0, len) };
                 }
                 Arc::new(b.finish())
             }
@@ -490,7 +542,12 @@ impl W3cDecoder {
                         if v.is_empty() || v == b"-" {
                             b.append_null();
                         } else {
-                            b.try_append_view(block, s as u32, (e - s) as u32)?;
+                            // SAFETY: `block` is `buf`, appended just above; `s..e` lies inside
+                            // it (tokenisation only records offsets of `buf`); `buf` is valid
+                            // UTF-8 (validated by `decode`, or built from a `String`) and `s`
+                            // and `e` sit next to ASCII bytes (line start, space, line end), so
+                            // the slice is valid UTF-8 too.
+                            unsafe { b.append_view_unchecked(block, s as u32, (e - s) as u32) };
                         }
                     }
                     Arc::new(b.finish())

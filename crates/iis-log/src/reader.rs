@@ -56,7 +56,7 @@ pub fn read_w3c<R: Read>(
 /// Scans `reader` for directive lines only (for schema inference).
 pub fn scan_directives<R: Read>(mut reader: R) -> std::io::Result<DirectiveScanner> {
     let mut scanner = DirectiveScanner::new();
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = vec![0u8; 256 << 10];
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
