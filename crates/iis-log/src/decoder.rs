@@ -22,6 +22,7 @@ use crate::directives::{Directive, parse_directive};
 use crate::error::{Error, Result};
 use crate::fields::DEFAULT_FIELDS;
 use crate::layout::Layout;
+use crate::range::RangeStart;
 use crate::reject::{MAX_REJECT_TEXT, Reject, RejectReason, ScanStats};
 use crate::schema::{ColumnKind, column_kinds};
 
@@ -196,6 +197,20 @@ impl W3cDecoder {
             batches: VecDeque::new(),
             cfg,
         }
+    }
+
+    /// A decoder that starts in the middle of a file, at the first line of a byte range, with
+    /// the state in force there (see [`crate::range`]).
+    pub fn resume(cfg: Arc<DecoderConfig>, file: impl Into<Arc<str>>, at: &RangeStart) -> Self {
+        let mut d = Self::new(cfg, file);
+        if let Some(names) = &at.fields {
+            d.directive_fields(names.clone());
+        }
+        d.current_date = at.date.flatten();
+        d.line_no = at.lines;
+        d.offset = at.offset;
+        d.started = at.offset > 0;
+        d
     }
 
     /// Decodes a chunk of whole lines. Only the final chunk of a file (`last = true`) may end
@@ -393,21 +408,23 @@ impl W3cDecoder {
         Ok(())
     }
 
+    fn directive_fields(&mut self, names: Vec<String>) {
+        if let Some(l) = self.layouts.get(&names) {
+            self.layout = l.clone();
+        } else {
+            let l = Arc::new(Layout::new(
+                names.clone(),
+                &self.cfg.columns,
+                self.cfg.kinds.len(),
+            ));
+            self.layouts.insert(names, l.clone());
+            self.layout = l;
+        }
+    }
+
     fn directive(&mut self, line: &[u8]) {
         match parse_directive(line) {
-            Directive::Fields(names) => {
-                if let Some(l) = self.layouts.get(&names) {
-                    self.layout = l.clone();
-                } else {
-                    let l = Arc::new(Layout::new(
-                        names.clone(),
-                        &self.cfg.columns,
-                        self.cfg.kinds.len(),
-                    ));
-                    self.layouts.insert(names, l.clone());
-                    self.layout = l;
-                }
-            }
+            Directive::Fields(names) => self.directive_fields(names),
             // An unreadable #Date leaves time-only lines without a date (NULL), not the old one.
             Directive::Date(d) => self.current_date = d.map(|(days, _)| days),
             _ => {}

@@ -10,6 +10,7 @@ use crate::chunker::LineChunker;
 use crate::decoder::{DecoderConfig, W3cDecoder};
 use crate::directives::DirectiveScanner;
 use crate::error::Result;
+use crate::range::RangeSplitter;
 use crate::reject::{Reject, ScanStats};
 
 /// Everything read from one file.
@@ -50,6 +51,61 @@ pub fn read_w3c<R: Read>(
         batches,
         stats: *decoder.stats(),
         rejects: decoder.take_rejects(),
+    })
+}
+
+/// Reads the lines of byte range `[start, end)` of a whole file given from its first byte (the
+/// prefix is scanned for the layout, date and line number in force; see [`crate::range`]).
+pub fn read_w3c_range<R: Read>(
+    mut reader: R,
+    start: u64,
+    end: u64,
+    cfg: Arc<DecoderConfig>,
+    file: &str,
+    chunk_size: usize,
+) -> Result<FileRead> {
+    let mut splitter = RangeSplitter::new(start, end);
+    let mut chunker = LineChunker::new(chunk_size);
+    let mut decoder: Option<W3cDecoder> = None;
+    let mut batches = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let body = splitter.feed(&buf[..n]);
+        if splitter.in_body() && decoder.is_none() {
+            decoder = Some(W3cDecoder::resume(
+                Arc::clone(&cfg),
+                file,
+                splitter.start_state(),
+            ));
+        }
+        if let (Some(d), Some(chunk)) = (decoder.as_mut(), chunker.push(body)) {
+            d.decode(&chunk, false)?;
+            while let Some(b) = d.next_batch() {
+                batches.push(b);
+            }
+        }
+        if splitter.done() {
+            break;
+        }
+    }
+    let mut d = decoder.unwrap_or_else(|| W3cDecoder::resume(cfg, file, splitter.start_state()));
+    if let Some(tail) = chunker.finish() {
+        d.decode(&tail, !splitter.done())?;
+    }
+    d.finish()?;
+    while let Some(b) = d.next_batch() {
+        batches.push(b);
+    }
+    Ok(FileRead {
+        batches,
+        stats: *d.stats(),
+        rejects: d.take_rejects(),
     })
 }
 

@@ -13,7 +13,7 @@ use datafusion::datasource::physical_plan::{FileOpenFuture, FileOpener};
 use datafusion::error::{DataFusionError, Result};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use iis_log::{DecoderConfig, LineChunker, W3cDecoder};
+use iis_log::{DecoderConfig, LineChunker, RangeSplitter, W3cDecoder};
 use object_store::{GetOptions, GetResultPayload, ObjectStore};
 
 use crate::error::IisqlError;
@@ -66,11 +66,17 @@ enum Input {
     Stream(BoxStream<'static, Result<Bytes>>),
 }
 
-/// The state of one file being decoded.
+/// The state of one file (or byte range of a file) being decoded.
 struct FileScan {
     input: Input,
     chunker: LineChunker,
     decoder: W3cDecoder,
+    /// For a byte range: separates the prefix (scanned for the layout in force) from the
+    /// range's lines; the decoder is resumed with that state when the range begins.
+    splitter: Option<RangeSplitter>,
+    cfg: Arc<DecoderConfig>,
+    range_start: u64,
+    resumed: bool,
     log: Arc<ScanLog>,
     options: IisW3cOptions,
     done: bool,
@@ -86,7 +92,58 @@ impl FileScan {
         .into()
     }
 
+    fn io_error(&self, e: std::io::Error) -> DataFusionError {
+        IisqlError::Io {
+            path: self.decoder.file().to_string(),
+            source: e,
+        }
+        .into()
+    }
+
+    /// The next raw piece of the input, `None` at its end.
+    async fn next_piece(&mut self, buf: &mut Vec<u8>) -> Result<Option<Bytes>> {
+        match &mut self.input {
+            Input::Read(r) => {
+                buf.resize(256 << 10, 0);
+                loop {
+                    match r.read(buf) {
+                        Ok(0) => return Ok(None),
+                        Ok(n) => return Ok(Some(Bytes::copy_from_slice(&buf[..n]))),
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(self.io_error(e)),
+                    }
+                }
+            }
+            Input::Stream(s) => s.next().await.transpose(),
+        }
+    }
+
     async fn next_chunk(&mut self) -> Result<Option<Buffer>> {
+        if self.splitter.is_some() {
+            let mut buf = Vec::new();
+            loop {
+                if self.splitter.as_ref().is_some_and(RangeSplitter::done) {
+                    return Ok(None);
+                }
+                let Some(piece) = self.next_piece(&mut buf).await? else {
+                    return Ok(None);
+                };
+                let Some(sp) = self.splitter.as_mut() else {
+                    return Ok(None);
+                };
+                let body = sp.feed(&piece);
+                if sp.in_body() && !self.resumed {
+                    let state = sp.start_state().clone();
+                    let name = Arc::clone(self.decoder.file());
+                    self.decoder = W3cDecoder::resume(Arc::clone(&self.cfg), name, &state);
+                    self.range_start = state.offset;
+                    self.resumed = true;
+                }
+                if let Some(chunk) = self.chunker.push(body) {
+                    return Ok(Some(chunk));
+                }
+            }
+        }
         match &mut self.input {
             Input::Read(r) => self.chunker.read_from(r).map_err(|e| {
                 IisqlError::Io {
@@ -178,7 +235,7 @@ impl Drop for FileScan {
             self.log.add_rejects(rejects);
         }
         self.log
-            .finish_file(self.decoder.file(), self.decoder.stats());
+            .finish_file(self.decoder.file(), self.range_start, self.decoder.stats());
     }
 }
 
@@ -190,6 +247,12 @@ impl FileOpener for IisW3cOpener {
         let options = self.options.clone();
         let log = Arc::clone(&self.log);
         let location = file.object_meta.location.clone();
+        // A byte range of the file (DataFusion splits large files across partitions); the
+        // whole file from its start is read, the prefix only scanned for directives.
+        let range = file
+            .range
+            .as_ref()
+            .map(|r| (r.start.max(0) as u64, r.end.max(0) as u64));
         let name = display_name(&self.store_url, location.as_ref());
         Ok(Box::pin(async move {
             let result = store
@@ -202,10 +265,15 @@ impl FileOpener for IisW3cOpener {
                     compression.convert_stream(s.map_err(DataFusionError::from).boxed())?,
                 ),
             };
+            let splitter = range.map(|(start, end)| RangeSplitter::new(start, end));
             let scan = FileScan {
                 input,
                 chunker: LineChunker::default(),
-                decoder: W3cDecoder::new(cfg, name),
+                decoder: W3cDecoder::new(Arc::clone(&cfg), name),
+                resumed: splitter.is_none(),
+                splitter,
+                cfg,
+                range_start: 0,
                 log,
                 options,
                 done: false,

@@ -22,8 +22,8 @@ pub struct ScanLog {
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// Per file, the counts of its most complete scan.
-    files: HashMap<Arc<str>, ScanStats>,
+    /// Per file and byte-range start, the counts of its most complete scan.
+    files: HashMap<(Arc<str>, u64), ScanStats>,
     /// (file, line, reason code) of every reject seen.
     seen: HashSet<(Arc<str>, u64, &'static str)>,
     rejects: Vec<Reject>,
@@ -139,11 +139,11 @@ impl ScanLog {
         self.bytes.load(Ordering::Relaxed)
     }
 
-    /// Records a finished (or abandoned) scan of `file`; the most complete scan of each file
-    /// is kept.
-    pub fn finish_file(&self, file: &Arc<str>, stats: &ScanStats) {
+    /// Records a finished (or abandoned) scan of `file` from byte `start` (0 for a whole file);
+    /// the most complete scan of each file and range is kept.
+    pub fn finish_file(&self, file: &Arc<str>, start: u64, stats: &ScanStats) {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let e = g.files.entry(Arc::clone(file)).or_default();
+        let e = g.files.entry((Arc::clone(file), start)).or_default();
         if stats.lines >= e.lines {
             *e = *stats;
         }
@@ -165,9 +165,10 @@ impl ScanLog {
         for s in g.files.values() {
             stats.add(s);
         }
+        let files: HashSet<&Arc<str>> = g.files.keys().map(|(f, _)| f).collect();
         ScanReport {
             stats,
-            files: g.files.len() as u64,
+            files: files.len() as u64,
             rejects: g.rejects.clone(),
             rejects_not_kept: g.rejects_not_kept,
         }
@@ -204,6 +205,7 @@ mod tests {
             assert_eq!(log.add_rejects(vec![reject(4), reject(9)]), 2);
             log.finish_file(
                 &file,
+                0,
                 &ScanStats {
                     lines: 10,
                     rows: 8,

@@ -110,10 +110,11 @@ impl FileSource for IisW3cSource {
         "iisw3c"
     }
 
-    /// A byte range that starts mid-file does not know the `#Fields` layout in force there, so
-    /// files are read whole (in parallel across files).
+    /// Large files are split into byte ranges across partitions; a range that starts mid-file
+    /// scans the bytes before it for the `#Fields`, `#Date` and line number in force (compressed
+    /// files are never split).
     fn supports_repartitioning(&self) -> bool {
-        false
+        true
     }
 
     fn fmt_extra(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
