@@ -1,18 +1,46 @@
 //! Cuts a byte stream into chunks of whole lines, so every line the decoder sees lies inside one
-//! contiguous Arrow [`Buffer`] that string columns can point into without copying.
+//! contiguous Arrow [`Buffer`] that string columns can point into without copying. A line longer
+//! than the limit is not buffered: it is measured, its start kept for the report, and handed on
+//! as [`Chunk::LongLine`].
 
+use std::collections::VecDeque;
 use std::io::Read;
 
 use arrow_buffer::Buffer;
 
+use crate::reject::MAX_REJECT_TEXT;
+
 /// Default chunk size: large enough to amortise per-chunk work, small enough for the cache.
 pub const DEFAULT_CHUNK_SIZE: usize = 2 << 20;
+
+/// Default longest line read as a line (16 MiB); a longer one is rejected without buffering it.
+pub const DEFAULT_MAX_LINE: usize = 16 << 20;
+
+/// What the chunker hands on.
+#[derive(Debug, Clone)]
+pub enum Chunk {
+    /// Whole lines (the last chunk of an input may end without a newline).
+    Lines(Buffer),
+    /// One line longer than the limit, not kept.
+    LongLine {
+        /// Its length in bytes, without the newline.
+        bytes: u64,
+        /// Its first bytes.
+        head: Vec<u8>,
+        /// Whether a newline ended it (else the input ended).
+        terminated: bool,
+    },
+}
 
 /// Accumulates bytes and hands out chunks that end just after a `\n`.
 #[derive(Debug)]
 pub struct LineChunker {
     buf: Vec<u8>,
     target: usize,
+    max_line: usize,
+    /// Inside an over-long line: its length so far and its head.
+    skipping: Option<(u64, Vec<u8>)>,
+    out: VecDeque<Chunk>,
 }
 
 impl Default for LineChunker {
@@ -28,72 +56,156 @@ impl LineChunker {
         Self {
             buf: Vec::with_capacity(target + target / 8),
             target,
+            max_line: DEFAULT_MAX_LINE,
+            skipping: None,
+            out: VecDeque::new(),
         }
     }
 
-    /// Adds bytes; returns a chunk of whole lines once `target` bytes have gathered.
-    pub fn push(&mut self, data: &[u8]) -> Option<Buffer> {
-        let old = self.buf.len();
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= self.target {
-            self.split(old)
-        } else {
-            None
+    /// Sets the longest line kept as a line (at least 1 KiB).
+    pub fn with_max_line(mut self, max_line: usize) -> Self {
+        self.max_line = max_line.max(1024);
+        self
+    }
+
+    /// Adds bytes; chunks ready to decode are then available from [`Self::next_chunk`].
+    pub fn push(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            if let Some((len, head)) = self.skipping.as_mut() {
+                match memchr::memchr(b'\n', data) {
+                    Some(i) => {
+                        *len += i as u64;
+                        let (bytes, head) = (*len, std::mem::take(head));
+                        self.skipping = None;
+                        self.out.push_back(Chunk::LongLine {
+                            bytes,
+                            head,
+                            terminated: true,
+                        });
+                        data = &data[i + 1..];
+                        continue;
+                    }
+                    None => {
+                        *len += data.len() as u64;
+                        return;
+                    }
+                }
+            }
+            // Room before the buffer would hold more than one over-long line.
+            let room = (self.target.max(self.max_line) + 1)
+                .saturating_sub(self.buf.len())
+                .max(1);
+            let take = room.min(data.len());
+            let old = self.buf.len();
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            self.settle(old);
         }
     }
 
     /// Reads from `reader` until a chunk is ready; `Ok(None)` at the end of the input (then call
-    /// [`Self::finish`] for the last line if it has no terminator).
+    /// [`Self::finish`] for the rest).
     pub fn read_from<R: Read + ?Sized>(
         &mut self,
         reader: &mut R,
-    ) -> std::io::Result<Option<Buffer>> {
+    ) -> std::io::Result<Option<Chunk>> {
+        let mut scratch = Vec::new();
         loop {
-            let old = self.buf.len();
-            let want = self.target.saturating_sub(old).max(64 * 1024);
-            self.buf.resize(old + want, 0);
-            let n = match reader.read(&mut self.buf[old..]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-                    self.buf.truncate(old);
-                    continue;
-                }
-                Err(e) => {
-                    self.buf.truncate(old);
-                    return Err(e);
-                }
-            };
-            self.buf.truncate(old + n);
-            if n == 0 {
-                return Ok(None);
+            if let Some(c) = self.out.pop_front() {
+                return Ok(Some(c));
             }
-            if self.buf.len() >= self.target
-                && let Some(chunk) = self.split(old)
-            {
-                return Ok(Some(chunk));
+            if self.skipping.is_none() && self.buf.len() < self.target.max(self.max_line) {
+                // Read straight into the buffer: no copy.
+                let old = self.buf.len();
+                let want = self.target.saturating_sub(old).max(64 * 1024);
+                self.buf.resize(old + want, 0);
+                let n = match reader.read(&mut self.buf[old..]) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                        self.buf.truncate(old);
+                        continue;
+                    }
+                    Err(e) => {
+                        self.buf.truncate(old);
+                        return Err(e);
+                    }
+                };
+                self.buf.truncate(old + n);
+                if n == 0 {
+                    return Ok(None);
+                }
+                self.settle(old);
+            } else {
+                scratch.resize(64 * 1024, 0);
+                let n = match reader.read(&mut scratch) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                if n == 0 {
+                    return Ok(None);
+                }
+                self.push(&scratch[..n]);
             }
         }
     }
 
-    /// The bytes after the last line terminator, if any (the file's unterminated last line).
-    pub fn finish(&mut self) -> Option<Buffer> {
-        if self.buf.is_empty() {
-            None
-        } else {
-            Some(Buffer::from_vec(std::mem::take(&mut self.buf)))
+    /// The next chunk ready to decode.
+    pub fn next_chunk(&mut self) -> Option<Chunk> {
+        self.out.pop_front()
+    }
+
+    /// Ends the input: the chunks still queued, then the bytes after the last newline (the
+    /// unterminated last line), if any.
+    pub fn finish(&mut self) -> Vec<Chunk> {
+        let mut out: Vec<Chunk> = self.out.drain(..).collect();
+        if let Some((bytes, head)) = self.skipping.take() {
+            out.push(Chunk::LongLine {
+                bytes,
+                head,
+                terminated: false,
+            });
+        } else if !self.buf.is_empty() {
+            out.push(Chunk::Lines(Buffer::from_vec(std::mem::take(
+                &mut self.buf,
+            ))));
+        }
+        out
+    }
+
+    /// After bytes arrived at `buf[old..]`: cut a chunk when enough whole lines gathered, or
+    /// start skipping when the open line grew past the limit.
+    fn settle(&mut self, old: usize) {
+        let last_nl = memchr::memrchr(b'\n', &self.buf[old..]).map(|i| old + i);
+        if self.buf.len() >= self.target
+            && let Some(nl) = last_nl
+        {
+            self.split(nl);
+        }
+        // The open line: everything after the last newline of the buffer.
+        let open_from = match memchr::memrchr(b'\n', &self.buf) {
+            Some(i) => i + 1,
+            None => 0,
+        };
+        if self.buf.len() - open_from > self.max_line {
+            if open_from > 0 {
+                self.split(open_from - 1);
+            }
+            let line = std::mem::take(&mut self.buf);
+            let head = line[..line.len().min(MAX_REJECT_TEXT)].to_vec();
+            self.skipping = Some((line.len() as u64, head));
+            self.buf = Vec::with_capacity(self.target + self.target / 8);
         }
     }
 
-    /// Cuts after the last `\n`; only `buf[searched_before..]` can hold one, because every earlier
-    /// byte was searched when it arrived.
-    fn split(&mut self, searched_before: usize) -> Option<Buffer> {
-        let nl = searched_before + memchr::memrchr(b'\n', &self.buf[searched_before..])?;
+    /// Emits `buf[..=nl]` as a chunk and keeps the rest.
+    fn split(&mut self, nl: usize) {
         let rest = self.buf[nl + 1..].to_vec();
         self.buf.truncate(nl + 1);
         let mut next = Vec::with_capacity(self.target + self.target / 8);
         next.extend_from_slice(&rest);
         let chunk = std::mem::replace(&mut self.buf, next);
-        Some(Buffer::from_vec(chunk))
+        self.out.push_back(Chunk::Lines(Buffer::from_vec(chunk)));
     }
 }
 
@@ -101,16 +213,20 @@ impl LineChunker {
 mod tests {
     use super::*;
 
-    fn collect_push(data: &[u8], piece: usize, target: usize) -> Vec<Vec<u8>> {
-        let mut c = LineChunker::new(target);
+    fn flatten(chunks: Vec<Chunk>) -> Vec<u8> {
         let mut out = vec![];
-        for p in data.chunks(piece) {
-            if let Some(b) = c.push(p) {
-                out.push(b.as_slice().to_vec());
+        for c in chunks {
+            match c {
+                Chunk::Lines(b) => out.extend_from_slice(b.as_slice()),
+                Chunk::LongLine {
+                    bytes, terminated, ..
+                } => {
+                    out.extend(std::iter::repeat_n(b'L', bytes as usize));
+                    if terminated {
+                        out.push(b'\n');
+                    }
+                }
             }
-        }
-        if let Some(b) = c.finish() {
-            out.push(b.as_slice().to_vec());
         }
         out
     }
@@ -120,12 +236,61 @@ mod tests {
         let data = b"aa\nbbbb\ncc\n\ndddddd\nlast";
         for piece in 1..data.len() {
             for target in 1..12 {
-                let chunks = collect_push(data, piece, target);
-                assert_eq!(chunks.concat(), data.to_vec());
-                for c in &chunks[..chunks.len() - 1] {
-                    assert_eq!(c.last(), Some(&b'\n'));
+                let mut c = LineChunker::new(target);
+                let mut chunks = vec![];
+                for p in data.chunks(piece) {
+                    c.push(p);
+                    while let Some(x) = c.next_chunk() {
+                        chunks.push(x);
+                    }
+                }
+                chunks.extend(c.finish());
+                for w in chunks.windows(2) {
+                    if let Chunk::Lines(b) = &w[0] {
+                        assert_eq!(b.as_slice().last(), Some(&b'\n'));
+                    }
+                }
+                assert_eq!(flatten(chunks), data.to_vec());
+            }
+        }
+    }
+
+    #[test]
+    fn long_lines_are_measured_not_kept() {
+        let mut data = b"short\n".to_vec();
+        data.extend(std::iter::repeat_n(b'L', 5000));
+        data.extend_from_slice(b"\nafter\n");
+        data.extend(std::iter::repeat_n(b'L', 3000));
+        for piece in [1, 7, 100, 10_000] {
+            let mut c = LineChunker::new(64).with_max_line(1024);
+            let mut chunks = vec![];
+            for p in data.chunks(piece) {
+                c.push(p);
+                while let Some(x) = c.next_chunk() {
+                    chunks.push(x);
                 }
             }
+            chunks.extend(c.finish());
+            let long: Vec<_> = chunks
+                .iter()
+                .filter_map(|c| match c {
+                    Chunk::LongLine {
+                        bytes,
+                        terminated,
+                        head,
+                    } => Some((*bytes, *terminated, head.len())),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                long,
+                vec![
+                    (5000, true, MAX_REJECT_TEXT),
+                    (3000, false, MAX_REJECT_TEXT)
+                ],
+                "piece {piece}"
+            );
+            assert_eq!(flatten(chunks), data, "piece {piece}");
         }
     }
 
@@ -134,13 +299,11 @@ mod tests {
         let data = b"one\ntwo\nthree\nfour".to_vec();
         let mut c = LineChunker::new(4);
         let mut r = std::io::Cursor::new(data.clone());
-        let mut out = vec![];
+        let mut chunks = vec![];
         while let Some(b) = c.read_from(&mut r).unwrap() {
-            out.extend_from_slice(b.as_slice());
+            chunks.push(b);
         }
-        if let Some(b) = c.finish() {
-            out.extend_from_slice(b.as_slice());
-        }
-        assert_eq!(out, data);
+        chunks.extend(c.finish());
+        assert_eq!(flatten(chunks), data);
     }
 }

@@ -17,6 +17,7 @@ use arrow_array::{
 use arrow_buffer::Buffer;
 use arrow_schema::{Schema, SchemaRef};
 
+use crate::chunker::Chunk;
 use crate::datetime::{MS_PER_DAY, parse_date, parse_time};
 use crate::directives::{Directive, parse_directive};
 use crate::error::{Error, Result};
@@ -115,6 +116,7 @@ pub struct W3cDecoder {
     stats: ScanStats,
     rejects: Vec<Reject>,
     batches: VecDeque<RecordBatch>,
+    last_directive_was_fields: bool,
 }
 
 /// A borrowed view of the segment, used while building columns.
@@ -165,6 +167,17 @@ fn parse_int(v: &[u8]) -> Option<i64> {
     Some(if neg { -n } else { n })
 }
 
+fn trim_line_end(mut b: &[u8]) -> &[u8] {
+    while let Some((&c, rest)) = b.split_last() {
+        if c == b'\n' || c == b'\r' {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    b
+}
+
 fn cut_text(b: &[u8]) -> String {
     let end = b.len().min(MAX_REJECT_TEXT);
     String::from_utf8_lossy(&b[..end]).into_owned()
@@ -195,6 +208,7 @@ impl W3cDecoder {
             stats: ScanStats::default(),
             rejects: Vec::new(),
             batches: VecDeque::new(),
+            last_directive_was_fields: false,
             cfg,
         }
     }
@@ -211,6 +225,38 @@ impl W3cDecoder {
         d.offset = at.offset;
         d.started = at.offset > 0;
         d
+    }
+
+    /// Decodes what a [`LineChunker`](crate::LineChunker) handed on; `last` for the final piece
+    /// of the input.
+    pub fn decode_chunk(&mut self, chunk: &Chunk, last: bool) -> Result<()> {
+        match chunk {
+            Chunk::Lines(buf) => self.decode(buf, last),
+            Chunk::LongLine {
+                bytes,
+                head,
+                terminated,
+            } => self.long_line(*bytes, head, *terminated),
+        }
+    }
+
+    /// Accounts for a line longer than the chunker's limit: counted and rejected, not read.
+    pub fn long_line(&mut self, bytes: u64, head: &[u8], terminated: bool) -> Result<()> {
+        self.flush()?;
+        self.started = true;
+        self.line_no += 1;
+        self.stats.lines += 1;
+        self.stats.rejected += 1;
+        self.stats.bytes += bytes + terminated as u64;
+        self.rejects.push(Reject {
+            file: self.file.clone(),
+            line: self.line_no,
+            byte_offset: self.offset,
+            reason: RejectReason::LineTooLong { bytes },
+            text: cut_text(head),
+        });
+        self.offset += bytes + terminated as u64;
+        Ok(())
     }
 
     /// Decodes a chunk of whole lines. Only the final chunk of a file (`last = true`) may end
@@ -245,7 +291,7 @@ impl W3cDecoder {
                     line: self.line_no + 1,
                     byte_offset: self.offset,
                     reason: RejectReason::InvalidUtf8,
-                    text: cut_text(fixed.as_slice()),
+                    text: cut_text(trim_line_end(fixed.as_slice())),
                 });
                 self.decode_valid(&fixed, 0, fixed.len(), last && end == data.len(), end - pos)?;
                 run_start = end;
@@ -362,6 +408,15 @@ impl W3cDecoder {
             self.flush()?;
             self.stats.directives += 1;
             self.directive(&data[s..e]);
+            for field in self.layout_duplicates_once() {
+                self.rejects.push(Reject {
+                    file: self.file.clone(),
+                    line: self.line_no,
+                    byte_offset: line_offset,
+                    reason: RejectReason::DuplicateField { field },
+                    text: cut_text(&data[s..e]),
+                });
+            }
             return Ok(());
         }
         let n = self.layout.len();
@@ -408,6 +463,16 @@ impl W3cDecoder {
         Ok(())
     }
 
+    /// The duplicate fields of a `#Fields` line just read (reported at each such line).
+    fn layout_duplicates_once(&mut self) -> Vec<String> {
+        if self.last_directive_was_fields {
+            self.last_directive_was_fields = false;
+            self.layout.duplicates.clone()
+        } else {
+            Vec::new()
+        }
+    }
+
     fn directive_fields(&mut self, names: Vec<String>) {
         if let Some(l) = self.layouts.get(&names) {
             self.layout = l.clone();
@@ -424,7 +489,10 @@ impl W3cDecoder {
 
     fn directive(&mut self, line: &[u8]) {
         match parse_directive(line) {
-            Directive::Fields(names) => self.directive_fields(names),
+            Directive::Fields(names) => {
+                self.directive_fields(names);
+                self.last_directive_was_fields = true;
+            }
             // An unreadable #Date leaves time-only lines without a date (NULL), not the old one.
             Directive::Date(d) => self.current_date = d.map(|(days, _)| days),
             _ => {}

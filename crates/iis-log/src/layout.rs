@@ -16,6 +16,8 @@ pub struct Layout {
     pub date_pos: Option<usize>,
     /// Position of the `time` field.
     pub time_pos: Option<usize>,
+    /// Fields named more than once (only their first position is read).
+    pub duplicates: Vec<String>,
 }
 
 impl Layout {
@@ -25,17 +27,20 @@ impl Layout {
         let mut column_pos = vec![None; n_columns];
         let mut date_pos = None;
         let mut time_pos = None;
+        let mut seen = std::collections::HashSet::new();
+        let mut duplicates = Vec::new();
         for (i, n) in names.iter().enumerate() {
-            match field_target(n) {
-                FieldTarget::Date => {
-                    date_pos.get_or_insert(i);
-                }
-                FieldTarget::Time => {
-                    time_pos.get_or_insert(i);
-                }
+            let target = field_target(n);
+            if !seen.insert(target.clone()) {
+                duplicates.push(n.clone());
+                continue;
+            }
+            match target {
+                FieldTarget::Date => date_pos = Some(i),
+                FieldTarget::Time => time_pos = Some(i),
                 FieldTarget::Column(c) => {
                     if let Some(&col) = columns.get(&c) {
-                        column_pos[col].get_or_insert(i);
+                        column_pos[col] = Some(i);
                     }
                 }
             }
@@ -45,6 +50,7 @@ impl Layout {
             column_pos,
             date_pos,
             time_pos,
+            duplicates,
         }
     }
 

@@ -34,7 +34,7 @@ pub mod reader;
 pub mod reject;
 pub mod schema;
 
-pub use chunker::LineChunker;
+pub use chunker::{Chunk, LineChunker};
 pub use decoder::{DecoderConfig, W3cDecoder};
 pub use directives::{Directive, DirectiveScanner, parse_directive};
 pub use error::{Error, Result};

@@ -35,13 +35,13 @@ pub fn read_w3c<R: Read>(
     let mut decoder = W3cDecoder::new(cfg, file);
     let mut batches = Vec::new();
     while let Some(chunk) = chunker.read_from(&mut reader)? {
-        decoder.decode(&chunk, false)?;
+        decoder.decode_chunk(&chunk, false)?;
         while let Some(b) = decoder.next_batch() {
             batches.push(b);
         }
     }
-    if let Some(tail) = chunker.finish() {
-        decoder.decode(&tail, true)?;
+    for tail in chunker.finish() {
+        decoder.decode_chunk(&tail, true)?;
     }
     decoder.finish()?;
     while let Some(b) = decoder.next_batch() {
@@ -84,8 +84,11 @@ pub fn read_w3c_range<R: Read>(
                 splitter.start_state(),
             ));
         }
-        if let (Some(d), Some(chunk)) = (decoder.as_mut(), chunker.push(body)) {
-            d.decode(&chunk, false)?;
+        chunker.push(body);
+        if let Some(d) = decoder.as_mut() {
+            while let Some(chunk) = chunker.next_chunk() {
+                d.decode_chunk(&chunk, false)?;
+            }
             while let Some(b) = d.next_batch() {
                 batches.push(b);
             }
@@ -95,8 +98,8 @@ pub fn read_w3c_range<R: Read>(
         }
     }
     let mut d = decoder.unwrap_or_else(|| W3cDecoder::resume(cfg, file, splitter.start_state()));
-    if let Some(tail) = chunker.finish() {
-        d.decode(&tail, !splitter.done())?;
+    for tail in chunker.finish() {
+        d.decode_chunk(&tail, !splitter.done())?;
     }
     d.finish()?;
     while let Some(b) = d.next_batch() {

@@ -25,6 +25,17 @@ pub enum RejectReason {
         /// Fields found on the line.
         found: usize,
     },
+    /// A line longer than the reader's limit (`max_line_bytes`); measured, not read. Not a row.
+    LineTooLong {
+        /// Its length in bytes.
+        bytes: u64,
+    },
+    /// A `#Fields` directive that names a field twice: the first position is read, the later
+    /// one's values are not. No row is lost.
+    DuplicateField {
+        /// The repeated W3C name.
+        field: String,
+    },
     /// A value that cannot be read as its column's type; the row is kept with NULL there.
     InvalidValue {
         /// The W3C field name.
@@ -35,9 +46,13 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    /// Whether the line still became a row (with a NULL or replaced characters).
+    /// Whether no row was lost: the line still became a row (with a NULL or replaced
+    /// characters), or the report is about a directive.
     pub fn row_kept(&self) -> bool {
-        matches!(self, Self::InvalidValue { .. } | Self::InvalidUtf8)
+        matches!(
+            self,
+            Self::InvalidValue { .. } | Self::InvalidUtf8 | Self::DuplicateField { .. }
+        )
     }
 
     /// A short machine-readable code for the reason.
@@ -45,6 +60,8 @@ impl RejectReason {
         match self {
             Self::FieldCount { .. } => "field_count",
             Self::IncompleteLastLine { .. } => "incomplete_last_line",
+            Self::LineTooLong { .. } => "line_too_long",
+            Self::DuplicateField { .. } => "duplicate_field",
             Self::InvalidValue { .. } => "invalid_value",
             Self::InvalidUtf8 => "invalid_utf8",
         }
@@ -61,6 +78,12 @@ impl fmt::Display for RejectReason {
                 f,
                 "incomplete last line ({found} of {expected} fields, no line end): still being written?"
             ),
+            Self::LineTooLong { bytes } => {
+                write!(f, "line of {bytes} bytes, longer than the limit")
+            }
+            Self::DuplicateField { field } => {
+                write!(f, "#Fields names {field} twice: only the first is read")
+            }
             Self::InvalidValue { field } => write!(f, "unreadable {field} value (NULL)"),
             Self::InvalidUtf8 => write!(f, "invalid UTF-8 (read with replacement characters)"),
         }

@@ -20,7 +20,7 @@ pub const LOG_ROW: &str = "log_row";
 pub const W3C_NAME_KEY: &str = "iis.w3c_name";
 
 /// Where a W3C field's values go.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FieldTarget {
     /// `date`: feeds `timestamp` and `date`.
     Date,

@@ -188,6 +188,11 @@ pub struct InputArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// Longest line read as a line, in bytes; a longer one is rejected without being held in
+    /// memory (default 16 MiB).
+    #[arg(long, value_name = "BYTES")]
+    pub max_line_bytes: Option<usize>,
+
     /// Write every rejected line to FILE (.csv or .ndjson).
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,

@@ -63,6 +63,9 @@ fn options(a: &InputArgs) -> IisW3cOptions {
         fields: a.fields.clone(),
         max_errors: a.max_errors,
         strict: a.strict,
+        max_line_bytes: a
+            .max_line_bytes
+            .unwrap_or(iisql::iis_log::chunker::DEFAULT_MAX_LINE),
         ..Default::default()
     }
 }

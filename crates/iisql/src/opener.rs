@@ -5,7 +5,6 @@ use std::io::Read;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use datafusion::arrow::buffer::Buffer;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::datasource::listing::PartitionedFile;
@@ -13,7 +12,7 @@ use datafusion::datasource::physical_plan::{FileOpenFuture, FileOpener};
 use datafusion::error::{DataFusionError, Result};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use iis_log::{DecoderConfig, LineChunker, RangeSplitter, W3cDecoder};
+use iis_log::{Chunk, DecoderConfig, LineChunker, RangeSplitter, W3cDecoder};
 use object_store::{GetOptions, GetResultPayload, ObjectStore};
 
 use crate::error::IisqlError;
@@ -58,6 +57,13 @@ pub(crate) fn display_name(store_url: &str, location: &str) -> String {
         format!("/{location}")
     } else {
         format!("{}/{}", store_url.trim_end_matches('/'), location)
+    }
+}
+
+fn chunk_len(c: &Chunk) -> u64 {
+    match c {
+        Chunk::Lines(b) => b.len() as u64,
+        Chunk::LongLine { bytes, .. } => *bytes,
     }
 }
 
@@ -118,7 +124,7 @@ impl FileScan {
         }
     }
 
-    async fn next_chunk(&mut self) -> Result<Option<Buffer>> {
+    async fn next_chunk(&mut self) -> Result<Option<Chunk>> {
         if self.splitter.is_some() {
             let mut buf = Vec::new();
             loop {
@@ -139,7 +145,8 @@ impl FileScan {
                     self.range_start = state.offset;
                     self.resumed = true;
                 }
-                if let Some(chunk) = self.chunker.push(body) {
+                self.chunker.push(body);
+                if let Some(chunk) = self.chunker.next_chunk() {
                     return Ok(Some(chunk));
                 }
             }
@@ -152,14 +159,15 @@ impl FileScan {
                 }
                 .into()
             }),
-            Input::Stream(s) => {
-                while let Some(bytes) = s.next().await {
-                    if let Some(chunk) = self.chunker.push(&bytes?) {
-                        return Ok(Some(chunk));
-                    }
+            Input::Stream(s) => loop {
+                if let Some(chunk) = self.chunker.next_chunk() {
+                    return Ok(Some(chunk));
                 }
-                Ok(None)
-            }
+                match s.next().await {
+                    Some(bytes) => self.chunker.push(&bytes?),
+                    None => return Ok(None),
+                }
+            },
         }
     }
 
@@ -202,17 +210,17 @@ impl FileScan {
             let step = async {
                 match self.next_chunk().await? {
                     Some(chunk) => {
-                        self.log.add_bytes(chunk.len() as u64);
+                        self.log.add_bytes(chunk_len(&chunk));
                         self.decoder
-                            .decode(&chunk, false)
+                            .decode_chunk(&chunk, false)
                             .map_err(|e| self.parse_error(e))?;
                     }
                     None => {
                         self.done = true;
-                        if let Some(tail) = self.chunker.finish() {
-                            self.log.add_bytes(tail.len() as u64);
+                        for tail in self.chunker.finish() {
+                            self.log.add_bytes(chunk_len(&tail));
                             self.decoder
-                                .decode(&tail, true)
+                                .decode_chunk(&tail, true)
                                 .map_err(|e| self.parse_error(e))?;
                         }
                         self.decoder.finish().map_err(|e| self.parse_error(e))?;
@@ -249,6 +257,7 @@ impl FileOpener for IisW3cOpener {
         let location = file.object_meta.location.clone();
         // A byte range of the file (DataFusion splits large files across partitions); the
         // whole file from its start is read, the prefix only scanned for directives.
+        let max_line = self.options.max_line_bytes;
         let range = file
             .range
             .as_ref()
@@ -268,7 +277,7 @@ impl FileOpener for IisW3cOpener {
             let splitter = range.map(|(start, end)| RangeSplitter::new(start, end));
             let scan = FileScan {
                 input,
-                chunker: LineChunker::default(),
+                chunker: LineChunker::default().with_max_line(max_line),
                 decoder: W3cDecoder::new(Arc::clone(&cfg), name),
                 resumed: splitter.is_none(),
                 splitter,

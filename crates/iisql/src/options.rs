@@ -22,6 +22,9 @@ pub struct IisW3cOptions {
     /// Compression of the files (`gzip`, `zstd`, `bzip2`, `xz`, `uncompressed`).
     /// SQL key: `compression`.
     pub compression: FileCompressionType,
+    /// Longest line read as a line (bytes); a longer one is rejected without being held in
+    /// memory. SQL key: `max_line_bytes`.
+    pub max_line_bytes: usize,
 }
 
 impl Default for IisW3cOptions {
@@ -31,6 +34,7 @@ impl Default for IisW3cOptions {
             max_errors: None,
             strict: false,
             compression: FileCompressionType::UNCOMPRESSED,
+            max_line_bytes: iis_log::chunker::DEFAULT_MAX_LINE,
         }
     }
 }
@@ -98,12 +102,18 @@ impl IisW3cOptions {
                     self.compression = FileCompressionType::from_str(&name)
                         .map_err(|e| bad(&key, e.to_string()))?;
                 }
+                "max_line_bytes" | "max-line-bytes" => {
+                    self.max_line_bytes = v
+                        .trim()
+                        .parse()
+                        .map_err(|_| bad(&key, format!("expected a number of bytes, got `{v}`")))?
+                }
                 // DataFusion adds these for every format; they do not concern us.
                 "has_header" | "delimiter" | "schema_infer_max_rec" => {}
                 _ => {
                     return Err(bad(
                         &key,
-                        "unknown option (known: fields, max_errors, strict, compression)",
+                        "unknown option (known: fields, max_errors, strict, compression, max_line_bytes)",
                     ));
                 }
             }

@@ -1,6 +1,7 @@
 //! Integration tests of the `iisql` binary: one test binary, one module per area.
 
 mod cli;
+mod hostile;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,197 @@
+//! Hostile input: each case is a constructed file, with the exact row count, the exact rejects
+//! (line and reason) and the exit code asserted.
+
+use std::fs;
+use std::path::Path;
+
+use crate::iisql;
+
+const FIELDS: &str = "#Fields: date time c-ip cs-uri-stem sc-status\r\n";
+
+fn row(i: u32) -> String {
+    format!("2024-03-01 00:00:{:02} 10.0.0.{i} /p{i} 200\r\n", i % 60)
+}
+
+/// Runs `SELECT count(*)` over `file`; returns (exit code, rows, [(line, reason_code)]).
+fn run(file: &Path, extra: &[&str]) -> (i32, Option<u64>, Vec<(u64, String)>) {
+    let dir = file.parent().unwrap();
+    let rejects = dir.join("rejects.ndjson");
+    let _ = fs::remove_file(&rejects);
+    let out = iisql()
+        .arg(file)
+        .args([
+            "-q",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT count(*) AS n FROM logs",
+            "--rejects",
+        ])
+        .arg(&rejects)
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let rows = stdout.lines().nth(1).and_then(|l| l.parse().ok());
+    let mut list = vec![];
+    if let Ok(text) = fs::read_to_string(&rejects) {
+        for l in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            list.push((
+                v["line"].as_u64().unwrap(),
+                v["reason_code"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    (out.status.code().unwrap_or(-1), rows, list)
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn nul_padding_in_the_middle_and_at_the_end() {
+    let d = tempfile::tempdir().unwrap();
+    let mut b = Vec::new();
+    b.extend_from_slice(FIELDS.as_bytes());
+    b.extend_from_slice(row(1).as_bytes());
+    b.extend(std::iter::repeat_n(0u8, 4096)); // crash: NULs, then IIS restarts
+    b.extend_from_slice(b"#Software: Microsoft Internet Information Services 10.0\r\n");
+    b.extend_from_slice(FIELDS.as_bytes());
+    b.extend_from_slice(row(2).as_bytes());
+    b.extend(std::iter::repeat_n(0u8, 10_000)); // and NULs to the end
+    let f = write(d.path(), "u_ex1.log", &b);
+    assert_eq!(run(&f, &[]), (0, Some(2), vec![]));
+}
+
+#[test]
+fn the_line_being_written_is_an_incomplete_tail() {
+    let d = tempfile::tempdir().unwrap();
+    let text = format!("{FIELDS}{}{}2024-03-01 00:00:09 10.0", row(1), row(2));
+    let f = write(d.path(), "u_ex1.log", text.as_bytes());
+    assert_eq!(
+        run(&f, &[]),
+        (0, Some(2), vec![(4, "incomplete_last_line".into())])
+    );
+}
+
+#[test]
+fn invalid_utf8_is_read_and_reported() {
+    let d = tempfile::tempdir().unwrap();
+    let mut b = FIELDS.as_bytes().to_vec();
+    b.extend_from_slice(b"2024-03-01 00:00:01 10.0.0.1 /caf\xE9\xFF 200\r\n");
+    b.extend_from_slice(row(2).as_bytes());
+    let f = write(d.path(), "u_ex1.log", &b);
+    assert_eq!(run(&f, &[]), (0, Some(2), vec![(2, "invalid_utf8".into())]));
+}
+
+#[test]
+fn long_lines() {
+    let d = tempfile::tempdir().unwrap();
+    // A 2 MiB URL is still a row under the default limit...
+    let long = format!(
+        "2024-03-01 00:00:01 10.0.0.1 /{} 200\r\n",
+        "a".repeat(2 << 20)
+    );
+    let text = format!("{FIELDS}{long}{}", row(2));
+    let f = write(d.path(), "u_ex1.log", text.as_bytes());
+    assert_eq!(run(&f, &[]), (0, Some(2), vec![]));
+    // ...and past the limit it is measured and rejected, never held whole.
+    assert_eq!(
+        run(&f, &["--max-line-bytes", "65536"]),
+        (0, Some(1), vec![(2, "line_too_long".into())])
+    );
+}
+
+#[test]
+fn wrong_field_counts_and_duplicate_fields() {
+    let d = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{FIELDS}{}2024-03-01 00:00:02 10.0.0.2 /x\r\n2024-03-01 00:00:03 10.0.0.3 /y 200 extra\r\n\
+         #Fields: date time c-ip c-ip sc-status\r\n2024-03-01 00:00:04 1.1.1.1 2.2.2.2 404\r\n",
+        row(1)
+    );
+    let f = write(d.path(), "u_ex1.log", text.as_bytes());
+    assert_eq!(
+        run(&f, &[]),
+        (
+            0,
+            Some(2),
+            vec![
+                (3, "field_count".into()),
+                (4, "field_count".into()),
+                (5, "duplicate_field".into())
+            ]
+        )
+    );
+    let out = iisql()
+        .arg(&f)
+        .args([
+            "-q",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT c_ip FROM logs WHERE sc_status = 404",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "c_ip\n1.1.1.1\n");
+}
+
+#[test]
+fn empty_directive_only_and_binary_files() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(d.path(), "empty.log", b"");
+    assert_eq!(run(&f, &[]), (0, Some(0), vec![]));
+    let f = write(d.path(), "directives.log", FIELDS.repeat(3).as_bytes());
+    assert_eq!(run(&f, &[]), (0, Some(0), vec![]));
+    // A binary file named .log: no panic, every line accounted for as a reject or NUL line.
+    let mut bin = Vec::new();
+    let mut x: u32 = 12345;
+    for _ in 0..200_000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        bin.push((x >> 16) as u8);
+    }
+    let f = write(d.path(), "binary.log", &bin);
+    let (code, rows, rejects) = run(&f, &[]);
+    assert_eq!((code, rows), (0, Some(0)));
+    let lines = bin.split(|&c| c == b'\n').count();
+    let dropped: std::collections::BTreeSet<u64> = rejects
+        .iter()
+        .filter(|(_, code)| code != "invalid_utf8")
+        .map(|(line, _)| *line)
+        .collect();
+    assert!(
+        !dropped.is_empty() && dropped.len() <= lines,
+        "{} of {lines}",
+        dropped.len()
+    );
+}
+
+#[test]
+fn strict_and_bad_paths() {
+    let d = tempfile::tempdir().unwrap();
+    let text = format!("{FIELDS}{}bad line\r\n", row(1));
+    let f = write(d.path(), "u_ex1.log", text.as_bytes());
+    let (code, _, _) = run(&f, &["--strict"]);
+    assert_eq!(code, 1);
+    let empty_dir = tempfile::tempdir().unwrap();
+    let out = iisql()
+        .arg(empty_dir.path())
+        .args(["-c", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no .log files found"));
+    let out = iisql()
+        .args(["/no/such.log", "-c", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("/no/such.log: no such file or directory")
+    );
+}
