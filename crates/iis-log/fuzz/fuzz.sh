@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-60}"
 real="../../../../shared/data/real-iis"
-for target in decoder directives; do
+for target in decoder directives range; do
   corpus="corpus/$target"
   mkdir -p "$corpus"
   if [ -d "$real" ] && [ -z "$(ls -A "$corpus")" ]; then

@@ -2,6 +2,7 @@
 
 mod activesync;
 mod library;
+mod parquet;
 mod real_data;
 mod slt;
 
