@@ -17,7 +17,7 @@ use iisql::ScanLog;
 use iisql::iis_log::Reject;
 
 use crate::args::Format;
-use crate::output::{write_file, write_stream};
+use crate::output::{FileKind, kind_for_path, write_file, write_parquet, write_stream};
 use crate::progress::Progress;
 
 /// A CLI session: the context and how results and reports are written.
@@ -83,6 +83,12 @@ impl Runner {
         let start = Instant::now();
         let progress = Progress::start(Arc::clone(&self.log), self.total_bytes, !self.quiet);
         let result = async {
+            if let Some(path) = &self.output
+                && kind_for_path(path)? == FileKind::Parquet
+            {
+                // DataFusion's writer encodes the columns of one file on every core.
+                return write_parquet(df, path).await;
+            }
             let mut stream = df.execute_stream().await?;
             if stream.schema().fields().is_empty() {
                 // DDL and SET: nothing to print.

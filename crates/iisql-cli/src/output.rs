@@ -9,6 +9,8 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::common::config::TableParquetOptions;
+use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use futures::StreamExt;
@@ -168,11 +170,35 @@ pub async fn write_file(stream: SendableRecordBatchStream, path: &Path) -> Resul
     })?;
     match kind {
         FileKind::Text(format) => write_stream(stream, format, BufWriter::new(file)).await,
-        FileKind::Parquet => write_parquet(stream, file).await,
+        FileKind::Parquet => write_parquet_stream(stream, file).await,
     }
 }
 
-async fn write_parquet(mut stream: SendableRecordBatchStream, file: File) -> Result<usize> {
+/// Writes a query's result to one zstd Parquet file with DataFusion's writer (columns encoded
+/// in parallel, row groups of up to 1M rows). Returns the number of rows.
+pub async fn write_parquet(df: DataFrame, path: &Path) -> Result<usize> {
+    let mut opts = TableParquetOptions::default();
+    opts.global.compression = Some("zstd(3)".to_string());
+    let out = df
+        .write_parquet(
+            &path.display().to_string(),
+            DataFrameWriteOptions::new().with_single_file_output(true),
+            Some(opts),
+        )
+        .await?;
+    let rows = out
+        .first()
+        .and_then(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::UInt64Array>()
+        })
+        .map_or(0, |a| a.value(0) as usize);
+    Ok(rows)
+}
+
+/// Streams batches into one zstd Parquet file (for results that are not a DataFrame).
+async fn write_parquet_stream(mut stream: SendableRecordBatchStream, file: File) -> Result<usize> {
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(1 << 20))
