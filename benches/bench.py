@@ -40,6 +40,22 @@ IISQL_SQL = {
           "WHERE sc_status = 403 AND sc_substatus = 7 GROUP BY 1 ORDER BY 1",
 }
 
+# Every column of the union of the corpus' layouts: what "convert everything" writes.
+ALL_FIELDS = ["date", "time", "s-ip", "cs-method", "cs-uri-stem", "cs-uri-query", "s-port",
+              "cs-username", "c-ip", "cs(User-Agent)", "cs(Referer)", "cs-host", "sc-status",
+              "sc-substatus", "sc-win32-status", "sc-bytes", "cs-bytes", "time-taken",
+              "X-Forwarded-For"]
+INTS = {"s_port": "INTEGER", "sc_status": "INTEGER", "sc_substatus": "INTEGER",
+        "sc_win32_status": "BIGINT", "sc_bytes": "BIGINT", "cs_bytes": "BIGINT", "time_taken": "BIGINT"}
+
+
+def snake(w3c):
+    return w3c.replace("(", "_").replace(")", "").replace("-", "_").lower().strip("_")
+
+
+HONOUR_COLUMNS = ",\n         ".join(
+    f"f[list_position(names, '{w}')] AS {snake(w)}" for w in ALL_FIELDS)
+
 # --- DuckDB ---------------------------------------------------------------------------------
 
 DUCK_PLAIN_REL = """read_csv('{glob}', columns={columns}, delim=' ', header=false, comment='#',
@@ -64,15 +80,7 @@ DUCK_HONOUR_REL = """(
     FROM marked m JOIN layouts l USING (filename, layout)
     WHERE m.line NOT LIKE '#%' AND length(m.line) > 0
   )
-  SELECT f[list_position(names, 'date')] AS date, f[list_position(names, 'time')] AS time,
-         f[list_position(names, 'cs-uri-stem')] AS cs_uri_stem,
-         f[list_position(names, 'cs-uri-query')] AS cs_uri_query,
-         f[list_position(names, 'sc-status')] AS sc_status,
-         f[list_position(names, 'sc-substatus')] AS sc_substatus,
-         f[list_position(names, 'sc-win32-status')] AS sc_win32_status,
-         f[list_position(names, 'time-taken')] AS time_taken,
-         f[list_position(names, 'c-ip')] AS c_ip,
-         f[list_position(names, 'cs-username')] AS cs_username
+  SELECT {honour_columns}
   FROM data
 )"""
 
@@ -88,21 +96,23 @@ DUCK_Q = {
           "AND sc_status IN ('401', '403') GROUP BY 1, 2, 3 ORDER BY n DESC, u, d, t LIMIT 20",
     "Q4": "SELECT date || ' ' || substr(time, 1, 2) AS h, count(*) AS n FROM {rel} "
           "WHERE sc_status = '403' AND sc_substatus = '7' GROUP BY 1 ORDER BY 1",
-    "Q5": "COPY (SELECT CAST(date || ' ' || time AS TIMESTAMP) AS timestamp, cs_uri_stem, cs_uri_query, "
-          "TRY_CAST(sc_status AS INTEGER) AS sc_status, TRY_CAST(sc_substatus AS INTEGER) AS sc_substatus, "
-          "TRY_CAST(sc_win32_status AS BIGINT) AS sc_win32_status, TRY_CAST(time_taken AS BIGINT) AS time_taken, "
-          "c_ip, cs_username FROM {rel}) TO '{out}' (FORMAT parquet, COMPRESSION zstd)",
+    "Q5": "COPY (SELECT CAST(date || ' ' || time AS TIMESTAMP) AS timestamp, {typed} FROM {rel}) "
+          "TO '{out}' (FORMAT parquet, COMPRESSION zstd)",
 }
 
 
 def duck_script(mode, q, glob, out):
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in BASE15) + "}"
     rel = (DUCK_PLAIN_REL.format(glob=glob, columns=columns) if mode == "plain"
-           else DUCK_HONOUR_REL.format(glob=glob))
-    sql = DUCK_Q[q].format(rel=rel, out=out)
+           else DUCK_HONOUR_REL.format(glob=glob, honour_columns=HONOUR_COLUMNS))
+    cols = BASE15 if mode == "plain" else [snake(w) for w in ALL_FIELDS]
+    typed = ", ".join(f"TRY_CAST(trim({c}) AS {INTS[c]}) AS {c}" if c in INTS else c
+                      for c in cols if c not in ("date", "time"))
+    sql = DUCK_Q[q].format(rel=rel, out=out, typed=typed)
     return textwrap.dedent(f"""
         import duckdb, json, sys
-        con = duckdb.connect(config={'enable_progress_bar': False})
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
         r = con.sql({sql!r})
         rows = [] if r is None else r.fetchall()
         print(json.dumps([[None if v is None else str(v) for v in row] for row in rows]))
@@ -137,8 +147,7 @@ POLARS_COMMON = textwrap.dedent("""
                 sub = data.filter(pl.col('layout') == lid)
                 split = sub['line'].str.split_exact(' ', len(names) - 1).struct.rename_fields(names)
                 part = split.struct.unnest()
-                keep = ['date', 'time', 'cs_uri_stem', 'cs_uri_query', 'sc_status', 'sc_substatus',
-                        'sc_win32_status', 'time_taken', 'c_ip', 'cs_username']
+                keep = {keep}
                 part = part.select([pl.col(c) if c in part.columns else pl.lit(None, pl.Utf8).alias(c) for c in keep])
                 frames.append(part)
         return pl.concat(frames).lazy()
@@ -160,17 +169,16 @@ POLARS_Q = {
           ".select((pl.col('date') + ' ' + pl.col('time').str.slice(0, 2)).alias('h'))"
           ".group_by('h').agg(pl.len().alias('n')).sort('h').collect().rows())",
     "Q5": "(rel.select((pl.col('date') + ' ' + pl.col('time')).str.to_datetime('%Y-%m-%d %H:%M:%S').alias('timestamp'),"
-          " 'cs_uri_stem', 'cs_uri_query', pl.col('sc_status').cast(pl.Int32, strict=False),"
-          " pl.col('sc_substatus').cast(pl.Int32, strict=False), pl.col('sc_win32_status').cast(pl.Int64, strict=False),"
-          " pl.col('time_taken').cast(pl.Int64, strict=False), 'c_ip', 'cs_username')"
+          " *[pl.col(c).cast(pl.Int64 if t == 'BIGINT' else pl.Int32, strict=False) if c in {ints!r} else pl.col(c)"
+          " for c, t in [(c, {ints!r}.get(c)) for c in rel.collect_schema().names() if c not in ('date', 'time')]])"
           ".sink_parquet({out!r}, compression='zstd')); r = []",
 }
 
 
 def polars_script(mode, q, glob, out):
-    body = POLARS_COMMON.format(glob=glob, names=BASE15)
+    body = POLARS_COMMON.format(glob=glob, names=BASE15, keep=[snake(w) for w in ALL_FIELDS])
     body += f"rel = {'plain' if mode == 'plain' else 'honour'}()\n"
-    body += POLARS_Q[q].format(out=out) + "\n"
+    body += POLARS_Q[q].format(out=out, ints=INTS) + "\n"
     body += "print(json.dumps([[None if v is None else str(v) for v in row] for row in r]))\n"
     return body
 
