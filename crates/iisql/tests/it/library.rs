@@ -278,3 +278,55 @@ async fn custom_fields_of_the_fields_option_become_columns() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_truncated_while_it_is_scanned() {
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("u_ex1.log");
+    let mut text = String::from("#Fields: date time c-ip cs-uri-stem sc-status\n");
+    for i in 0..200_000 {
+        text.push_str(&format!(
+            "2024-03-01 00:00:{:02} 10.0.0.1 /page/{i} 200\n",
+            i % 60
+        ));
+    }
+    std::fs::write(&path, &text).unwrap();
+    let ctx = iisql::new_context().unwrap();
+    iisql::register_logs(&ctx, "t", &[path.display().to_string()], Default::default())
+        .await
+        .unwrap();
+    let mut stream = ctx
+        .sql("SELECT log_row FROM t")
+        .await
+        .unwrap()
+        .execute_stream()
+        .await
+        .unwrap();
+    let mut rows = 0;
+    let mut truncated = false;
+    while let Some(batch) = stream.next().await {
+        rows += batch.expect("no error from a truncated file").num_rows();
+        if !truncated {
+            // Cut the file mid-line, well after the first chunk.
+            let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            f.set_len((text.len() / 2 + 7) as u64).unwrap();
+            truncated = true;
+        }
+    }
+    assert!(rows > 0 && rows < 200_000, "{rows}");
+    let report = iisql::scan_log(&ctx).snapshot();
+    let s = report.stats;
+    assert_eq!(
+        s.lines,
+        s.rows + s.rejected + s.directives + s.blank_lines + s.nul_lines
+    );
+    assert_eq!(s.rows as usize, rows);
+    // The cut line is reported as an incomplete last line, not as a row.
+    assert!(
+        report
+            .rejects
+            .iter()
+            .all(|r| r.reason.code() == "incomplete_last_line")
+    );
+}
