@@ -117,6 +117,8 @@ pub struct W3cDecoder {
     rejects: Vec<Reject>,
     batches: VecDeque<RecordBatch>,
     last_directive_was_fields: bool,
+    /// Whether the chunk being decoded holds a NUL byte (lines are then searched for NUL runs).
+    chunk_has_nul: bool,
 }
 
 /// A borrowed view of the segment, used while building columns.
@@ -145,6 +147,18 @@ impl Segment<'_> {
             Some(v)
         }
     }
+}
+
+/// Where a line ends and what the caller's pass knew of it.
+struct LineEnd {
+    /// End of the line (its `\n` excluded).
+    le: usize,
+    /// Whether a `\n` ended it.
+    terminated: bool,
+    /// Whether it is in the final piece of the input.
+    last: bool,
+    /// Where its field starts begin in the decoder's `starts`.
+    base: usize,
 }
 
 fn parse_int(v: &[u8]) -> Option<i64> {
@@ -209,6 +223,7 @@ impl W3cDecoder {
             rejects: Vec::new(),
             batches: VecDeque::new(),
             last_directive_was_fields: false,
+            chunk_has_nul: false,
             cfg,
         }
     }
@@ -330,6 +345,7 @@ impl W3cDecoder {
             }
         }
         self.seg_buf = Some(buf.clone());
+        self.chunk_has_nul = memchr::memchr(0, &data[pos..end]).is_some();
         // One pass over the chunk finds every space and newline. Field starts of the current
         // line are pushed as they are found (up to the layout's field count); the line is judged
         // at its newline and the pushed starts kept or dropped.
@@ -383,6 +399,28 @@ impl W3cDecoder {
         line_offset: u64,
     ) -> Result<()> {
         self.line_no += 1;
+        let line = LineEnd {
+            le,
+            terminated,
+            last,
+            base,
+        };
+        self.judge(data, ls, &line, Some(found), line_offset)
+    }
+
+    /// Judges the piece of a line from `ls` to its end. A run of NUL bytes after text ends a
+    /// piece: IIS pads a file with NULs when it stops mid-line and writes on after the padding,
+    /// so the text before the run is a cut line (rejected) and what follows is judged on its
+    /// own (a directive, usually). `found` is the caller's field count, `None` to count again.
+    fn judge(
+        &mut self,
+        data: &[u8],
+        ls: usize,
+        line: &LineEnd,
+        found: Option<usize>,
+        line_offset: u64,
+    ) -> Result<()> {
+        let (le, base) = (line.le, line.base);
         self.stats.lines += 1;
         let mut e = le;
         while e > ls && matches!(data[e - 1], b'\r' | b' ' | b'\t') {
@@ -403,38 +441,55 @@ impl W3cDecoder {
             }
             return Ok(());
         }
+        if self.chunk_has_nul
+            && let Some(z) = memchr::memchr(0, &data[s..e])
+        {
+            let z = s + z;
+            let mut cut = z;
+            while cut > s && matches!(data[cut - 1], b'\r' | b' ' | b'\t') {
+                cut -= 1;
+            }
+            self.starts.truncate(base);
+            if data[s] == b'#' {
+                self.flush()?;
+                self.stats.directives += 1;
+                self.directive_line(&data[s..cut], line_offset);
+            } else {
+                self.stats.rejected += 1;
+                self.rejects.push(Reject {
+                    file: self.file.clone(),
+                    line: self.line_no,
+                    byte_offset: line_offset + (s - ls) as u64,
+                    reason: RejectReason::CutByNul,
+                    text: cut_text(&data[s..cut]),
+                });
+            }
+            return self.judge(data, z, line, None, line_offset + (z - ls) as u64);
+        }
         if data[s] == b'#' {
             self.starts.truncate(base);
             self.flush()?;
             self.stats.directives += 1;
-            self.directive(&data[s..e]);
-            for field in self.layout_duplicates_once() {
-                self.rejects.push(Reject {
-                    file: self.file.clone(),
-                    line: self.line_no,
-                    byte_offset: line_offset,
-                    reason: RejectReason::DuplicateField { field },
-                    text: cut_text(&data[s..e]),
-                });
-            }
+            self.directive_line(&data[s..e], line_offset);
             return Ok(());
         }
         let n = self.layout.len();
         let trailing_blanks = data[e..le].iter().any(|&c| c == b' ' || c == b'\t');
-        let found = if nuls > 0 || trailing_blanks {
-            // Rare: count again over the trimmed line.
-            self.starts.truncate(base);
-            self.starts.push(s as u32);
-            let mut f = 1;
-            for sp in memchr::memchr_iter(b' ', &data[s..e]) {
-                if f < n {
-                    self.starts.push((s + sp + 1) as u32);
+        let found = match found {
+            Some(f) if nuls == 0 && !trailing_blanks => f,
+            _ => {
+                // Rare: count again over the trimmed line.
+                self.starts.truncate(base);
+                self.starts.push(s as u32);
+                let mut f = 1;
+                for sp in memchr::memchr_iter(b' ', &data[s..e]) {
+                    if f < n {
+                        self.starts.push((s + sp + 1) as u32);
+                    }
+                    f += 1;
                 }
-                f += 1;
+                f
             }
-            f
-        } else {
-            found
         };
         if found == n {
             self.starts.push((e + 1) as u32);
@@ -446,7 +501,7 @@ impl W3cDecoder {
             }
         } else {
             self.starts.truncate(base);
-            let reason = if last && !terminated && found < n {
+            let reason = if line.last && !line.terminated && found < n {
                 RejectReason::IncompleteLastLine { expected: n, found }
             } else {
                 RejectReason::FieldCount { expected: n, found }
@@ -461,6 +516,21 @@ impl W3cDecoder {
             });
         }
         Ok(())
+    }
+
+    /// Applies the directive `text` (a `#...` line) and reports a `#Fields` that names a field
+    /// twice.
+    fn directive_line(&mut self, text: &[u8], line_offset: u64) {
+        self.directive(text);
+        for field in self.layout_duplicates_once() {
+            self.rejects.push(Reject {
+                file: self.file.clone(),
+                line: self.line_no,
+                byte_offset: line_offset,
+                reason: RejectReason::DuplicateField { field },
+                text: cut_text(text),
+            });
+        }
     }
 
     /// The duplicate fields of a `#Fields` line just read (reported at each such line).

@@ -183,18 +183,14 @@ impl DirectiveScanner {
                 }
             }
         }
-        // A directive after NUL padding (`\n\0\0...#Software`, IIS after a crash) starts with
-        // NULs; such runs are rare, so they get a second, separate search.
-        let nuls = memchr::memchr(0, &data[from..]).is_some();
-        for m in memchr::memmem::find_iter(&data[from..], b"\n\0").take_while(|_| nuls) {
-            let mut start = from + m + 1;
-            while data.get(start) == Some(&0) {
-                start += 1;
-            }
-            if data.get(start) == Some(&b'#')
-                && let Some(nl) = memchr::memchr(b'\n', &data[start..])
-            {
-                self.line(&data[start..start + nl]);
+        // A directive after NUL padding (`\n\0\0#Software`, or `cut line\0\0#Software`: IIS
+        // after a crash) follows a NUL; such runs are rare, so they get a second, separate search.
+        if memchr::memchr(0, &data[from..]).is_some() {
+            for m in memchr::memmem::find_iter(&data[from..], b"\0#") {
+                let start = from + m + 1;
+                if let Some(nl) = memchr::memchr(b'\n', &data[start..]) {
+                    self.line(&data[start..start + nl]);
+                }
             }
         }
         self.at_line_start = data.last() == Some(&b'\n');
@@ -211,6 +207,8 @@ impl DirectiveScanner {
     }
 
     fn line(&mut self, line: &[u8]) {
+        // A NUL run ends a line's text (see the decoder).
+        let line = memchr::memchr(0, line).map_or(line, |z| &line[..z]);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if let Directive::Fields(names) = parse_directive(line) {
             self.layouts += 1;
@@ -265,8 +263,11 @@ mod tests {
     fn scanner_sees_fields_after_nul_padding() {
         let mut s = DirectiveScanner::new();
         s.push(b"#Fields: date c-ip\nx y\n\0\0\0\0#Fields: date X-After-Crash\nx y\n");
+        s.push(b"cut li\0\0\0#Fields: date X-After-Cut\0\0\nx y\n");
         s.finish();
         assert!(s.fields().contains_key("x_after_crash"));
+        assert_eq!(s.fields()["x_after_cut"], "X-After-Cut");
+        assert_eq!(s.layouts(), 3);
     }
 
     #[test]

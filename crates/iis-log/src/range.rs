@@ -144,6 +144,7 @@ impl RangeSplitter {
     /// Scans prefix bytes; returns how many were prefix (switching to the body when the first
     /// line at or after `start` begins).
     fn scan_prefix(&mut self, data: &[u8]) -> usize {
+        let has_nul = memchr::memchr(0, data).is_some();
         let mut i = 0;
         while i < data.len() {
             let abs = self.pos + i as u64;
@@ -164,6 +165,10 @@ impl RangeSplitter {
             let stop = nl.map_or(data.len(), |n| n + 1);
             if self.in_directive && self.line.len() < MAX_DIRECTIVE {
                 self.line.extend_from_slice(&data[i..stop]);
+            } else if !self.in_directive && has_nul {
+                // `cut line\0\0#Software...`: a directive after NUL padding mid-line (IIS after a
+                // crash); the decoder reads it, so the layout in force must include it.
+                self.nul_directives(&data[i..stop]);
             }
             self.at_line_start = nl.is_some();
             if nl.is_some() {
@@ -181,6 +186,16 @@ impl RangeSplitter {
         i
     }
 
+    /// Applies the directives that follow a NUL inside a data line.
+    fn nul_directives(&mut self, line: &[u8]) {
+        for m in memchr::memmem::find_iter(line, b"\0#") {
+            self.line.clear();
+            self.line.extend_from_slice(&line[m + 1..]);
+            self.directive();
+        }
+        self.line.clear();
+    }
+
     fn directive(&mut self) {
         let mut line: &[u8] = &self.line;
         while let Some((&c, rest)) = line.split_first() {
@@ -189,6 +204,10 @@ impl RangeSplitter {
             } else {
                 break;
             }
+        }
+        // A NUL run ends a line's text (see the decoder).
+        if let Some(z) = memchr::memchr(0, line) {
+            line = &line[..z];
         }
         while let Some((&c, rest)) = line.split_last() {
             if matches!(c, b'\n' | b'\r' | b' ' | b'\t') {

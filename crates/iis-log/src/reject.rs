@@ -36,6 +36,10 @@ pub enum RejectReason {
         /// The repeated W3C name.
         field: String,
     },
+    /// Text followed by a run of NUL bytes on the same line: the server stopped while writing
+    /// the line (IIS pads the file with NULs after a crash). Not a row; what follows the NULs is
+    /// read on its own.
+    CutByNul,
     /// A value that cannot be read as its column's type; the row is kept with NULL there.
     InvalidValue {
         /// The W3C field name.
@@ -61,6 +65,7 @@ impl RejectReason {
             Self::FieldCount { .. } => "field_count",
             Self::IncompleteLastLine { .. } => "incomplete_last_line",
             Self::LineTooLong { .. } => "line_too_long",
+            Self::CutByNul => "cut_by_nul",
             Self::DuplicateField { .. } => "duplicate_field",
             Self::InvalidValue { .. } => "invalid_value",
             Self::InvalidUtf8 => "invalid_utf8",
@@ -81,6 +86,10 @@ impl fmt::Display for RejectReason {
             Self::LineTooLong { bytes } => {
                 write!(f, "line of {bytes} bytes, longer than the limit")
             }
+            Self::CutByNul => write!(
+                f,
+                "line cut short by NUL padding (the server stopped while writing it)"
+            ),
             Self::DuplicateField { field } => {
                 write!(f, "#Fields names {field} twice: only the first is read")
             }
@@ -112,10 +121,11 @@ impl fmt::Display for Reject {
 }
 
 /// What a scan saw, line by line. `lines == rows + rejected + directives + blank_lines +
-/// nul_lines` always holds for a file read to the end.
+/// nul_lines` always holds for a file read to the end. A run of NUL bytes after text on a line
+/// ends a line (see [`RejectReason::CutByNul`]), so such a line counts twice.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ScanStats {
-    /// Every line read.
+    /// Every line read (a NUL run after text ends one).
     pub lines: u64,
     /// Lines that became rows.
     pub rows: u64,

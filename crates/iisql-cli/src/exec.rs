@@ -40,8 +40,12 @@ pub struct Runner {
     pub total_bytes: Option<u64>,
     /// The saved queries.
     pub catalog: Catalog,
+    /// The rejects of every statement so far, for the rejects file (at most
+    /// [`iisql::MAX_KEPT_REJECTS`]).
     rejects: Vec<Reject>,
-    seen: BTreeSet<(String, u64, &'static str)>,
+    seen: BTreeSet<(String, u64, u64, String)>,
+    /// Rejects past that limit: counted, not written.
+    rejects_not_kept: u64,
 }
 
 impl Runner {
@@ -60,6 +64,7 @@ impl Runner {
             catalog: Catalog::default(),
             rejects: Vec::new(),
             seen: BTreeSet::new(),
+            rejects_not_kept: 0,
         }
     }
 
@@ -118,11 +123,23 @@ impl Runner {
         let troubled =
             report.stats.rejected + report.stats.invalid_values + report.stats.lossy_lines;
         for r in report.rejects {
-            let key = (r.file.to_string(), r.line, r.reason.code());
-            if self.seen.insert(key) {
+            let key = (
+                r.file.to_string(),
+                r.line,
+                r.byte_offset,
+                r.reason.to_string(),
+            );
+            if self.seen.contains(&key) {
+                continue;
+            }
+            if self.rejects.len() < iisql::MAX_KEPT_REJECTS {
+                self.seen.insert(key);
                 self.rejects.push(r);
+            } else {
+                self.rejects_not_kept += 1;
             }
         }
+        self.rejects_not_kept += report.rejects_not_kept;
         if troubled > 0 && !self.quiet {
             match &self.rejects_path {
                 Some(p) => eprintln!("{} (written to {})", report_summary(&self.log), p.display()),
@@ -131,6 +148,14 @@ impl Runner {
         }
         if let Some(path) = self.rejects_path.clone() {
             self.write_rejects(&path).await?;
+            if self.rejects_not_kept > 0 && !self.quiet {
+                eprintln!(
+                    "{} lists the first {} reports; {} more were counted but not kept",
+                    path.display(),
+                    iisql::scan_log::thousands(self.rejects.len() as u64),
+                    iisql::scan_log::thousands(self.rejects_not_kept)
+                );
+            }
         }
         Ok(())
     }

@@ -34,7 +34,7 @@ pub use error::IisqlError;
 pub use format::{IISW3C, IisW3cFormat, IisW3cFormatFactory};
 pub use options::IisW3cOptions;
 pub use register::{expand_paths, register_logs};
-pub use scan_log::{ScanLog, ScanReport};
+pub use scan_log::{MAX_KEPT_REJECTS, ScanLog, ScanReport};
 pub use session::{
     new_context, new_context_with_config, register_iis, register_iis_with_options, scan_log,
     session_config,

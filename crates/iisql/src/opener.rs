@@ -179,10 +179,10 @@ impl FileScan {
         }
         if self.options.strict {
             let first = rejects[0].to_string();
-            self.log.add_rejects(rejects);
+            self.log.add_rejects(self.range_start, rejects);
             return Err(IisqlError::Strict(first).into());
         }
-        let total = self.log.add_rejects(rejects);
+        let total = self.log.add_rejects(self.range_start, rejects);
         if let Some(max) = self.options.max_errors
             && total > max
         {
@@ -240,7 +240,7 @@ impl Drop for FileScan {
     fn drop(&mut self) {
         let rejects = self.decoder.take_rejects();
         if !rejects.is_empty() {
-            self.log.add_rejects(rejects);
+            self.log.add_rejects(self.range_start, rejects);
         }
         self.log
             .finish_file(self.decoder.file(), self.range_start, self.decoder.stats());

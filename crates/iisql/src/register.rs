@@ -37,17 +37,26 @@ fn walk(dir: &Path, out: &mut Vec<String>) -> Result<(), IisqlError> {
         path: dir.display().to_string(),
         source,
     })?;
-    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let io = |path: &Path, source| IisqlError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut paths = Vec::new();
+    for e in entries {
+        paths.push(e.map_err(|e| io(dir, e))?.path());
+    }
     paths.sort();
     for p in paths {
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else if p
+        let is_log = p
             .file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(is_log_file)
-        {
-            out.push(p.display().to_string());
+            .is_some_and(is_log_file);
+        // Links are followed; a log that cannot be reached is an error, not a skipped file.
+        match std::fs::metadata(&p) {
+            Ok(m) if m.is_dir() => walk(&p, out)?,
+            Ok(_) if is_log => out.push(p.display().to_string()),
+            Err(e) if is_log => return Err(io(&p, e)),
+            _ => {}
         }
     }
     Ok(())

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use iis_log::{Reject, ScanStats};
+use iis_log::{Reject, RejectReason, ScanStats};
 
 /// Most rejects kept in memory; beyond this only their count grows.
 pub const MAX_KEPT_REJECTS: usize = 100_000;
@@ -24,8 +24,11 @@ pub struct ScanLog {
 struct Inner {
     /// Per file and byte-range start, the counts of its most complete scan.
     files: HashMap<(Arc<str>, u64), ScanStats>,
-    /// (file, line, reason code) of every reject seen.
-    seen: HashSet<(Arc<str>, u64, &'static str)>,
+    /// Per file and byte-range start, the last place reported (line, byte offset) and the
+    /// reasons reported there. A scan reports its lines in order, so a reject before that place
+    /// was reported by an earlier scan of the same range: memory grows with the ranges, not
+    /// with the rejects.
+    reported: HashMap<(Arc<str>, u64), ((u64, u64), Vec<RejectReason>)>,
     rejects: Vec<Reject>,
     rejects_not_kept: u64,
     rejected_lines: u64,
@@ -76,6 +79,13 @@ impl ScanReport {
                 }
             ));
         }
+        if self.rejects_not_kept > 0 {
+            s.push_str(&format!(
+                "; only the first {} reports kept ({} more not listed)",
+                thousands(MAX_KEPT_REJECTS as u64),
+                thousands(self.rejects_not_kept)
+            ));
+        }
         if self.stats.lossy_lines > 0 {
             s.push_str(&format!(
                 "; {} line{} with invalid UTF-8",
@@ -106,17 +116,27 @@ impl ScanLog {
         Self::default()
     }
 
-    /// Records rejects as they are found (a line already recorded is not counted again);
+    /// Records the rejects a scan of `file` from byte `start` found, in the order of its lines
+    /// (a line already recorded by another scan of the same range is not counted again);
     /// returns the distinct lines rejected so far in this log.
-    pub fn add_rejects(&self, rejects: Vec<Reject>) -> u64 {
+    pub fn add_rejects(&self, start: u64, mut rejects: Vec<Reject>) -> u64 {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        // Value rejects come column by column: put them in line order.
+        rejects.sort_by_key(|r| (r.line, r.byte_offset));
+        let g = &mut *g;
         for r in rejects {
-            if !g
-                .seen
-                .insert((Arc::clone(&r.file), r.line, r.reason.code()))
-            {
+            let at = (r.line, r.byte_offset);
+            let (last, reasons) = g
+                .reported
+                .entry((Arc::clone(&r.file), start))
+                .or_insert(((0, 0), Vec::new()));
+            if at > *last {
+                *last = at;
+                reasons.clear();
+            } else if at < *last || reasons.contains(&r.reason) {
                 continue;
             }
+            reasons.push(r.reason.clone());
             if !r.reason.row_kept() {
                 g.rejected_lines += 1;
             }
@@ -188,7 +208,6 @@ mod tests {
 
     #[test]
     fn lines_and_files_count_once_however_often_scanned() {
-        use iis_log::RejectReason;
         let log = ScanLog::new();
         let file: Arc<str> = Arc::from("/x.log");
         let reject = |line| Reject {
@@ -202,7 +221,7 @@ mod tests {
             text: String::new(),
         };
         for _ in 0..3 {
-            assert_eq!(log.add_rejects(vec![reject(4), reject(9)]), 2);
+            assert_eq!(log.add_rejects(0, vec![reject(9), reject(4)]), 2);
             log.finish_file(
                 &file,
                 0,
@@ -219,6 +238,51 @@ mod tests {
             (r.files, r.stats.rows, r.stats.rejected, r.rejects.len()),
             (1, 8, 2, 2)
         );
+    }
+
+    #[test]
+    fn interleaved_ranges_and_repeated_scans_count_each_line_once() {
+        let log = ScanLog::new();
+        let file: Arc<str> = Arc::from("/big.log");
+        let reject = |line, reason: RejectReason| Reject {
+            file: Arc::clone(&file),
+            line,
+            byte_offset: 0,
+            reason,
+            text: String::new(),
+        };
+        let count = || RejectReason::FieldCount {
+            expected: 3,
+            found: 2,
+        };
+        let value = |f: &str| RejectReason::InvalidValue { field: f.into() };
+        // Two scans of each of two ranges, batches interleaved; the second range's lines are
+        // higher, and its batches arrive first.
+        for _ in 0..2 {
+            log.add_rejects(5000, vec![reject(5001, count()), reject(5003, count())]);
+            log.add_rejects(0, vec![reject(7, value("sc-status")), reject(3, count())]);
+            log.add_rejects(0, vec![reject(7, value("time-taken")), reject(9, count())]);
+            log.add_rejects(5000, vec![reject(5003, count()), reject(6000, count())]);
+        }
+        let r = log.snapshot();
+        let lines: Vec<_> = r
+            .rejects
+            .iter()
+            .map(|r| (r.line, r.reason.code()))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                (5001, "field_count"),
+                (5003, "field_count"),
+                (3, "field_count"),
+                (7, "invalid_value"),
+                (7, "invalid_value"),
+                (9, "field_count"),
+                (6000, "field_count"),
+            ]
+        );
+        assert_eq!(log.add_rejects(0, vec![]), 5);
     }
 
     #[test]

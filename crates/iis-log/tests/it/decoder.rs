@@ -222,3 +222,62 @@ fn raw_utf8_urls_and_ipv6() {
     assert_eq!(strings(&b, "c_ip")[1].as_deref(), Some("fe80::1%eth0"));
     let _ = MS_PER_DAY;
 }
+
+/// A server that crashed mid-line: the line is cut by NUL padding, and after the restart IIS
+/// writes its directives straight after the NULs, on the same line.
+#[test]
+fn a_line_cut_by_nul_padding_is_rejected_and_the_directives_after_it_read() {
+    let mut text =
+        b"#Fields: date time c-ip sc-status\r\n2024-01-01 00:00:00 a 200\r\n2024-01-01 00:00:01 b 2"
+            .to_vec();
+    text.extend_from_slice(&[0u8; 300]);
+    text.extend_from_slice(b"#Fields: date time c-ip cs-uri-stem sc-status\r\n#Software: IIS\r\n");
+    text.extend_from_slice(b"2024-01-01 00:01:00 c /x 404\r\n2024-01-01 00:01:01 d /y");
+    text.extend_from_slice(&[0u8; 40]);
+    for chunk in [1, 5, 64, 1 << 20] {
+        let (schema, r) = read(&text, chunk);
+        let b = concat(&schema, &r);
+        assert_eq!(
+            strings(&b, "c_ip"),
+            vec![Some("a".into()), Some("c".into())],
+            "chunk {chunk}"
+        );
+        assert_eq!(strings(&b, "cs_uri_stem"), vec![None, Some("/x".into())]);
+        assert_eq!(ints32(&b, "sc_status"), vec![Some(200), Some(404)]);
+        let rejects: Vec<_> = r
+            .rejects
+            .iter()
+            .map(|r| (r.line, r.byte_offset, r.reason.code(), r.text.as_str()))
+            .collect();
+        assert_eq!(
+            rejects,
+            vec![
+                (3, 62, "cut_by_nul", "2024-01-01 00:00:01 b 2"),
+                (6, 478, "cut_by_nul", "2024-01-01 00:01:01 d /y"),
+            ],
+            "chunk {chunk}"
+        );
+        let s = r.stats;
+        // Two lines each count twice: the cut text, then what follows the NULs.
+        assert_eq!(
+            (s.rows, s.rejected, s.directives, s.nul_lines),
+            (2, 2, 3, 1)
+        );
+        assert_eq!(s.lines, 8);
+        assert_eq!(
+            s.lines,
+            s.rows + s.rejected + s.directives + s.blank_lines + s.nul_lines
+        );
+    }
+    // A byte range that starts after the crash knows the layout written after the NULs.
+    let scan = iis_log::scan_directives(&text[..]).unwrap();
+    assert_eq!(scan.layouts(), 2);
+    let schema = Arc::new(w3c_schema(scan.fields().values().map(String::as_str)));
+    let cfg = Arc::new(DecoderConfig::new(schema.clone(), None).unwrap());
+    let start = text.windows(4).position(|w| w == b"2024").unwrap() as u64 + 380;
+    let r =
+        iis_log::reader::read_w3c_range(&text[..], start, text.len() as u64, cfg, "t", 7).unwrap();
+    let b = arrow_select::concat::concat_batches(&schema, &r.batches).unwrap();
+    assert_eq!(strings(&b, "cs_uri_stem"), vec![Some("/x".into())]);
+    assert_eq!(r.rejects[0].line, 6);
+}

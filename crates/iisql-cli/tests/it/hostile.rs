@@ -148,7 +148,7 @@ fn empty_directive_only_and_binary_files() {
     assert_eq!(run(&f, &[]), (0, Some(0), vec![]));
     let f = write(d.path(), "directives.log", FIELDS.repeat(3).as_bytes());
     assert_eq!(run(&f, &[]), (0, Some(0), vec![]));
-    // A binary file named .log: no panic, every line accounted for as a reject or NUL line.
+    // A binary file named .log: no panic, every line a row, a reject, a blank or NUL line.
     let mut bin = Vec::new();
     let mut x: u32 = 12345;
     for _ in 0..200_000 {
@@ -156,18 +156,130 @@ fn empty_directive_only_and_binary_files() {
         bin.push((x >> 16) as u8);
     }
     let f = write(d.path(), "binary.log", &bin);
-    let (code, rows, rejects) = run(&f, &[]);
-    assert_eq!((code, rows), (0, Some(0)));
-    let lines = bin.split(|&c| c == b'\n').count();
-    let dropped: std::collections::BTreeSet<u64> = rejects
+    let out = iisql()
+        .arg(&f)
+        .args(["-c", "SELECT count(*) FROM logs", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let (_, _, rejects) = run(&f, &[]);
+    let dropped = rejects.iter().filter(|(_, c)| c != "invalid_utf8").count();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let reported: usize = stderr
+        .strip_prefix("0 rows from 1 file; ")
+        .and_then(|s| s.split_once(" lines rejected"))
+        .map(|(n, _)| n.replace(',', "").parse().unwrap())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(reported, dropped, "{stderr}");
+    // Without NUL and '#' bytes, the outcome of each line can be counted here: a line of
+    // blanks is blank, any other is rejected for its field count (the 15 default fields).
+    let plain: Vec<u8> = bin
         .iter()
-        .filter(|(_, code)| code != "invalid_utf8")
-        .map(|(line, _)| *line)
+        .map(|&c| match c {
+            0 => 1,
+            b'#' => b'$',
+            c => c,
+        })
         .collect();
-    assert!(
-        !dropped.is_empty() && dropped.len() <= lines,
-        "{} of {lines}",
-        dropped.len()
+    let f = write(d.path(), "binary2.log", &plain);
+    let mut expected = vec![];
+    for (i, line) in plain.split(|&c| c == b'\n').enumerate() {
+        let text = line.strip_suffix(b"\r").unwrap_or(line);
+        let trimmed: &[u8] = {
+            let mut t = text;
+            while let [rest @ .., b' ' | b'\t' | b'\r'] = t {
+                t = rest;
+            }
+            t
+        };
+        if trimmed.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let fields = trimmed.split(|&c| c == b' ').count();
+        assert_ne!(fields, 15, "line {} would be a row", i + 1);
+        let invalid = std::str::from_utf8(line).is_err();
+        if invalid {
+            expected.push((i as u64 + 1, "invalid_utf8".to_string()));
+        }
+        let last = i == plain.split(|&c| c == b'\n').count() - 1;
+        let reason = if last && fields < 15 {
+            "incomplete_last_line"
+        } else {
+            "field_count"
+        };
+        expected.push((i as u64 + 1, reason.to_string()));
+    }
+    let (code, rows, mut got) = run(&f, &[]);
+    got.sort();
+    expected.sort();
+    assert_eq!((code, rows), (0, Some(0)));
+    assert_eq!(got.len(), expected.len());
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn fields_with_empty_names() {
+    let d = tempfile::tempdir().unwrap();
+    // `#Fields:` with no names: no line fits the layout, each is rejected, none mis-mapped.
+    // Runs of blanks between names are one separator.
+    let text = format!(
+        "#Fields:\r\n{}{}#Fields:  date   time c-ip\tcs-uri-stem  sc-status \r\n{}",
+        row(1),
+        row(2),
+        row(3)
+    );
+    let f = write(d.path(), "u_ex1.log", text.as_bytes());
+    assert_eq!(
+        run(&f, &[]),
+        (
+            0,
+            Some(1),
+            vec![(2, "field_count".into()), (3, "field_count".into())]
+        )
+    );
+    let out = iisql()
+        .arg(&f)
+        .args([
+            "-q",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT c_ip, cs_uri_stem FROM logs",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "c_ip,cs_uri_stem\n10.0.0.3,/p3\n"
+    );
+}
+
+#[test]
+fn a_line_cut_by_a_crash_mid_line() {
+    let d = tempfile::tempdir().unwrap();
+    let mut b = FIELDS.as_bytes().to_vec();
+    b.extend_from_slice(row(1).as_bytes());
+    b.extend_from_slice(b"2024-03-01 00:00:02 10.0.0.2 /p2");
+    b.extend(std::iter::repeat_n(0u8, 4096));
+    b.extend_from_slice(b"#Software: Microsoft Internet Information Services 10.0\r\n");
+    b.extend_from_slice(b"#Fields: date time c-ip cs-uri-stem cs-uri-query sc-status\r\n");
+    b.extend_from_slice(b"2024-03-01 00:01:00 10.0.0.3 /p3 a=1 500\r\n");
+    let f = write(d.path(), "u_ex1.log", &b);
+    assert_eq!(run(&f, &[]), (0, Some(2), vec![(3, "cut_by_nul".into())]));
+    let out = iisql()
+        .arg(&f)
+        .args([
+            "-q",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT cs_uri_query, sc_status FROM logs ORDER BY 2",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "cs_uri_query,sc_status\n,200\na=1,500\n"
     );
 }
 
@@ -194,4 +306,30 @@ fn strict_and_bad_paths() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("/no/such.log: no such file or directory")
     );
+    // A glob that matches nothing, and a file that cannot be read (a dangling link).
+    let out = iisql()
+        .arg(format!("{}/*.log", empty_dir.path().display()))
+        .args(["-c", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("*.log"), "{stderr}");
+    let links = tempfile::tempdir().unwrap();
+    std::fs::write(
+        links.path().join("u_ex1.log"),
+        format!("{FIELDS}{}", row(1)),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/no/such/target.log", links.path().join("u_ex2.log")).unwrap();
+    let out = iisql()
+        .arg(links.path())
+        .args(["-c", "SELECT count(*) FROM logs"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("u_ex2.log"), "{stderr}");
 }

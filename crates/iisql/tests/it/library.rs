@@ -292,7 +292,10 @@ async fn a_file_truncated_while_it_is_scanned() {
         ));
     }
     std::fs::write(&path, &text).unwrap();
-    let ctx = iisql::new_context().unwrap();
+    // One partition: the file is read in order, so what has been read when the first batch
+    // arrives is known (one chunk), and the cut below lies beyond it.
+    let ctx =
+        iisql::new_context_with_config(iisql::session_config().with_target_partitions(1)).unwrap();
     iisql::register_logs(&ctx, "t", &[path.display().to_string()], Default::default())
         .await
         .unwrap();
@@ -303,30 +306,93 @@ async fn a_file_truncated_while_it_is_scanned() {
         .execute_stream()
         .await
         .unwrap();
+    // Cut the file mid-line, well past what the scan has read when its first batch arrives
+    // (one 2 MiB chunk): in line 150,001, after its third field.
+    let line_start = text.match_indices('\n').nth(150_000).unwrap().0 + 1;
+    let cut = line_start + "2024-03-01 00:00:00 10.0".len();
     let mut rows = 0;
     let mut truncated = false;
     while let Some(batch) = stream.next().await {
         rows += batch.expect("no error from a truncated file").num_rows();
         if !truncated {
-            // Cut the file mid-line, well after the first chunk.
             let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-            f.set_len((text.len() / 2 + 7) as u64).unwrap();
+            f.set_len(cut as u64).unwrap();
             truncated = true;
         }
     }
-    assert!(rows > 0 && rows < 200_000, "{rows}");
+    assert_eq!(rows, 150_000);
     let report = iisql::scan_log(&ctx).snapshot();
     let s = report.stats;
     assert_eq!(
         s.lines,
         s.rows + s.rejected + s.directives + s.blank_lines + s.nul_lines
     );
-    assert_eq!(s.rows as usize, rows);
+    assert_eq!((s.rows, s.rejected, s.lines), (150_000, 1, 150_002));
     // The cut line is reported as an incomplete last line, not as a row.
-    assert!(
-        report
-            .rejects
-            .iter()
-            .all(|r| r.reason.code() == "incomplete_last_line")
+    let rejects: Vec<_> = report
+        .rejects
+        .iter()
+        .map(|r| (r.line, r.byte_offset as usize, r.reason.clone()))
+        .collect();
+    assert_eq!(
+        rejects,
+        vec![(
+            150_002,
+            line_start,
+            iisql::iis_log::RejectReason::IncompleteLastLine {
+                expected: 5,
+                found: 3
+            }
+        )]
     );
+}
+
+#[tokio::test]
+async fn a_file_replaced_while_it_is_scanned_is_read_as_it_was_opened() {
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("u_ex1.log");
+    let mut text = String::from("#Fields: date time c-ip cs-uri-stem sc-status\n");
+    for i in 0..100_000 {
+        text.push_str(&format!(
+            "2024-03-01 00:00:{:02} 10.0.0.1 /old/{i} 200\n",
+            i % 60
+        ));
+    }
+    std::fs::write(&path, &text).unwrap();
+    // One partition: one open of the file (byte ranges of a large file are opened one by one).
+    let ctx =
+        iisql::new_context_with_config(iisql::session_config().with_target_partitions(1)).unwrap();
+    iisql::register_logs(&ctx, "t", &[path.display().to_string()], Default::default())
+        .await
+        .unwrap();
+    let mut stream = ctx
+        .sql("SELECT cs_uri_stem FROM t")
+        .await
+        .unwrap()
+        .execute_stream()
+        .await
+        .unwrap();
+    let mut rows = 0;
+    let mut replaced = false;
+    let mut stems = 0;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.expect("no error from a replaced file");
+        rows += batch.num_rows();
+        let col = batch.column(0).as_string_view();
+        stems += col
+            .iter()
+            .filter(|v| v.is_some_and(|v| v.starts_with("/old/")))
+            .count();
+        if !replaced {
+            // Log rotation tools write a new file and rename it over the old one.
+            let new = dir.path().join("u_ex1.log.new");
+            std::fs::write(&new, "#Fields: date time c-ip cs-uri-stem sc-status\n2024-03-02 00:00:00 1.1.1.1 /new 200\n").unwrap();
+            std::fs::rename(&new, &path).unwrap();
+            replaced = true;
+        }
+    }
+    // The scan reads the file it opened, whole and unmixed.
+    assert_eq!((rows, stems), (100_000, 100_000));
+    assert!(iisql::scan_log(&ctx).snapshot().rejects.is_empty());
 }
