@@ -188,43 +188,38 @@ impl RangeSplitter {
 
     /// Applies the directives that follow a NUL inside a data line.
     fn nul_directives(&mut self, line: &[u8]) {
-        for m in memchr::memmem::find_iter(line, b"\0#") {
+        if let Some(m) = memchr::memmem::find(line, b"\0#") {
             self.line.clear();
-            self.line.extend_from_slice(&line[m + 1..]);
+            self.line.extend_from_slice(&line[m..]);
             self.directive();
         }
-        self.line.clear();
     }
 
     fn directive(&mut self) {
-        let mut line: &[u8] = &self.line;
-        while let Some((&c, rest)) = line.split_first() {
-            if c == 0 {
-                line = rest;
-            } else {
-                break;
+        let line = std::mem::take(&mut self.line);
+        let text = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line);
+        // NUL runs end a line's text, and a piece after them that starts with `#` is a
+        // directive of its own (see the decoder).
+        for piece in text.split(|&c| c == 0) {
+            let mut piece = piece;
+            while let Some((&c, rest)) = piece.split_last() {
+                if matches!(c, b'\n' | b'\r' | b' ' | b'\t') {
+                    piece = rest;
+                } else {
+                    break;
+                }
+            }
+            if !piece.starts_with(b"#") {
+                continue;
+            }
+            match parse_directive(piece) {
+                Directive::Fields(names) => self.state.fields = Some(names),
+                Directive::Date(d) => self.state.date = Some(d.map(|(days, _)| days)),
+                _ => {}
             }
         }
-        // A NUL run ends a line's text (see the decoder).
-        if let Some(z) = memchr::memchr(0, line) {
-            line = &line[..z];
-        }
-        while let Some((&c, rest)) = line.split_last() {
-            if matches!(c, b'\n' | b'\r' | b' ' | b'\t') {
-                line = rest;
-            } else {
-                break;
-            }
-        }
-        let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
-        if !line.starts_with(b"#") {
-            return;
-        }
-        match parse_directive(line) {
-            Directive::Fields(names) => self.state.fields = Some(names),
-            Directive::Date(d) => self.state.date = Some(d.map(|(days, _)| days)),
-            _ => {}
-        }
+        self.line = line;
+        self.line.clear();
     }
 }
 

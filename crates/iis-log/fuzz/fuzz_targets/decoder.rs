@@ -1,25 +1,47 @@
-//! Arbitrary bytes through schema inference and the decoder, in chunks of a size the input
-//! chooses: no panic, and every line accounted for.
+//! Arbitrary bytes through schema inference and the decoder, in chunks and with a line limit
+//! that the input chooses (so over-long lines are reached too): no panic, and every line
+//! accounted for.
 #![no_main]
 
 use std::sync::Arc;
 
-use iis_log::reader::read_w3c;
-use iis_log::{DecoderConfig, scan_directives, w3c_schema};
+use iis_log::{DecoderConfig, LineChunker, W3cDecoder, scan_directives, w3c_schema};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let (chunk, text) = match data.split_first() {
-        Some((c, rest)) => (*c as usize % 64 + 1, rest),
-        None => (1, data),
+    let (chunk, max_line, text) = match data {
+        [c, m, rest @ ..] => (*c as usize % 64 + 1, (*m as usize % 64 + 1) * 16, rest),
+        _ => (1, 1 << 20, data),
     };
     let Ok(scan) = scan_directives(text) else { return };
     let schema = Arc::new(w3c_schema(scan.fields().values().map(String::as_str)));
     let Ok(cfg) = DecoderConfig::new(schema, None) else { return };
     let cfg = Arc::new(cfg.with_batch_size(7));
-    let Ok(r) = read_w3c(text, cfg, "fuzz.log", chunk) else { return };
-    let s = r.stats;
+    let mut chunker = LineChunker::new(chunk).with_max_line(max_line);
+    let mut d = W3cDecoder::new(cfg, "fuzz.log");
+    let mut rows = 0;
+    let mut input = text;
+    while let Ok(Some(c)) = chunker.read_from(&mut input) {
+        if d.decode_chunk(&c, false).is_err() {
+            return;
+        }
+        while let Some(b) = d.next_batch() {
+            rows += b.num_rows();
+        }
+    }
+    for tail in chunker.finish() {
+        if d.decode_chunk(&tail, true).is_err() {
+            return;
+        }
+    }
+    if d.finish().is_err() {
+        return;
+    }
+    while let Some(b) = d.next_batch() {
+        rows += b.num_rows();
+    }
+    let s = *d.stats();
     assert_eq!(s.lines, s.rows + s.rejected + s.directives + s.blank_lines + s.nul_lines);
-    let rows: usize = r.batches.iter().map(|b| b.num_rows()).sum();
     assert_eq!(rows as u64, s.rows);
+    assert_eq!(s.bytes, text.len() as u64);
 });
