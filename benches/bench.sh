@@ -16,6 +16,6 @@ if [ ! -d "$corpus" ]; then
   # ~24 daily files (12 days x 2 front ends), 1 in 5 widening #Fields mid-file, the sample's
   # failures injected so the 401/403 questions have answers.
   target/release/iisql generate --out "$corpus" --size "$size" --days 12 --servers 2 --seed 42 \
-    --scenarios sample
+    --scenarios sample --no-backend
 fi
 benches/.venv/bin/python benches/bench.py "$corpus" --runs "$runs" --python benches/.venv/bin/python

@@ -8,7 +8,7 @@ corpus="benches/corpus/$size"
 cargo build --release -q -p iisql-cli
 bin=target/release/iisql
 if [ ! -d "$corpus" ]; then
-  "$bin" generate --out "$corpus" --size "$size" --days 12 --servers 2 --seed 42 --scenarios sample
+  "$bin" generate --out "$corpus" --size "$size" --days 12 --servers 2 --seed 42 --scenarios sample --no-backend
 fi
 bytes=$(du -sb "$corpus" | cut -f1)
 echo "corpus: $corpus, $bytes bytes, $(find "$corpus" -name '*.log' | wc -l) files"

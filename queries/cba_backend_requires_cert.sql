@@ -15,7 +15,8 @@ SELECT server, client_ip, count(*) AS hits,
        min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example
 FROM activesync
 WHERE sc_status = 403 AND sc_substatus = 7
-  AND (s_port = 444 OR lower(cs_uri_stem) LIKE '/microsoft-server-activesync/proxy/default.eas%')
+  AND (s_port = 444
+       OR (s_port IS NULL AND lower(cs_uri_stem) LIKE '/microsoft-server-activesync/proxy/default.eas%'))
 GROUP BY server, client_ip
 HAVING count(*) >= $min_hits
 ORDER BY server, client_ip

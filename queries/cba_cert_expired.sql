@@ -8,7 +8,7 @@
 -- means: The certificate on the device expired (or is not yet valid, e.g. a wrong device clock); the MDM did not renew it.
 -- next: Check the certificate's validity dates on the device and the MDM's renewal policy; re-issue the certificate; check the device clock for not-yet-valid certificates.
 WITH eas AS (
-  SELECT coalesce(device_id, client_ip, '') AS device_key, * FROM activesync WHERE NOT is_probe
+  SELECT * FROM activesync WHERE NOT is_probe
 )
 SELECT max(device_id) AS device_id, max(device_type) AS device_type, max(user) AS user,
        array_to_string(array_sort(array_agg(DISTINCT server)), ',') AS server,

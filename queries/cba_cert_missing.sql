@@ -4,21 +4,24 @@
 -- severity: high
 -- order: 10
 -- finds: ActiveSync devices on the front end that get 403.7 (client certificate required) and
---   never succeed afterwards. Health probes and MDM gateways (one client IP for many devices) are
---   left out.
+--   never succeed afterwards. Health probes are left out, and so are gateways that terminate the
+--   certificates themselves (many devices, all refused: kcd_double_termination); devices behind a
+--   load balancer or a carrier's NAT are not.
 -- param: min_hits int 1 Fewest 403.7 requests from one device that make a finding
 -- param: gateway_devices int 5 Distinct devices behind one client IP that make it a gateway
 -- means: The device presents no client certificate: the MDM never pushed the certificate
 --   profile, it was removed, or the mail app uses another certificate or account.
 -- next: Check the device's MDM enrolment and certificate profile; confirm the user's certificate
 --   is installed and selected for the Exchange account; re-push the profile and watch for 200s.
-WITH eas AS (
-  SELECT coalesce(device_id, client_ip, '') AS device_key, * FROM activesync
-  WHERE tier = 'frontend' AND NOT is_probe
-),
+WITH eas AS (SELECT * FROM activesync WHERE tier = 'frontend' AND NOT is_probe),
 gateways AS (
+  -- A gateway that terminates the certificates itself cannot present them to Exchange: all its
+  -- devices get 403.7 and none succeeds (kcd_double_termination). A load balancer or a
+  -- carrier's NAT carries many devices too, but some of them succeed.
   SELECT client_ip FROM eas WHERE client_ip IS NOT NULL
-  GROUP BY client_ip HAVING count(DISTINCT device_id) >= $gateway_devices
+  GROUP BY client_ip
+  HAVING count(DISTINCT CASE WHEN sc_status = 403 AND sc_substatus = 7 THEN device_key END) >= $gateway_devices
+     AND sum(CASE WHEN sc_status BETWEEN 200 AND 299 THEN 1 ELSE 0 END) = 0
 ),
 failed AS (
   SELECT device_key,

@@ -8,7 +8,7 @@
 -- means: The certificate was revoked by its CA (device lost, user left, certificate superseded) but the device still uses it.
 -- next: Confirm the revocation was intended; if the device should sync, issue a new certificate through the MDM and remove the revoked one.
 WITH eas AS (
-  SELECT coalesce(device_id, client_ip, '') AS device_key, * FROM activesync WHERE NOT is_probe
+  SELECT * FROM activesync WHERE NOT is_probe
 )
 SELECT max(device_id) AS device_id, max(device_type) AS device_type, max(user) AS user,
        array_to_string(array_sort(array_agg(DISTINCT server)), ',') AS server,

@@ -8,7 +8,7 @@
 -- means: The server cannot build a trusted chain for the device's certificate: the issuing root CA is not in the server's Trusted Root store, an intermediate is missing, or a non-self-signed certificate sits in the Trusted Root store (KB 942061). If only some servers refuse, their certificate stores differ.
 -- next: Compare the Trusted Root and Intermediate stores of the servers listed with those that accept the same devices; import the issuing CA chain; remove non-root certificates from Trusted Root; for a third-party CA, publish it to the Enterprise NTAuth store.
 WITH eas AS (
-  SELECT coalesce(device_id, client_ip, '') AS device_key, * FROM activesync WHERE NOT is_probe
+  SELECT * FROM activesync WHERE NOT is_probe
 )
 SELECT max(device_id) AS device_id, max(device_type) AS device_type, max(user) AS user,
        array_to_string(array_sort(array_agg(DISTINCT server)), ',') AS server,

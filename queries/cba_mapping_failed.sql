@@ -13,13 +13,14 @@
 -- next: Inspect the certificate's SAN (it must hold the user's UPN); check the AD account's UPN;
 --   check that Client Certificate Mapping Authentication is installed and enabled on every
 --   server; publish third-party CAs to the Enterprise NTAuth store.
-WITH eas AS (
-  SELECT coalesce(device_id, client_ip, '') AS device_key, * FROM activesync
-  WHERE tier = 'frontend' AND NOT is_probe
-),
-gateways AS (
-  SELECT client_ip FROM eas WHERE client_ip IS NOT NULL
-  GROUP BY client_ip HAVING count(DISTINCT device_id) >= $gateway_devices
+WITH eas AS (SELECT * FROM activesync WHERE tier = 'frontend' AND NOT is_probe),
+kcd_gateways AS (
+  -- An MDM gateway whose Kerberos delegation fails: many devices behind one address get
+  -- Negotiate/Kerberos refusals that no success follows (kcd_failures reports it).
+  SELECT client_ip FROM eas
+  WHERE client_ip IS NOT NULL AND sc_status = 401
+    AND sc_win32_status IN (2148074254, 2148074252, 2148074248, 2148074274) AND NOT followed_by_success
+  GROUP BY client_ip HAVING count(DISTINCT device_key) >= $gateway_devices
 ),
 cert_servers AS (SELECT DISTINCT coalesce(server, '') AS server FROM eas WHERE sc_status = 403 AND sc_substatus = 7),
 succeeded AS (SELECT DISTINCT device_key FROM eas WHERE sc_status BETWEEN 200 AND 299),
@@ -32,10 +33,11 @@ SELECT max(device_id) AS device_id, max(device_type) AS device_type, max(user) A
 FROM eas
 WHERE cs_username IS NULL
   AND ((sc_status = 403 AND sc_substatus = 12)
-       OR (sc_status = 401 AND coalesce(server, '') IN (SELECT server FROM cert_servers)))
+       OR (sc_status = 401 AND NOT followed_by_success
+           AND coalesce(server, '') IN (SELECT server FROM cert_servers)))
   AND device_key NOT IN (SELECT device_key FROM succeeded)
   AND device_key NOT IN (SELECT device_key FROM no_cert)
-  AND coalesce(client_ip, '') NOT IN (SELECT client_ip FROM gateways)
+  AND coalesce(client_ip, '') NOT IN (SELECT client_ip FROM kcd_gateways)
 GROUP BY device_key
 HAVING count(*) >= $min_hits
 ORDER BY hits DESC, device_id

@@ -13,9 +13,13 @@
 -- next: Set-ActiveSyncVirtualDirectory -BasicAuthEnabled $false -WindowsAuthEnabled $false on
 --   every server sharing the namespace, then re-check that certificate mapping is still enabled.
 WITH eas AS (SELECT * FROM activesync WHERE tier = 'frontend' AND NOT is_probe),
-gateways AS (
-  SELECT client_ip FROM eas WHERE client_ip IS NOT NULL
-  GROUP BY client_ip HAVING count(DISTINCT device_id) >= $gateway_devices
+kcd_gateways AS (
+  -- An MDM gateway whose Kerberos delegation fails: many devices behind one address get
+  -- Negotiate/Kerberos refusals that no success follows (kcd_failures reports it).
+  SELECT client_ip FROM eas
+  WHERE client_ip IS NOT NULL AND sc_status = 401
+    AND sc_win32_status IN (2148074254, 2148074252, 2148074248, 2148074274) AND NOT followed_by_success
+  GROUP BY client_ip HAVING count(DISTINCT device_key) >= $gateway_devices
 )
 SELECT server, user,
        array_to_string(array_sort(array_agg(DISTINCT device_id)), ',') AS device_id,
@@ -25,7 +29,7 @@ SELECT server, user,
 FROM eas
 WHERE sc_status = 401 AND sc_substatus = 1
   AND sc_win32_status IN (1326, 1330, 1331, 1909, 2148074252)
-  AND coalesce(client_ip, '') NOT IN (SELECT client_ip FROM gateways)
+  AND coalesce(client_ip, '') NOT IN (SELECT client_ip FROM kcd_gateways)
 GROUP BY server, user
 HAVING count(*) >= $min_hits
 ORDER BY server, user

@@ -12,13 +12,14 @@
 --   CBA documentation warns that Accept does not work consistently across ActiveSync devices.
 -- next: On the Microsoft-Server-ActiveSync virtual directory of the servers listed, set SSL
 --   Settings to Require SSL and Client certificates: Require, as on the other servers.
-WITH eas AS (
-  SELECT coalesce(device_id, client_ip, '') AS device_key, * FROM activesync
-  WHERE tier = 'frontend' AND NOT is_probe
-),
-gateways AS (
-  SELECT client_ip FROM eas WHERE client_ip IS NOT NULL
-  GROUP BY client_ip HAVING count(DISTINCT device_id) >= $gateway_devices
+WITH eas AS (SELECT * FROM activesync WHERE tier = 'frontend' AND NOT is_probe),
+kcd_gateways AS (
+  -- An MDM gateway whose Kerberos delegation fails: many devices behind one address get
+  -- Negotiate/Kerberos refusals that no success follows (kcd_failures reports it).
+  SELECT client_ip FROM eas
+  WHERE client_ip IS NOT NULL AND sc_status = 401
+    AND sc_win32_status IN (2148074254, 2148074252, 2148074248, 2148074274) AND NOT followed_by_success
+  GROUP BY client_ip HAVING count(DISTINCT device_key) >= $gateway_devices
 ),
 cert_servers AS (SELECT DISTINCT coalesce(server, '') AS server FROM eas WHERE sc_status = 403 AND sc_substatus = 7),
 succeeded AS (SELECT DISTINCT device_key FROM eas WHERE sc_status BETWEEN 200 AND 299)
@@ -28,10 +29,10 @@ SELECT server,
        count(DISTINCT device_key) AS devices, count(*) AS hits,
        min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example
 FROM eas
-WHERE sc_status = 401 AND cs_username IS NULL
+WHERE sc_status = 401 AND cs_username IS NULL AND NOT followed_by_success
   AND coalesce(server, '') NOT IN (SELECT server FROM cert_servers)
   AND device_key NOT IN (SELECT device_key FROM succeeded)
-  AND coalesce(client_ip, '') NOT IN (SELECT client_ip FROM gateways)
+  AND coalesce(client_ip, '') NOT IN (SELECT client_ip FROM kcd_gateways)
 GROUP BY server
 HAVING count(DISTINCT device_key) >= $min_devices
 ORDER BY server

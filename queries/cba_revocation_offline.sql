@@ -12,12 +12,12 @@
 -- next: Fetch the CRL/OCSP URLs of the issuing CA from an Exchange server (certutil -url); check
 --   proxy and firewall rules and the CRL's next-update date; publish a fresh CRL.
 WITH refused AS (
-  SELECT coalesce(device_id, client_ip, '') AS device_key, date_trunc('hour', timestamp) AS hour, *
+  SELECT date_trunc('hour', timestamp) AS hour, *
   FROM activesync
   WHERE NOT is_probe AND sc_status = 403 AND sc_substatus IN (13, 16)
 ),
 working AS (
-  SELECT DISTINCT coalesce(device_id, client_ip, '') AS device_key FROM activesync
+  SELECT DISTINCT device_key FROM activesync
   WHERE sc_status BETWEEN 200 AND 299
 ),
 bursts AS (

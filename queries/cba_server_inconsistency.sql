@@ -12,14 +12,14 @@
 -- next: Compare Get-ActiveSyncVirtualDirectory and the IIS SSL/authentication settings of the
 --   servers listed; align them; compare their certificate stores.
 WITH eas AS (
-  SELECT coalesce(device_id, client_ip, '') AS device_key, CAST(timestamp AS DATE) AS day, *
+  SELECT CAST(timestamp AS DATE) AS day, *
   FROM activesync WHERE tier = 'frontend' AND NOT is_probe
 ),
 served AS (SELECT DISTINCT device_key, day, server FROM eas WHERE sc_status BETWEEN 200 AND 299),
 refused AS (
   SELECT * FROM eas
   WHERE ((sc_status = 403 AND sc_substatus IN (7, 12, 13, 16, 17))
-         OR (sc_status = 401 AND cs_username IS NULL))
+         OR (sc_status = 401 AND cs_username IS NULL AND NOT followed_by_success))
     AND (sc_win32_status IS NULL OR sc_win32_status NOT IN (2148081682, 2148081683))
 )
 SELECT max(r.device_id) AS device_id, max(r.device_type) AS device_type, max(r.user) AS user,

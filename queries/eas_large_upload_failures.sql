@@ -12,14 +12,17 @@
 -- next: Raise uploadReadAheadSize on the ActiveSync (and OWA) virtual directories
 --   (appcmd set config ... -section:serverRuntime /uploadReadAheadSize:...); for 404.13 raise
 --   maxAllowedContentLength; check the organisation's message size limits.
+WITH fe AS (SELECT count(*) > 0 AS logged FROM activesync WHERE tier = 'frontend')
 SELECT max(device_id) AS device_id, max(device_type) AS device_type, max(user) AS user,
        array_to_string(array_sort(array_agg(DISTINCT server)), ',') AS server, count(*) AS hits, max(cs_bytes) AS largest_bytes,
        array_to_string(array_sort(array_agg(DISTINCT status_full)), ',') AS statuses,
        array_to_string(array_sort(array_agg(DISTINCT command)), ',') AS commands,
        min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example
-FROM activesync
+FROM activesync CROSS JOIN fe
 WHERE NOT is_probe AND command IN ('SendMail', 'SmartReply', 'SmartForward')
   AND (sc_status = 413 OR (sc_status = 404 AND sc_substatus = 13) OR sc_status = 500)
-GROUP BY coalesce(device_id, client_ip)
+  -- Each request once: a 500 of the back end is logged by the front end too.
+  AND (tier = 'frontend' OR NOT fe.logged)
+GROUP BY device_key
 HAVING count(*) >= $min_hits
 ORDER BY hits DESC, device_id

@@ -24,6 +24,6 @@ SELECT f.user, max(f.device_id) AS device_id, max(f.device_type) AS device_type,
        first_value(concat(f.log_filename, ':', CAST(f.log_row AS VARCHAR)) ORDER BY f.timestamp) AS example
 FROM f JOIN locked l ON f.user = l.user
 WHERE f.sc_win32_status = 1326 AND f.timestamp <= l.locked_at
-GROUP BY f.user, coalesce(f.device_id, f.client_ip)
+GROUP BY f.user, f.device_key
 HAVING count(*) >= $min_hits
 ORDER BY f.user, hits DESC

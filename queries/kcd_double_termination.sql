@@ -10,21 +10,24 @@
 -- next: If the gateway terminates certificates, set Client certificates to Ignore on the ActiveSync virtual directory and allow Windows Integrated authentication; otherwise make the gateway pass the client certificate through.
 WITH eas AS (SELECT * FROM activesync WHERE tier = 'frontend' AND NOT is_probe),
 gateways AS (
+  -- A gateway that terminates the certificates itself cannot present them to Exchange: all its
+  -- devices get 403.7 and none succeeds (kcd_double_termination). A load balancer or a
+  -- carrier's NAT carries many devices too, but some of them succeed.
   SELECT client_ip FROM eas WHERE client_ip IS NOT NULL
-  GROUP BY client_ip HAVING count(DISTINCT device_id) >= $gateway_devices
-),
-served AS (SELECT DISTINCT client_ip, user FROM eas WHERE sc_status BETWEEN 200 AND 299)
-SELECT e.client_ip,
-       array_to_string(array_sort(array_agg(DISTINCT e.user)), ',') AS user,
-       array_to_string(array_sort(array_agg(DISTINCT e.device_id)), ',') AS device_id,
-       count(DISTINCT e.user) AS users, count(*) AS hits,
-       array_to_string(array_sort(array_agg(DISTINCT e.server)), ',') AS server,
-       array_to_string(array_sort(array_agg(DISTINCT e.win32_text)), '; ') AS win32,
-       min(e.timestamp) AS first_seen, max(e.timestamp) AS last_seen,
-       first_value(concat(e.log_filename, ':', CAST(e.log_row AS VARCHAR)) ORDER BY e.timestamp) AS example
-FROM eas e
-WHERE e.client_ip IN (SELECT client_ip FROM gateways) AND e.sc_status = 403 AND e.sc_substatus = 7
-  AND NOT EXISTS (SELECT 1 FROM served s WHERE s.client_ip = e.client_ip AND s.user = e.user)
-GROUP BY e.client_ip
+  GROUP BY client_ip
+  HAVING count(DISTINCT CASE WHEN sc_status = 403 AND sc_substatus = 7 THEN device_key END) >= $gateway_devices
+     AND sum(CASE WHEN sc_status BETWEEN 200 AND 299 THEN 1 ELSE 0 END) = 0
+)
+SELECT client_ip,
+       array_to_string(array_sort(array_agg(DISTINCT user)), ',') AS user,
+       array_to_string(array_sort(array_agg(DISTINCT device_id)), ',') AS device_id,
+       count(DISTINCT user) AS users, count(*) AS hits,
+       array_to_string(array_sort(array_agg(DISTINCT server)), ',') AS server,
+       array_to_string(array_sort(array_agg(DISTINCT win32_text)), '; ') AS win32,
+       min(timestamp) AS first_seen, max(timestamp) AS last_seen,
+       first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example
+FROM eas
+WHERE client_ip IN (SELECT client_ip FROM gateways) AND sc_status = 403 AND sc_substatus = 7
+GROUP BY client_ip
 HAVING count(*) >= $min_hits
-ORDER BY e.client_ip
+ORDER BY client_ip

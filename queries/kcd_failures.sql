@@ -9,22 +9,25 @@
 -- means: SEC_E_NO_CREDENTIALS: the gateway is not delegating (KCD or protocol transition not configured); SEC_E_WRONG_PRINCIPAL: SPN or alternate service account mismatch; SEC_E_LOGON_DENIED or SEC_E_INVALID_TOKEN: the ticket or token is refused.
 -- next: On the gateway account, check constrained delegation to the Exchange HTTP SPNs with any protocol (protocol transition); check the SPNs and the Exchange alternate service account; the ActiveSync virtual directory must allow Windows Integrated (Negotiate and NTLM) only.
 WITH eas AS (SELECT * FROM activesync WHERE tier = 'frontend' AND NOT is_probe),
-gateways AS (
-  SELECT client_ip FROM eas WHERE client_ip IS NOT NULL
-  GROUP BY client_ip HAVING count(DISTINCT device_id) >= $gateway_devices
-),
-served AS (SELECT DISTINCT client_ip, user FROM eas WHERE sc_status BETWEEN 200 AND 299)
-SELECT e.client_ip,
-       array_to_string(array_sort(array_agg(DISTINCT e.user)), ',') AS user,
-       array_to_string(array_sort(array_agg(DISTINCT e.device_id)), ',') AS device_id,
-       count(DISTINCT e.user) AS users, count(*) AS hits,
-       array_to_string(array_sort(array_agg(DISTINCT e.server)), ',') AS server,
-       array_to_string(array_sort(array_agg(DISTINCT e.win32_text)), '; ') AS win32,
-       min(e.timestamp) AS first_seen, max(e.timestamp) AS last_seen,
-       first_value(concat(e.log_filename, ':', CAST(e.log_row AS VARCHAR)) ORDER BY e.timestamp) AS example
-FROM eas e
-WHERE e.client_ip IN (SELECT client_ip FROM gateways) AND e.sc_status = 401 AND e.sc_win32_status IN (2148074254, 2148074252, 2148074248, 2148074274)
-  AND NOT EXISTS (SELECT 1 FROM served s WHERE s.client_ip = e.client_ip AND s.user = e.user)
-GROUP BY e.client_ip
+kcd_gateways AS (
+  -- An MDM gateway whose Kerberos delegation fails: many devices behind one address get
+  -- Negotiate/Kerberos refusals that no success follows (kcd_failures reports it).
+  SELECT client_ip FROM eas
+  WHERE client_ip IS NOT NULL AND sc_status = 401
+    AND sc_win32_status IN (2148074254, 2148074252, 2148074248, 2148074274) AND NOT followed_by_success
+  GROUP BY client_ip HAVING count(DISTINCT device_key) >= $gateway_devices
+)
+SELECT client_ip,
+       array_to_string(array_sort(array_agg(DISTINCT user)), ',') AS user,
+       array_to_string(array_sort(array_agg(DISTINCT device_id)), ',') AS device_id,
+       count(DISTINCT user) AS users, count(*) AS hits,
+       array_to_string(array_sort(array_agg(DISTINCT server)), ',') AS server,
+       array_to_string(array_sort(array_agg(DISTINCT win32_text)), '; ') AS win32,
+       min(timestamp) AS first_seen, max(timestamp) AS last_seen,
+       first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example
+FROM eas
+WHERE client_ip IN (SELECT client_ip FROM kcd_gateways) AND sc_status = 401
+  AND sc_win32_status IN (2148074254, 2148074252, 2148074248, 2148074274) AND NOT followed_by_success
+GROUP BY client_ip
 HAVING count(*) >= $min_hits
-ORDER BY e.client_ip
+ORDER BY client_ip

@@ -6,20 +6,28 @@
 --   Export-ActiveSyncLog it reads Exchange 2013+ back-end lines (where Log= lives) and keeps
 --   front-end and back-end hits apart instead of dropping one.
 -- param: user text NULL Only this user (any form: CONTOSO\jdoe, jdoe@contoso.com, jdoe)
+WITH fe AS (SELECT count(*) > 0 AS logged FROM activesync WHERE tier = 'frontend'),
+requests AS (
+  -- Each request is counted once, on the front end's line where front ends log; the items of
+  -- Log= are read wherever they are written (the back end's line on Exchange 2013+).
+  SELECT a.*, (a.tier = 'frontend' OR NOT fe.logged) AS counted
+  FROM activesync a CROSS JOIN fe
+  WHERE NOT is_probe AND device_id IS NOT NULL
+    AND ($user IS NULL OR user = normalize_user($user))
+)
 SELECT user, device_id, max(device_type) AS device_type,
        sum(CASE WHEN tier = 'frontend' THEN 1 ELSE 0 END) AS frontend_hits,
        sum(CASE WHEN tier = 'backend' THEN 1 ELSE 0 END) AS backend_hits,
-       sum(sc_bytes) AS bytes_sent, sum(cs_bytes) AS bytes_received,
-       sum(CASE WHEN command IN ('SendMail', 'SmartReply', 'SmartForward') THEN 1 ELSE 0 END) AS mails_sent,
-       sum(CASE WHEN command = 'Sync' THEN 1 ELSE 0 END) AS syncs,
-       sum(CASE WHEN command = 'Ping' THEN 1 ELSE 0 END) AS pings,
+       sum(CASE WHEN counted THEN sc_bytes END) AS bytes_sent,
+       sum(CASE WHEN counted THEN cs_bytes END) AS bytes_received,
+       sum(CASE WHEN counted AND command IN ('SendMail', 'SmartReply', 'SmartForward') THEN 1 ELSE 0 END) AS mails_sent,
+       sum(CASE WHEN counted AND command = 'Sync' THEN 1 ELSE 0 END) AS syncs,
+       sum(CASE WHEN counted AND command = 'Ping' THEN 1 ELSE 0 END) AS pings,
        CASE last_value(eas_log(cs_uri_query, 'Pa')
            ORDER BY eas_log(cs_uri_query, 'Pa') IS NOT NULL, timestamp)
          WHEN '1' THEN 'Compliant' WHEN '2' THEN 'Partially compliant'
          WHEN '3' THEN 'Not compliant' ELSE 'Unknown' END AS policy,
        min(timestamp) AS first_seen, max(timestamp) AS last_seen
-FROM activesync
-WHERE NOT is_probe AND device_id IS NOT NULL
-  AND ($user IS NULL OR user = normalize_user($user))
+FROM requests
 GROUP BY user, device_id
 ORDER BY user, device_id

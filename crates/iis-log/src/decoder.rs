@@ -150,6 +150,7 @@ impl Segment<'_> {
 }
 
 /// Where a line ends and what the caller's pass knew of it.
+#[derive(Clone, Copy)]
 struct LineEnd {
     /// End of the line (its `\n` excluded).
     le: usize,
@@ -464,7 +465,12 @@ impl W3cDecoder {
                     text: cut_text(&data[s..cut]),
                 });
             }
-            return self.judge(data, z, line, None, line_offset + (z - ls) as u64);
+            // A directive flushed the pending rows: field starts begin anew.
+            let rest = LineEnd {
+                base: self.starts.len(),
+                ..*line
+            };
+            return self.judge(data, z, &rest, None, line_offset + (z - ls) as u64);
         }
         if data[s] == b'#' {
             self.starts.truncate(base);

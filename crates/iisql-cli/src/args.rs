@@ -115,6 +115,9 @@ pub struct GenerateArgs {
     /// Failures to inject: `sample` (the bundled sample's set) or `none`.
     #[arg(long, default_value = "none")]
     pub scenarios: String,
+    /// Front ends only: no back-end (`MBXnn/W3SVC2`) logs.
+    #[arg(long)]
+    pub no_backend: bool,
 }
 
 /// How results are printed.

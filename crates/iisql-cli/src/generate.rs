@@ -49,6 +49,7 @@ pub fn run(a: &GenerateArgs) -> Result<ExitCode> {
         servers: a.servers,
         total_bytes,
         seed: a.seed,
+        backend: !a.no_backend,
         scenarios: match a.scenarios.as_str() {
             "sample" => Scenario::sample_set(),
             "none" => vec![],

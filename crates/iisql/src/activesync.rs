@@ -14,8 +14,17 @@ pub fn activesync_view_sql(source: &str, schema: &Schema) -> String {
         "c_ip"
     };
     let q = "cs_uri_query";
+    // The requests, then (outer query) whether a success of the same device on the same server
+    // follows each within a minute: what tells the normal 401 challenge (answered on the same
+    // connection) from a refusal. DataFusion leaves the window out of queries that do not read
+    // `followed_by_success`.
     format!(
-        "SELECT
+        "SELECT *,
+  coalesce(max(CASE WHEN sc_status BETWEEN 200 AND 299 THEN timestamp END) OVER (
+             PARTITION BY device_key, server ORDER BY timestamp
+             RANGE BETWEEN CURRENT ROW AND INTERVAL '60' SECOND FOLLOWING) IS NOT NULL,
+           false) AS followed_by_success
+FROM (SELECT
   timestamp,
   coalesce(s_computername, s_ip) AS server,
   s_ip, s_port, s_sitename,
@@ -25,6 +34,8 @@ pub fn activesync_view_sql(source: &str, schema: &Schema) -> String {
   eas_param({q}, 'User') AS eas_user,
   normalize_user(coalesce(cs_username, eas_param({q}, 'User'))) AS user,
   eas_param({q}, 'DeviceId') AS device_id,
+  coalesce(eas_param({q}, 'DeviceId'),
+           concat({client_ip}, ' ', coalesce(cs_user_agent, ''))) AS device_key,
   eas_param({q}, 'DeviceType') AS device_type,
   coalesce(eas_param({q}, 'Cmd'), CASE WHEN cs_method = 'OPTIONS' THEN 'Options' END) AS command,
   cs_method,
@@ -41,18 +52,25 @@ pub fn activesync_view_sql(source: &str, schema: &Schema) -> String {
   eas_log({q}, 'PrxTo') AS proxy_to,
   CASE WHEN lower(cs_uri_stem) LIKE '/microsoft-server-activesync/proxy%' OR s_port = 444
        THEN 'backend' ELSE 'frontend' END AS tier,
-  coalesce(cs_user_agent LIKE 'AMProbe%'
-           OR lower(cs_username) LIKE 'healthmailbox%'
-           OR lower(eas_param({q}, 'User')) LIKE 'healthmailbox%', false) AS is_probe,
+  coalesce(starts_with(lower(cs_user_agent), 'amprobe')
+           OR starts_with(normalize_user(cs_username), 'healthmailbox')
+           OR starts_with(normalize_user(cs_username), 'extest_')
+           OR starts_with(normalize_user(eas_param({q}, 'User')), 'healthmailbox')
+           OR starts_with(normalize_user(eas_param({q}, 'User')), 'extest_'), false) AS is_probe,
   cs_user_agent AS user_agent,
   time_taken, sc_bytes, cs_bytes,
   cs_uri_stem, cs_uri_query, log_filename, log_row
 FROM {source}
-WHERE lower(cs_uri_stem) LIKE '/microsoft-server-activesync%'"
+WHERE lower(cs_uri_stem) LIKE '/microsoft-server-activesync%')"
     )
 }
 
-/// Creates (or replaces) view `view` over the IIS table `source`.
+/// Name of the view over every request of the table the `activesync` view reads (saved
+/// queries that look beyond ActiveSync, such as `cba_scope_too_wide`, read it).
+pub const REQUESTS_VIEW: &str = "iis_requests";
+
+/// Creates (or replaces) view `view` over the IIS table `source`, and the view
+/// [`REQUESTS_VIEW`] over all of `source`.
 pub async fn register_activesync_view(
     ctx: &SessionContext,
     view: &str,
@@ -64,5 +82,11 @@ pub async fn register_activesync_view(
         activesync_view_sql(source, &schema)
     );
     ctx.sql(&sql).await?.collect().await?;
+    ctx.sql(&format!(
+        "CREATE OR REPLACE VIEW {REQUESTS_VIEW} AS SELECT * FROM {source}"
+    ))
+    .await?
+    .collect()
+    .await?;
     Ok(())
 }

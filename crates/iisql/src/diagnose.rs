@@ -114,7 +114,8 @@ async fn count(ctx: &SessionContext, sql: &str) -> Result<u64> {
         .unwrap_or(0))
 }
 
-/// Runs every check of `catalog` over the session's `logs` table and `activesync` view.
+/// Runs every check of `catalog` over the session's `activesync` view (and the
+/// [`iis_requests`](crate::activesync::REQUESTS_VIEW) view of the table it reads).
 /// `params` apply to every check that has a parameter of that name.
 pub async fn diagnose(
     ctx: &SessionContext,
@@ -123,7 +124,14 @@ pub async fn diagnose(
 ) -> Result<Diagnosis> {
     let log = crate::scan_log(ctx);
     log.reset();
-    let requests = count(ctx, "SELECT count(*) AS n FROM logs").await?;
+    let requests = count(
+        ctx,
+        &format!(
+            "SELECT count(*) AS n FROM {}",
+            crate::activesync::REQUESTS_VIEW
+        ),
+    )
+    .await?;
     let scan = log.snapshot();
     let activesync_requests = count(ctx, "SELECT count(*) AS n FROM activesync").await?;
     let mut findings = Vec::new();

@@ -28,11 +28,15 @@ struct Inner {
     /// reasons reported there. A scan reports its lines in order, so a reject before that place
     /// was reported by an earlier scan of the same range: memory grows with the ranges, not
     /// with the rejects.
-    reported: HashMap<(Arc<str>, u64), ((u64, u64), Vec<RejectReason>)>,
+    reported: HashMap<(Arc<str>, u64), Reported>,
     rejects: Vec<Reject>,
     rejects_not_kept: u64,
     rejected_lines: u64,
 }
+
+/// The last place (line, byte offset) reported for a file and range, and the reasons reported
+/// there.
+type Reported = ((u64, u64), Vec<RejectReason>);
 
 /// A copy of the scan log at one moment.
 #[derive(Debug, Clone, Default)]

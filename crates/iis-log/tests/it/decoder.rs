@@ -281,3 +281,38 @@ fn a_line_cut_by_nul_padding_is_rejected_and_the_directives_after_it_read() {
     assert_eq!(strings(&b, "cs_uri_stem"), vec![Some("/x".into())]);
     assert_eq!(r.rejects[0].line, 6);
 }
+
+/// Found by the decoder fuzz target: a directive cut by a NUL, with text after the NUL, between
+/// rows of a headerless file. The directive flushed the pending rows; the text after the NUL
+/// must not leave field starts behind for the rows that follow.
+#[test]
+fn fuzz_regression_directive_with_text_after_a_nul() {
+    let row = |i: u32| {
+        format!(
+            "2016-04-11 08:39:1{i} 10.1.2.3 GET /p{i} - 80 - 192.0.2.{i} Mozilla/5.0 - 404 0 2 23{i}\n"
+        )
+    };
+    let mut text = row(1).into_bytes();
+    text.extend_from_slice(b"#Software: Microsoft Internet\0Information Services 8.5\n");
+    text.extend_from_slice(row(2).as_bytes());
+    text.extend_from_slice(row(3).as_bytes());
+    for chunk in [1, 36, 1 << 20] {
+        let (schema, r) = read(&text, chunk);
+        let b = concat(&schema, &r);
+        assert_eq!(
+            strings(&b, "cs_uri_stem"),
+            vec![Some("/p1".into()), Some("/p2".into()), Some("/p3".into())],
+            "chunk {chunk}"
+        );
+        assert_eq!(
+            ints64(&b, "time_taken"),
+            vec![Some(231), Some(232), Some(233)]
+        );
+        let rejects: Vec<_> = r
+            .rejects
+            .iter()
+            .map(|r| (r.line, r.reason.code()))
+            .collect();
+        assert_eq!(rejects, vec![(2, "field_count")]);
+    }
+}

@@ -245,7 +245,11 @@ fn typed_value(kind: Kind) -> BoxedStrategy<String> {
 
 /// A random layout: standard fields in random order, with `date time` somewhere (or neither),
 /// and rows of values of each field's type.
-fn typed_log() -> impl Strategy<Value = (Vec<usize>, bool, Vec<(u32, u32, Vec<String>)>)> {
+/// A generated log: the fields (indices into [`STANDARD`]), whether `date time` are logged, and
+/// rows of (day, second of the day, values).
+type TypedLog = (Vec<usize>, bool, Vec<(u32, u32, Vec<String>)>);
+
+fn typed_log() -> impl Strategy<Value = TypedLog> {
     (
         proptest::sample::subsequence((0..STANDARD.len()).collect::<Vec<_>>(), 1..STANDARD.len())
             .prop_shuffle(),

@@ -43,13 +43,17 @@ pub struct GeneratorConfig {
     pub days: u32,
     /// Number of front-end servers (`CAS01`...).
     pub servers: u32,
-    /// Approximate bytes of baseline traffic over all front-end files.
+    /// Approximate bytes of baseline traffic over all files.
     pub total_bytes: u64,
     /// Seed of the pseudo-random sequence.
     pub seed: u64,
     /// Share of front-end files that widen their `#Fields` mid-file (0.2: the third of every
     /// five).
     pub widen_share: f64,
+    /// Whether the back ends log too: every ActiveSync request a front end passes on appears
+    /// again on a back end (`MBXnn/W3SVC2`, port 444, `/Proxy/default.eas`, with `Log=`), as
+    /// on Exchange 2013 and later.
+    pub backend: bool,
     /// Number of mailbox users.
     pub users: u32,
     /// Failures to inject.
@@ -76,6 +80,7 @@ impl Default for GeneratorConfig {
             total_bytes: 4 << 20,
             seed: 1,
             widen_share: 0.2,
+            backend: true,
             users: 250,
             scenarios: Vec::new(),
         }
@@ -179,6 +184,9 @@ struct FileWriter {
     date: String,
     bytes: u64,
     rows: u64,
+    /// Whether this server writes ActiveSync's `Log=` (back ends, or every server when there
+    /// are no back ends).
+    logs_eas: bool,
 }
 
 impl FileWriter {
@@ -215,6 +223,13 @@ impl FileWriter {
             Host::Back(_) => 444,
             _ => 443,
         };
+        // Back ends append the request's `Log=` (plain queries; where a back end would put it
+        // after a base64 query is not documented).
+        let query = if self.logs_eas && !l.log.is_empty() && l.query.contains('=') {
+            format!("{}&Log={}", l.query, l.log)
+        } else {
+            l.query.clone()
+        };
         let mut s = format!(
             "{} {} {} {} {} {} {port} {} {} {}",
             self.date,
@@ -222,7 +237,7 @@ impl FileWriter {
             self.host.ip(),
             l.method,
             l.stem,
-            dash(&l.query),
+            dash(&query),
             l.user.as_deref().map_or("-".to_string(), dash),
             if self.wide { "10.0.0.5" } else { &l.c_ip },
             dash(&l.agent),
@@ -247,6 +262,46 @@ impl FileWriter {
         self.rows += 1;
         self.out.write_all(s.as_bytes())
     }
+}
+
+/// The line a back end logs for a request front end `fe` passed on to it: the ActiveSync
+/// requests that got past the front end's authentication (not its 401/403.x/413 refusals, not
+/// the probes, which the front end answers itself).
+fn backend_line(rng: &mut fastrand::Rng, fe: Host, l: &Line) -> Option<Line> {
+    let eas = l
+        .stem
+        .to_ascii_lowercase()
+        .starts_with("/microsoft-server-activesync");
+    let probe = l.agent.to_ascii_lowercase().starts_with("amprobe") || l.c_ip == "127.0.0.1";
+    let passed = matches!(l.status.0, 200..=299 | 449 | 500..=599) || !l.log.is_empty();
+    if !eas || probe || !passed {
+        return None;
+    }
+    let command = l
+        .query
+        .split('&')
+        .find_map(|p| p.strip_prefix("Cmd="))
+        .unwrap_or("Options")
+        .to_string();
+    // The front end's own parameters stay behind.
+    let query: Vec<&str> = l
+        .query
+        .split('&')
+        .filter(|p| !p.starts_with("CorrelationID=") && !p.starts_with("cafeReqId="))
+        .collect();
+    let log = if l.log.is_empty() {
+        traffic::backend_log(rng, &command, l.status.0)
+    } else {
+        l.log.clone()
+    };
+    Some(Line {
+        stem: "/Microsoft-Server-ActiveSync/Proxy/default.eas".into(),
+        query: query.join("&"),
+        c_ip: fe.ip(),
+        taken: l.taken.saturating_sub(rng.u64(1..10)),
+        log,
+        ..l.clone()
+    })
 }
 
 /// Writes the logs below `out`: `<out>/CASnn/W3SVC1/u_exYYMMDD.log` for front ends,
@@ -275,11 +330,17 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> std::io::Result<Generated>
     for v in events.values_mut() {
         v.sort_by_key(|e| e.secs);
     }
-    let per_file = (cfg.total_bytes / (days as u64 * servers as u64)).max(1);
+    // With back ends, about half of the bytes are theirs (their lines carry Log=).
+    let share = if cfg.backend { 0.5 } else { 1.0 };
+    let per_file =
+        ((cfg.total_bytes as f64 * share) as u64 / (days as u64 * servers as u64)).max(1);
     let first = days_from_civil(cfg.start.0, cfg.start.1, cfg.start.2);
     let mut written = Vec::new();
     let mut front_files = 0u64;
     let mut hosts: Vec<Host> = (0..servers).map(Host::Front).collect();
+    if cfg.backend {
+        hosts.extend((0..servers).map(Host::Back));
+    }
     for (_, h) in events.keys() {
         if !hosts.contains(h) {
             hosts.push(*h);
@@ -289,11 +350,23 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> std::io::Result<Generated>
         let (y, m, d) = civil_from_days(first + day as i32);
         for &host in &hosts {
             let noise = matches!(host, Host::Front(_));
-            let mut evs = events
-                .remove(&(day, host))
-                .unwrap_or_default()
-                .into_iter()
-                .peekable();
+            let mut evs = events.remove(&(day, host)).unwrap_or_default();
+            // Back-end lines were added as the front ends were written: put them in time order.
+            evs.sort_by_key(|e| e.secs);
+            let mut evs = evs.into_iter().peekable();
+            let mut passed_on: Vec<Event> = Vec::new();
+            let mut pass_on = |rng: &mut fastrand::Rng, secs: u32, l: &Line| {
+                if let (true, Host::Front(i)) = (cfg.backend, host)
+                    && let Some(b) = backend_line(rng, host, l)
+                {
+                    passed_on.push(Event {
+                        day,
+                        secs,
+                        host: Host::Back(i),
+                        line: b,
+                    });
+                }
+            };
             if !noise && evs.peek().is_none() {
                 continue;
             }
@@ -323,6 +396,7 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> std::io::Result<Generated>
                 date: format!("{y:04}-{m:02}-{d:02}"),
                 bytes: 0,
                 rows: 0,
+                logs_eas: matches!(host, Host::Back(_)) || !cfg.backend,
             };
             w.header(0)?;
             if noise {
@@ -334,6 +408,7 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> std::io::Result<Generated>
                     let secs = (t as u32).min(86_399);
                     while let Some(e) = evs.next_if(|e| e.secs <= secs) {
                         w.write(e.secs, &e.line)?;
+                        pass_on(&mut rng, e.secs, &e.line);
                     }
                     if widen && !w.wide && secs >= widen_at {
                         w.wide = true;
@@ -349,6 +424,7 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> std::io::Result<Generated>
                             ov.apply(day, secs, host, &mut l);
                         }
                         w.write(secs, &l)?;
+                        pass_on(&mut rng, secs, &l);
                     }
                     noise_bytes += w.bytes - before;
                     t += step * (0.5 + rng.f64());
@@ -356,8 +432,12 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> std::io::Result<Generated>
             }
             for e in evs {
                 w.write(e.secs, &e.line)?;
+                pass_on(&mut rng, e.secs, &e.line);
             }
             w.out.flush()?;
+            for e in passed_on {
+                events.entry((day, e.host)).or_default().push(e);
+            }
             written.push(GeneratedFile {
                 path,
                 bytes: w.bytes,
@@ -403,7 +483,8 @@ mod tests {
         };
         let a = generate(&cfg, &base.join("a")).unwrap();
         let b = generate(&cfg, &base.join("b")).unwrap();
-        assert_eq!(a.files.len(), 4);
+        // Two days of two front ends and their two back ends.
+        assert_eq!(a.files.len(), 8);
         for (x, y) in a.files.iter().zip(&b.files) {
             assert_eq!(fs::read(&x.path).unwrap(), fs::read(&y.path).unwrap());
         }

@@ -141,7 +141,9 @@ impl Override {
         if day == self.day
             && secs >= self.from_secs
             && host == self.host
-            && l.stem.starts_with("/Microsoft-Server-ActiveSync")
+            && l.stem
+                .to_ascii_lowercase()
+                .starts_with("/microsoft-server-activesync")
             && !l.agent.starts_with("AMProbe")
             && l.status.0 == 200
         {
@@ -603,19 +605,22 @@ impl Scenario {
                     (200, "S142_Error:PolicyRefresh_"),
                     (403, "Error:UserDisabledForSync_"),
                 ];
-                for dev in existing_devices(rng, pop, devices) {
+                // Devices that never get through: blocked, unprovisionable or not allowed.
+                for u in distinct_users(rng, pop, devices) {
+                    let dev = new_device(rng, u);
                     inj.devices.push(dev.id.clone());
-                    inj.users.push(pop.users[dev.user].clone());
+                    inj.users.push(pop.users[u].clone());
                     let (status, log) = errors[rng.usize(..errors.len())];
                     for _ in 0..3 {
                         let mut l = eas_request(rng, pop, &dev, ("Sync", 0));
                         if dev.base64 {
                             l.query = format!(
                                 "Cmd=Sync&User={}&DeviceId={}&DeviceType={}",
-                                pop.users[dev.user], dev.id, dev.kind
+                                pop.users[u], dev.id, dev.kind
                             );
                         }
-                        l.query.push_str(&format!("&Log=V141_{log}"));
+                        // Written where Exchange writes it: on the back end's line.
+                        l.log = format!("V141_{log}");
                         l.status = (status, 0, 0);
                         events.push(Event {
                             day: rng.u32(0..days),

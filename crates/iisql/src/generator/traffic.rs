@@ -27,6 +27,8 @@ pub struct Line {
     pub sc_bytes: u64,
     /// Bytes received.
     pub cs_bytes: u64,
+    /// What the back end appends as `&Log=` when it logs this request (empty: made up there).
+    pub log: String,
 }
 
 /// One mobile device of a user.
@@ -104,7 +106,13 @@ pub fn new_device(rng: &mut fastrand::Rng, user: usize) -> Device {
         id,
         kind,
         agent: agent.to_string(),
-        ip: format!("198.51.{}.{}", rng.u8(0..=255), rng.u8(1..=254)),
+        // A quarter of the devices reach the servers through a mobile carrier's NAT: a few
+        // addresses shared by dozens of devices each.
+        ip: if rng.f64() < 0.25 {
+            format!("100.64.0.{}", rng.u8(1..=6))
+        } else {
+            format!("198.51.{}.{}", rng.u8(0..=255), rng.u8(1..=254))
+        },
         base64: kind == "WindowsMail",
     }
 }
@@ -223,9 +231,15 @@ pub fn eas_request(
     } else {
         rng.u64(15..2_500)
     };
+    // Some clients and proxies send the path in lower case; IIS logs it as received.
+    let stem = if rng.f64() < 0.1 {
+        "/microsoft-server-activesync/default.eas"
+    } else {
+        "/Microsoft-Server-ActiveSync/default.eas"
+    };
     Line {
         method: method.to_string(),
-        stem: "/Microsoft-Server-ActiveSync/default.eas".to_string(),
+        stem: stem.to_string(),
         query,
         user: Some(format!("{user}@contoso.com")),
         c_ip: dev.ip.clone(),
@@ -240,6 +254,7 @@ pub fn eas_request(
         } else {
             rng.u64(100..4_000)
         },
+        log: String::new(),
     }
 }
 
@@ -252,7 +267,23 @@ pub fn noise(rng: &mut fastrand::Rng, pop: &Population) -> Vec<Line> {
     if r < 0.80 {
         let dev = &pop.devices[rng.usize(..pop.devices.len())];
         let cmd = command(rng);
-        return vec![eas_request(rng, pop, dev, cmd)];
+        let mut l = eas_request(rng, pop, dev, cmd);
+        if cmd.0 == "Options" && rng.f64() < 0.3 {
+            // Some devices ask for the options with no query at all.
+            l.query.clear();
+        }
+        if rng.f64() < 0.004 {
+            // A device whose policy changed: 449 (provision first), Provision, then on.
+            let mut first = eas_request(rng, pop, dev, ("Sync", 0));
+            first.status = (449, 0, 0);
+            first.taken = rng.u64(5..60);
+            let provision = eas_request(rng, pop, dev, ("Provision", 20));
+            return vec![first, provision, l];
+        }
+        return vec![l];
+    }
+    if r < 0.81 {
+        return probe(rng);
     }
     let user = pop.users[rng.usize(..pop.users.len())].clone();
     let ip = format!("203.0.113.{}", rng.u8(1..=254));
@@ -277,7 +308,7 @@ pub fn noise(rng: &mut fastrand::Rng, pop: &Population) -> Vec<Line> {
     } else if r < 0.95 {
         let q = format!("MailboxId={}@contoso.com", guid(rng));
         ("POST", "/mapi/emsmdb/", q, OUTLOOK, "", true)
-    } else if r < 0.98 {
+    } else {
         (
             "POST",
             "/Autodiscover/Autodiscover.xml",
@@ -286,29 +317,13 @@ pub fn noise(rng: &mut fastrand::Rng, pop: &Population) -> Vec<Line> {
             "",
             true,
         )
-    } else {
-        let q =
-            "Cmd=Options&User=HealthMailbox3f9a2b&DeviceId=AMProbe&DeviceType=AMProbe".to_string();
-        (
-            "OPTIONS",
-            "/Microsoft-Server-ActiveSync/default.eas",
-            q,
-            "AMProbe/Local/ClientAccess",
-            "",
-            false,
-        )
     };
-    let probe = agent.starts_with("AMProbe");
     let ok = Line {
         method: method.to_string(),
         stem: stem.to_string(),
         query,
-        user: Some(if probe {
-            "HealthMailbox3f9a2b@contoso.com".to_string()
-        } else {
-            format!("CONTOSO\\{user}")
-        }),
-        c_ip: if probe { "127.0.0.1".to_string() } else { ip },
+        user: Some(format!("CONTOSO\\{user}")),
+        c_ip: ip,
         agent: agent.to_string(),
         referer: referer.to_string(),
         status: (200, 0, 0),
@@ -316,6 +331,7 @@ pub fn noise(rng: &mut fastrand::Rng, pop: &Population) -> Vec<Line> {
         host: "mail.contoso.com".to_string(),
         sc_bytes: rng.u64(200..200_000),
         cs_bytes: rng.u64(100..5_000),
+        log: String::new(),
     };
     if challenge && rng.f64() < 0.15 {
         let first = Line {
@@ -328,4 +344,89 @@ pub fn noise(rng: &mut fastrand::Rng, pop: &Population) -> Vec<Line> {
         return vec![first, ok];
     }
     vec![ok]
+}
+
+/// Exchange's own monitoring: Managed Availability probes (`AMProbe`, HealthMailbox users) and
+/// Test-ActiveSyncConnectivity (`extest_` users), from the server itself. On a front end that
+/// requires client certificates the probes have none: 403.7, or the anonymous challenge first.
+fn probe(rng: &mut fastrand::Rng) -> Vec<Line> {
+    let (agent, user) = match rng.u32(0..4) {
+        0 => (
+            "AMProbe/Local/ClientAccess",
+            "HealthMailbox3f9a2b@contoso.com",
+        ),
+        1 => ("AMProbe/Local/ClientAccess", "CONTOSO\\HealthMailbox3f9a2b"),
+        2 => (
+            "AMPROBE/Local/ActiveSyncCTP",
+            "HealthMailboxc1d2e3@contoso.com",
+        ),
+        _ => (
+            "TestActiveSyncConnectivity",
+            "CONTOSO\\extest_5f2a9c1b8e334",
+        ),
+    };
+    let account = user.rsplit('\\').next().unwrap_or(user);
+    let account = account.split('@').next().unwrap_or(account);
+    let ok = Line {
+        method: "OPTIONS".into(),
+        stem: "/Microsoft-Server-ActiveSync/default.eas".into(),
+        query: format!("Cmd=Options&User={account}&DeviceId=AMProbe&DeviceType=AMProbe"),
+        user: Some(user.to_string()),
+        c_ip: "127.0.0.1".into(),
+        agent: agent.into(),
+        status: (200, 0, 0),
+        taken: rng.u64(1..300),
+        host: "localhost".into(),
+        sc_bytes: rng.u64(200..600),
+        cs_bytes: rng.u64(100..400),
+        ..Default::default()
+    };
+    match rng.u32(0..3) {
+        0 => vec![Line {
+            user: None,
+            status: (403, 7, 5),
+            ..ok
+        }],
+        1 => vec![
+            Line {
+                user: None,
+                status: (401, 2, 5),
+                ..ok.clone()
+            },
+            ok,
+        ],
+        _ => vec![ok],
+    }
+}
+
+/// The `Log=` string an Exchange 2016 back end appends to an ActiveSync request it served
+/// (`activesync.md` 1.4): protocol version, host, folder and sync items, status, mailbox server.
+pub fn backend_log(rng: &mut fastrand::Rng, command: &str, status: u16) -> String {
+    let mut log = String::from("V161_Ver1:161_HH:mail.contoso.com_");
+    match command {
+        "Sync" => log.push_str(&format!(
+            "Fc1_Fid:{}_Ty:Em_Filt2_St:S_Sk{}_Sks{}_Srv:{}a0c0d0s0e0r0A0sd_Cli:0a0c0d0f0e0s0fs_",
+            rng.u32(1..9),
+            rng.u32(1..999_999),
+            rng.u32(1..999_999),
+            rng.u32(0..4)
+        )),
+        "Ping" => log.push_str(&format!("Hb:{}_", [480, 900, 1680][rng.usize(..3)])),
+        "Provision" => log.push_str("Pk3761849382_Pa1_"),
+        _ => {}
+    }
+    if status == 449 {
+        log.push_str("Error:DeviceNotProvisioned_As:AllowedG_");
+    } else if command == "Ping" && rng.f64() < 0.02 {
+        // Routine: two Pings of one device overlapped.
+        log.push_str("S8_Error:PingCollisionDetected_");
+    } else {
+        log.push_str("S1_");
+    }
+    log.push_str(&format!(
+        "Mbx:MBX0{}.contoso.com_Dc:DC01.contoso.com_Throttle0_Fet{}_",
+        rng.u32(1..3),
+        rng.u32(5..900)
+    ));
+    log
 }

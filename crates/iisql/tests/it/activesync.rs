@@ -54,7 +54,7 @@ fn split_set(values: Vec<String>) -> BTreeSet<String> {
 async fn run(scenarios: Vec<Scenario>, check: &str) -> (Vec<Injected>, Vec<RecordBatch>) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = GeneratorConfig {
-        total_bytes: 600_000,
+        total_bytes: 1_400_000,
         seed: 7,
         scenarios,
         ..Default::default()
@@ -267,20 +267,121 @@ async fn gateways_and_server_configuration() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthy_logs_yield_no_finding() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = GeneratorConfig {
-        total_bytes: 1_000_000,
-        seed: 11,
-        ..Default::default()
+    // With and without back ends: the noise of both (the same request logged twice, Log= on
+    // the back end's line, carrier NAT, probes refused with 403.7, devices told to provision).
+    for backend in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = GeneratorConfig {
+            total_bytes: 1_000_000,
+            seed: 11,
+            backend,
+            ..Default::default()
+        };
+        generate(&cfg, dir.path()).unwrap();
+        let ctx = context(dir.path()).await;
+        let catalog = Catalog::bundled().unwrap();
+        let d = diagnose(&ctx, &catalog, &HashMap::new()).await.unwrap();
+        let names: Vec<_> = d.findings.iter().map(|f| f.check.clone()).collect();
+        assert!(
+            names.is_empty(),
+            "false alarms on healthy logs (back ends: {backend}): {names:?}"
+        );
+        assert_eq!(d.checks.len(), catalog.checks().len());
+        assert!(d.activesync_requests > 1000);
+    }
+}
+
+/// The normal challenge: an anonymous 401 that a success of the same device on the same server
+/// follows within a minute is not a refusal; the same 401 with no success after it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenge_that_a_success_follows_is_not_a_refusal() {
+    let fields = "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken\r\n";
+    let line = |t: &str, server: &str, dev: &str, ip: &str, user: &str, status: &str| {
+        format!(
+            "2025-11-10 {t} {server} POST /Microsoft-Server-ActiveSync/default.eas Cmd=Sync&User=u{dev}&DeviceId={dev}&DeviceType=iPhone 443 {user} {ip} Apple-iPhone15C2/2107.100 {status} 15\r\n"
+        )
     };
-    generate(&cfg, dir.path()).unwrap();
+    let (a, b) = ("10.0.1.10", "10.0.1.11");
+    let mut text = String::from(fields);
+    // Server A requires certificates: a device without one gets 403.7 there.
+    text.push_str(&line(
+        "08:00:00",
+        a,
+        "NOCERT",
+        "198.51.100.9",
+        "-",
+        "403 7 5",
+    ));
+    // Six devices behind a gateway: served by A; on B, Negotiate's first leg (SEC_E_NO_CREDENTIALS)
+    // and then in, seconds later, every hour.
+    for i in 0..6 {
+        let dev = format!("DEV{i}");
+        let user = format!("CONTOSO\\u{dev}");
+        for h in 8..12 {
+            text.push_str(&line(
+                &format!("{h:02}:0{i}:00"),
+                a,
+                &dev,
+                "10.9.0.7",
+                &user,
+                "200 0 0",
+            ));
+            text.push_str(&line(
+                &format!("{h:02}:1{i}:00"),
+                b,
+                &dev,
+                "10.9.0.7",
+                "-",
+                "401 1 2148074254",
+            ));
+            text.push_str(&line(
+                &format!("{h:02}:1{i}:02"),
+                b,
+                &dev,
+                "10.9.0.7",
+                &user,
+                "200 0 0",
+            ));
+        }
+    }
+    // Anonymous 401s that nothing follows, on A: a certificate that maps to no account.
+    for h in 8..12 {
+        text.push_str(&line(
+            &format!("{h:02}:30:00"),
+            a,
+            "DEVX",
+            "198.51.100.7",
+            "-",
+            "401 2 5",
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("u_ex251110.log"), &text).unwrap();
     let ctx = context(dir.path()).await;
     let catalog = Catalog::bundled().unwrap();
-    let d = diagnose(&ctx, &catalog, &HashMap::new()).await.unwrap();
-    let names: Vec<_> = d.findings.iter().map(|f| f.check.clone()).collect();
-    assert!(names.is_empty(), "false alarms on healthy logs: {names:?}");
-    assert_eq!(d.checks.len(), catalog.checks().len());
-    assert!(d.activesync_requests > 1000);
+    let run = |name: &'static str| {
+        let q = catalog.require(name).unwrap().clone();
+        let ctx = ctx.clone();
+        async move {
+            q.dataframe(&ctx, &HashMap::new())
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap()
+        }
+    };
+    let found = run("cba_mapping_failed").await;
+    assert_eq!(column(&found, "device_id"), vec!["DEVX".to_string()]);
+    assert_eq!(hits(&found), 4);
+    // The challenged devices are neither refused by B nor failed by their gateway.
+    for check in [
+        "cba_server_inconsistency",
+        "kcd_failures",
+        "cba_password_auth_still_active",
+    ] {
+        assert_eq!(rows(&run(check).await), Vec::<String>::new(), "{check}");
+    }
 }
 
 /// The bundled sample: every injected scenario is found, with the injected counts, and no
@@ -363,30 +464,32 @@ async fn reports_over_a_known_fixture() {
     assert_eq!(
         run("report_users").await,
         vec![
-            "asmith|androidc1|Android|2|1|1600|750|0|2|0|Not compliant|2025-11-10T09:00:00Z|2025-11-10T09:01:00Z",
-            "jdoe|ApplAAA|iPhone|3|1|2400|91050|1|2|1|Compliant|2025-11-10T08:00:00Z|2025-11-10T08:10:00Z",
+            // Bytes and commands once per request: the front end's line (the back end logs the
+            // same request again).
+            "asmith|androidc1|Android|2|1|900|400|0|1|0|Not compliant|2025-11-10T09:00:00Z|2025-11-10T09:01:00Z",
+            "jdoe|ApplAAA|iPhone|3|1|1500|90600|1|1|1|Compliant|2025-11-10T08:00:00Z|2025-11-10T08:10:00Z",
         ]
     );
     assert_eq!(
         run("report_servers").await,
         vec![
-            "CAS01|10.0.1.10|3|1.0|1500|90600|1",
-            "CAS02|10.0.1.11|2|1.0|900|400|1",
-            "MBX01|10.0.2.10|2|2.0|1600|800|1",
+            "CAS01|10.0.1.10|frontend|3|1.0|1500|90600|1",
+            "CAS02|10.0.1.11|frontend|2|1.0|900|400|1",
+            "MBX01|10.0.2.10|backend|2|2.0|1600|800|1",
         ]
     );
     assert_eq!(
         run("report_hourly").await,
         vec![
-            "2025-11-10T08:00:00Z|4|1|2|0",
-            "2025-11-10T09:00:00Z|3|1|3|1"
+            "2025-11-10T08:00:00Z|3|1|1|0",
+            "2025-11-10T09:00:00Z|2|1|2|1"
         ]
     );
     assert_eq!(
         run("report_status_codes").await,
         vec![
-            "200|0|0|OK|ERROR_SUCCESS: success|7|0.875",
-            "403|7|5|Client certificate required|ERROR_ACCESS_DENIED: access denied|1|0.125",
+            "200|0|0|OK|ERROR_SUCCESS: success|5|0.8333",
+            "403|7|5|Client certificate required|ERROR_ACCESS_DENIED: access denied|1|0.1667",
         ]
     );
     assert_eq!(
@@ -396,8 +499,8 @@ async fn reports_over_a_known_fixture() {
     assert_eq!(
         run("report_user_agents").await,
         vec![
-            "Apple-iPhone15C2/2107.100|4|1|0.0",
-            "Android-Mail/2024|3|1|0.3333"
+            "Apple-iPhone15C2/2107.100|3|1|0.0",
+            "Android-Mail/2024|2|1|0.5"
         ]
     );
     // And the view itself: tiers, users, Log= values, probes.
