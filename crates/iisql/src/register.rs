@@ -137,6 +137,10 @@ pub async fn register_logs(
     let state = ctx.state();
     let mut custom: Vec<String> = Vec::new();
     let mut any = false;
+    // The files of every path, by object store, so that each store's files are inferred in one
+    // call (concurrently), not one path after another.
+    let mut by_store: Vec<(datafusion::execution::object_store::ObjectStoreUrl, Vec<_>)> =
+        Vec::new();
     for url in &urls {
         let store = state.runtime_env().object_store(url.object_store())?;
         let mut objects = Vec::new();
@@ -147,7 +151,14 @@ pub async fn register_logs(
             }
         }
         any |= !objects.is_empty();
-        let schema = format.infer_schema(&state, &store, &objects).await?;
+        match by_store.iter_mut().find(|(u, _)| *u == url.object_store()) {
+            Some((_, all)) => all.extend(objects),
+            None => by_store.push((url.object_store(), objects)),
+        }
+    }
+    for (store_url, objects) in &by_store {
+        let store = state.runtime_env().object_store(store_url)?;
+        let schema = format.infer_schema(&state, &store, objects).await?;
         for f in schema.fields() {
             if let Some(w3c) = f.metadata().get(iis_log::W3C_NAME_KEY)
                 && iis_log::fields::standard_field(f.name()).is_none()
