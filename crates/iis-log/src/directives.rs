@@ -92,6 +92,8 @@ pub fn parse_directive(line: &[u8]) -> Directive {
 pub struct DirectiveScanner {
     partial: Option<Vec<u8>>,
     at_line_start: bool,
+    /// The last piece ended with a NUL inside a data line (a directive may follow it).
+    after_nul: bool,
     /// The first bytes of the file, held until a byte order mark can be recognised.
     head: Option<Vec<u8>>,
     fields: BTreeMap<String, String>,
@@ -114,6 +116,7 @@ impl DirectiveScanner {
         Self {
             partial: None,
             at_line_start: true,
+            after_nul: false,
             head: Some(Vec::new()),
             fields: BTreeMap::new(),
             layouts: 0,
@@ -140,6 +143,8 @@ impl DirectiveScanner {
             return;
         }
         let mut from = 0;
+        let at_line_start = self.at_line_start;
+        let after_nul = self.after_nul;
         if let Some(buf) = self.partial.as_mut() {
             match memchr::memchr(b'\n', data) {
                 Some(nl) => {
@@ -157,7 +162,7 @@ impl DirectiveScanner {
                     return;
                 }
             }
-        } else if self.at_line_start {
+        } else if at_line_start {
             let lead = data.iter().take_while(|&&c| c == 0).count();
             if data.get(lead) == Some(&b'#') {
                 match memchr::memchr(b'\n', &data[lead..]) {
@@ -172,6 +177,8 @@ impl DirectiveScanner {
                 }
             }
         }
+        let region = from;
+        let mut end = data.len();
         let finder = memchr::memmem::find_iter(&data[from..], b"\n#");
         for m in finder {
             let start = from + m + 1;
@@ -179,21 +186,60 @@ impl DirectiveScanner {
                 Some(nl) => self.line(&data[start..start + nl]),
                 None => {
                     self.partial = Some(data[start..].to_vec());
+                    end = start;
                     break;
                 }
             }
         }
-        // A directive after NUL padding (`\n\0\0#Software`, or `cut line\0\0#Software`: IIS
-        // after a crash) follows a NUL; such runs are rare, so they get a second, separate search.
-        if memchr::memchr(0, &data[from..]).is_some() {
-            for m in memchr::memmem::find_iter(&data[from..], b"\0#") {
-                let start = from + m + 1;
-                if let Some(nl) = memchr::memchr(b'\n', &data[start..]) {
-                    self.line(&data[start..start + nl]);
-                }
+        let continued = from == 0 && !at_line_start && after_nul;
+        self.nul_directives(&data[..end], region, continued);
+        self.at_line_start = data.last() == Some(&b'\n');
+        self.after_nul = self.partial.is_none() && data.last() == Some(&0);
+    }
+
+    /// Directives after a NUL inside a line that is not itself a directive (`cut line\0\0#Software`
+    /// or `\0\0#Software`: IIS after a crash). Such runs are rare, so they get a second,
+    /// separate search from `region` (where this piece's own lines begin) to the end of `data`
+    /// (which stops before a directive line left for the next piece); `continued` when the
+    /// piece goes on with a data line whose last byte, in the previous piece, was a NUL.
+    fn nul_directives(&mut self, data: &[u8], region: usize, continued: bool) {
+        let mut at = region;
+        if continued && data.get(region) == Some(&b'#') {
+            at = self.directive_at(data, region);
+        }
+        if memchr::memchr(0, &data[at.min(data.len())..]).is_none() {
+            return;
+        }
+        while at < data.len() {
+            let Some(m) = memchr::memmem::find(&data[at..], b"\0#") else {
+                break;
+            };
+            let p = at + m;
+            // Lines that begin with `#` were read whole above (a directive line at the piece's
+            // start, even after NULs, ends before `region`); a line with no line start before
+            // the NUL in this piece is a data line.
+            let ls = memchr::memrchr(b'\n', &data[region..p]).map(|i| region + i + 1);
+            if ls.is_some_and(|ls| data[ls] == b'#') {
+                at = memchr::memchr(b'\n', &data[p..]).map_or(data.len(), |n| p + n + 1);
+                continue;
+            }
+            at = self.directive_at(data, p + 1);
+        }
+    }
+
+    /// Reads the directive that begins at `start` (to the end of its line, or on into the next
+    /// piece); returns where the search goes on.
+    fn directive_at(&mut self, data: &[u8], start: usize) -> usize {
+        match memchr::memchr(b'\n', &data[start..]) {
+            Some(nl) => {
+                self.line(&data[start..start + nl]);
+                start + nl + 1
+            }
+            None => {
+                self.partial = Some(data[start..].to_vec());
+                data.len()
             }
         }
-        self.at_line_start = data.last() == Some(&b'\n');
     }
 
     /// Ends the file (a directive on the last line without a newline is counted).
@@ -207,14 +253,19 @@ impl DirectiveScanner {
     }
 
     fn line(&mut self, line: &[u8]) {
-        // A NUL run ends a line's text (see the decoder).
-        let line = memchr::memchr(0, line).map_or(line, |z| &line[..z]);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if let Directive::Fields(names) = parse_directive(line) {
-            self.layouts += 1;
-            for n in names {
-                let col = crate::fields::column_name(&n);
-                self.fields.entry(col).or_insert(n);
+        // NUL runs end a line's text, and a piece after them that starts with `#` is a
+        // directive of its own (see the decoder).
+        for piece in line.split(|&c| c == 0) {
+            let piece = piece.strip_suffix(b"\r").unwrap_or(piece);
+            if !piece.starts_with(b"#") {
+                continue;
+            }
+            if let Directive::Fields(names) = parse_directive(piece) {
+                self.layouts += 1;
+                for n in names {
+                    let col = crate::fields::column_name(&n);
+                    self.fields.entry(col).or_insert(n);
+                }
             }
         }
     }
@@ -268,6 +319,30 @@ mod tests {
         assert!(s.fields().contains_key("x_after_crash"));
         assert_eq!(s.fields()["x_after_cut"], "X-After-Cut");
         assert_eq!(s.layouts(), 3);
+    }
+
+    /// Found by the directives fuzz target: directives after NULs, inside directive and data
+    /// lines, are seen wherever the input is cut into pieces.
+    #[test]
+    fn nul_directives_across_pieces() {
+        let text: &[u8] = b"20 8.5\n#Version: 1.0\n#Date: 7\0\0\0\0\0#Fields: a b\ncut li\0\0#Fields: c d\n\0\0#Fields: e\n#Fields: f\0#Fields: g\nz\0";
+        let whole: Vec<String> = {
+            let mut s = DirectiveScanner::new();
+            s.push(text);
+            s.push(b"#Fields: h\n");
+            s.finish();
+            s.fields().keys().cloned().collect()
+        };
+        assert_eq!(whole, vec!["a", "b", "c", "d", "e", "f", "g", "h"]);
+        for split in 0..text.len() {
+            let mut s = DirectiveScanner::new();
+            s.push(&text[..split]);
+            s.push(&text[split..]);
+            s.push(b"#Fields: h\n");
+            s.finish();
+            let cols: Vec<String> = s.fields().keys().cloned().collect();
+            assert_eq!(cols, whole, "split at {split}");
+        }
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub struct RangeSplitter {
     line: Vec<u8>,
     in_directive: bool,
     at_line_start: bool,
+    /// The bytes read so far end with a NUL inside a line (a directive may follow it).
+    after_nul: bool,
 }
 
 /// Longest prefix directive line kept.
@@ -67,6 +69,7 @@ impl RangeSplitter {
             line: Vec::new(),
             in_directive: false,
             at_line_start: true,
+            after_nul: false,
         }
     }
 
@@ -165,11 +168,23 @@ impl RangeSplitter {
             let stop = nl.map_or(data.len(), |n| n + 1);
             if self.in_directive && self.line.len() < MAX_DIRECTIVE {
                 self.line.extend_from_slice(&data[i..stop]);
-            } else if !self.in_directive && has_nul {
+            } else if !self.in_directive && (has_nul || self.after_nul) {
                 // `cut line\0\0#Software...`: a directive after NUL padding mid-line (IIS after a
-                // crash); the decoder reads it, so the layout in force must include it.
-                self.nul_directives(&data[i..stop]);
+                // crash); the decoder reads it, so the layout in force must include it. The
+                // rest of the line is kept from there on, as a directive line's is.
+                let frag = &data[i..stop];
+                let at = if self.after_nul && frag.first() == Some(&b'#') {
+                    Some(0)
+                } else {
+                    memchr::memmem::find(frag, b"\0#")
+                };
+                if let Some(m) = at {
+                    self.line.clear();
+                    self.line.extend_from_slice(&frag[m..]);
+                    self.in_directive = true;
+                }
             }
+            self.after_nul = stop > i && data[stop - 1] == 0;
             self.at_line_start = nl.is_some();
             if nl.is_some() {
                 self.state.lines += 1;
@@ -184,15 +199,6 @@ impl RangeSplitter {
             self.state.offset = self.pos + i as u64;
         }
         i
-    }
-
-    /// Applies the directives that follow a NUL inside a data line.
-    fn nul_directives(&mut self, line: &[u8]) {
-        if let Some(m) = memchr::memmem::find(line, b"\0#") {
-            self.line.clear();
-            self.line.extend_from_slice(&line[m..]);
-            self.directive();
-        }
     }
 
     fn directive(&mut self) {
@@ -268,6 +274,26 @@ mod tests {
                     assert!(matches!(sb.date, Some(Some(_))), "cut {cut}");
                 }
             }
+        }
+    }
+
+    /// The layout in force after a directive written straight after NULs in a data line (a
+    /// crash), however the bytes arrive.
+    #[test]
+    fn directives_after_nuls_in_force_whatever_the_pieces() {
+        let text = b"#Fields: a\n1\ncut\0\0#Date: 2020-01-02 00:00:00\0#Fields: b c\n2 3\n\0\0#Fields: d\n4\n";
+        let after_cut = text.windows(3).position(|w| w == b"2 3").unwrap() as u64;
+        let after_last = text.len() as u64 - 2;
+        for piece in 1..24 {
+            let (_, s) = split(text, after_cut, text.len() as u64, piece);
+            assert_eq!(
+                s.fields,
+                Some(vec!["b".to_string(), "c".to_string()]),
+                "piece {piece}"
+            );
+            assert!(matches!(s.date, Some(Some(_))), "piece {piece}");
+            let (_, s) = split(text, after_last, text.len() as u64, piece);
+            assert_eq!(s.fields, Some(vec!["d".to_string()]), "piece {piece}");
         }
     }
 }
