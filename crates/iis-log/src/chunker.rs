@@ -118,19 +118,15 @@ impl LineChunker {
                 // Read straight into the buffer: no copy.
                 let old = self.buf.len();
                 let want = self.target.saturating_sub(old).max(64 * 1024);
-                self.buf.resize(old + want, 0);
-                let n = match reader.read(&mut self.buf[old..]) {
+                // Read straight into the chunk's spare capacity (no zero-filling first).
+                self.buf.reserve(want);
+                let n = match Read::take(&mut *reader, want as u64).read_to_end(&mut self.buf) {
                     Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-                        self.buf.truncate(old);
-                        continue;
-                    }
                     Err(e) => {
                         self.buf.truncate(old);
                         return Err(e);
                     }
                 };
-                self.buf.truncate(old + n);
                 if n == 0 {
                     return Ok(None);
                 }

@@ -72,11 +72,19 @@ enum Input {
     Stream(BoxStream<'static, Result<Bytes>>),
 }
 
+/// A piece of the input: bytes read into [`FileScan::piece`], or a stream's bytes.
+enum Piece {
+    Read(usize),
+    Stream(Bytes),
+}
+
 /// The state of one file (or byte range of a file) being decoded.
 struct FileScan {
     input: Input,
     chunker: LineChunker,
     decoder: W3cDecoder,
+    /// Where pieces of a file are read (byte ranges go through the splitter piece by piece).
+    piece: Vec<u8>,
     /// For a byte range: separates the prefix (scanned for the layout in force) from the
     /// range's lines; the decoder is resumed with that state when the range begins.
     splitter: Option<RangeSplitter>,
@@ -106,38 +114,42 @@ impl FileScan {
         .into()
     }
 
-    /// The next raw piece of the input, `None` at its end.
-    async fn next_piece(&mut self, buf: &mut Vec<u8>) -> Result<Option<Bytes>> {
+    /// Reads the next raw piece of the input: into `self.piece` for a file, or as the stream's
+    /// next bytes; `None` at its end.
+    async fn next_piece(&mut self) -> Result<Option<Piece>> {
         match &mut self.input {
             Input::Read(r) => {
-                buf.resize(256 << 10, 0);
+                self.piece.resize(256 << 10, 0);
                 loop {
-                    match r.read(buf) {
+                    match r.read(&mut self.piece) {
                         Ok(0) => return Ok(None),
-                        Ok(n) => return Ok(Some(Bytes::copy_from_slice(&buf[..n]))),
+                        Ok(n) => return Ok(Some(Piece::Read(n))),
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                         Err(e) => return Err(self.io_error(e)),
                     }
                 }
             }
-            Input::Stream(s) => s.next().await.transpose(),
+            Input::Stream(s) => Ok(s.next().await.transpose()?.map(Piece::Stream)),
         }
     }
 
     async fn next_chunk(&mut self) -> Result<Option<Chunk>> {
         if self.splitter.is_some() {
-            let mut buf = Vec::new();
             loop {
                 if self.splitter.as_ref().is_some_and(RangeSplitter::done) {
                     return Ok(None);
                 }
-                let Some(piece) = self.next_piece(&mut buf).await? else {
+                let Some(piece) = self.next_piece().await? else {
                     return Ok(None);
+                };
+                let data: &[u8] = match &piece {
+                    Piece::Read(n) => &self.piece[..*n],
+                    Piece::Stream(b) => b,
                 };
                 let Some(sp) = self.splitter.as_mut() else {
                     return Ok(None);
                 };
-                let body = sp.feed(&piece);
+                let body = sp.feed(data);
                 if sp.in_body() && !self.resumed {
                     let state = sp.start_state().clone();
                     let name = Arc::clone(self.decoder.file());
@@ -278,6 +290,7 @@ impl FileOpener for IisW3cOpener {
             let scan = FileScan {
                 input,
                 chunker: LineChunker::default().with_max_line(max_line),
+                piece: Vec::new(),
                 decoder: W3cDecoder::new(Arc::clone(&cfg), name),
                 resumed: splitter.is_none(),
                 splitter,
