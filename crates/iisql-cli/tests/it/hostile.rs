@@ -46,6 +46,16 @@ fn run(file: &Path, extra: &[&str]) -> (i32, Option<u64>, Vec<(u64, String)>) {
     (out.status.code().unwrap_or(-1), rows, list)
 }
 
+/// Runs `sql` over `file` and returns its CSV output.
+fn csv(file: &Path, sql: &str) -> String {
+    let out = iisql()
+        .arg(file)
+        .args(["-q", "--format", "csv", "-c", sql])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let p = dir.join(name);
     fs::write(&p, bytes).unwrap();
@@ -237,19 +247,8 @@ fn fields_with_empty_names() {
             vec![(2, "field_count".into()), (3, "field_count".into())]
         )
     );
-    let out = iisql()
-        .arg(&f)
-        .args([
-            "-q",
-            "--format",
-            "csv",
-            "-c",
-            "SELECT c_ip, cs_uri_stem FROM logs",
-        ])
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        csv(&f, "SELECT c_ip, cs_uri_stem FROM logs"),
         "c_ip,cs_uri_stem\n10.0.0.3,/p3\n"
     );
 }
@@ -266,19 +265,8 @@ fn a_line_cut_by_a_crash_mid_line() {
     b.extend_from_slice(b"2024-03-01 00:01:00 10.0.0.3 /p3 a=1 500\r\n");
     let f = write(d.path(), "u_ex1.log", &b);
     assert_eq!(run(&f, &[]), (0, Some(2), vec![(3, "cut_by_nul".into())]));
-    let out = iisql()
-        .arg(&f)
-        .args([
-            "-q",
-            "--format",
-            "csv",
-            "-c",
-            "SELECT cs_uri_query, sc_status FROM logs ORDER BY 2",
-        ])
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        csv(&f, "SELECT cs_uri_query, sc_status FROM logs ORDER BY 2"),
         "cs_uri_query,sc_status\n,200\na=1,500\n"
     );
 }
