@@ -8,7 +8,7 @@
 --   certificates themselves (many devices, all refused: kcd_double_termination); devices behind a
 --   load balancer or a carrier's NAT are not.
 -- param: min_hits int 1 Fewest 403.7 requests from one device that make a finding
--- param: gateway_devices int 5 Distinct devices behind one client IP that make it a gateway
+-- param: gateway_devices int 5 Devices with 403.7, and no success, behind one address that make it a certificate-terminating gateway
 -- means: The device presents no client certificate: the MDM never pushed the certificate
 --   profile, it was removed, or the mail app uses another certificate or account.
 -- next: Check the device's MDM enrolment and certificate profile; confirm the user's certificate

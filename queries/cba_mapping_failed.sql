@@ -5,9 +5,11 @@
 -- order: 50
 -- finds: Devices that stay anonymous on a server that requires certificates (401 without a user,
 --   or 403.12 "mapper denied access") and never succeed nor get 403.7: a certificate was sent,
---   but IIS could not map it to an account. MDM gateways and health probes are left out.
+--   but IIS could not map it to an account. The normal challenge (a success follows within a
+--   minute), devices that send a user name (passwords), MDM gateways whose Kerberos delegation
+--   fails (kcd_failures) and health probes are left out.
 -- param: min_hits int 1 Fewest failed requests from one device that make a finding
--- param: gateway_devices int 5 Distinct devices behind one client IP that make it a gateway
+-- param: gateway_devices int 5 Devices with Kerberos refusals behind one address that make it an MDM gateway
 -- means: The user's UPN is not in the certificate's Subject or Subject Alternative Name, the
 --   certificate is not associated with the AD account, or a third-party CA is not in NTAuth.
 -- next: Inspect the certificate's SAN (it must hold the user's UPN); check the AD account's UPN;
@@ -24,6 +26,9 @@ kcd_gateways AS (
 ),
 cert_servers AS (SELECT DISTINCT coalesce(server, '') AS server FROM eas WHERE sc_status = 403 AND sc_substatus = 7),
 succeeded AS (SELECT DISTINCT device_key FROM eas WHERE sc_status BETWEEN 200 AND 299),
+-- A device that sends a user name authenticates with a password (see
+-- cba_password_auth_still_active), not with a certificate.
+password AS (SELECT DISTINCT device_key FROM eas WHERE cs_username IS NOT NULL),
 no_cert AS (SELECT DISTINCT device_key FROM eas WHERE sc_status = 403 AND sc_substatus = 7)
 SELECT max(device_id) AS device_id, max(device_type) AS device_type, max(user) AS user,
        array_to_string(array_sort(array_agg(DISTINCT server)), ',') AS server, max(client_ip) AS client_ip, count(*) AS hits,
@@ -36,6 +41,7 @@ WHERE cs_username IS NULL
        OR (sc_status = 401 AND NOT followed_by_success
            AND coalesce(server, '') IN (SELECT server FROM cert_servers)))
   AND device_key NOT IN (SELECT device_key FROM succeeded)
+  AND device_key NOT IN (SELECT device_key FROM password)
   AND device_key NOT IN (SELECT device_key FROM no_cert)
   AND coalesce(client_ip, '') NOT IN (SELECT client_ip FROM kcd_gateways)
 GROUP BY device_key

@@ -7,7 +7,7 @@
 --   account) on the front end: under certificate authentication there should be none.
 --   MDM gateways and health probes are left out.
 -- param: min_hits int 1 Fewest failures per user and server that make a finding
--- param: gateway_devices int 5 Distinct devices behind one client IP that make it a gateway
+-- param: gateway_devices int 5 Devices with Kerberos refusals behind one address that make it an MDM gateway
 -- means: Basic or Windows authentication is still enabled next to certificate mapping, so
 --   devices can still send (stale) passwords - the path by which old devices lock accounts.
 -- next: Set-ActiveSyncVirtualDirectory -BasicAuthEnabled $false -WindowsAuthEnabled $false on

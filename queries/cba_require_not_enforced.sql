@@ -4,10 +4,11 @@
 -- severity: medium
 -- order: 60
 -- finds: Front-end servers that never answer 403.7 but give anonymous 401s to ActiveSync devices
---   that never succeed: the SSL setting is "Accept", so devices without a usable certificate
---   fall through to an authentication that cannot succeed.
+--   that never succeed nor send a user name: the SSL setting is "Accept", so devices without a
+--   usable certificate fall through to an authentication that cannot succeed. The normal
+--   challenge (a success follows within a minute) and password devices are left out.
 -- param: min_devices int 1 Fewest failing devices on a server that make a finding
--- param: gateway_devices int 5 Distinct devices behind one client IP that make it a gateway
+-- param: gateway_devices int 5 Devices with Kerberos refusals behind one address that make it an MDM gateway
 -- means: With "Accept", IIS does not refuse devices without a certificate (no 403.7); the
 --   CBA documentation warns that Accept does not work consistently across ActiveSync devices.
 -- next: On the Microsoft-Server-ActiveSync virtual directory of the servers listed, set SSL
@@ -22,7 +23,10 @@ kcd_gateways AS (
   GROUP BY client_ip HAVING count(DISTINCT device_key) >= $gateway_devices
 ),
 cert_servers AS (SELECT DISTINCT coalesce(server, '') AS server FROM eas WHERE sc_status = 403 AND sc_substatus = 7),
-succeeded AS (SELECT DISTINCT device_key FROM eas WHERE sc_status BETWEEN 200 AND 299)
+succeeded AS (SELECT DISTINCT device_key FROM eas WHERE sc_status BETWEEN 200 AND 299),
+-- A device that sends a user name authenticates with a password (see
+-- cba_password_auth_still_active), not with a certificate.
+password AS (SELECT DISTINCT device_key FROM eas WHERE cs_username IS NOT NULL)
 SELECT server,
        array_to_string(array_sort(array_agg(DISTINCT device_id)), ',') AS device_id,
        array_to_string(array_sort(array_agg(DISTINCT user)), ',') AS user,
@@ -32,6 +36,7 @@ FROM eas
 WHERE sc_status = 401 AND cs_username IS NULL AND NOT followed_by_success
   AND coalesce(server, '') NOT IN (SELECT server FROM cert_servers)
   AND device_key NOT IN (SELECT device_key FROM succeeded)
+  AND device_key NOT IN (SELECT device_key FROM password)
   AND coalesce(client_ip, '') NOT IN (SELECT client_ip FROM kcd_gateways)
 GROUP BY server
 HAVING count(DISTINCT device_key) >= $min_devices

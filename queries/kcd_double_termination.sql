@@ -3,8 +3,8 @@
 -- kind: check
 -- severity: high
 -- order: 140
--- finds: 403.7 answered to MDM gateways (one client IP carrying many devices): the gateway already terminated the device certificate and Exchange still requires one.
--- param: gateway_devices int 5 Distinct devices behind one client IP that make it a gateway
+-- finds: 403.7 answered to MDM gateways (one client IP carrying many devices, none of them ever served): the gateway already terminated the device certificate and Exchange still requires one. A load balancer or a carrier's NAT, whose other devices succeed, is not taken for one.
+-- param: gateway_devices int 5 Devices with 403.7, and no success, behind one address that make it a certificate-terminating gateway
 -- param: min_hits int 1 Fewest requests from one gateway that make a finding
 -- means: Certificate authentication must be terminated in one place only: either Exchange (IIS certificate mapping) or the MDM gateway with Kerberos delegation. Both are configured.
 -- next: If the gateway terminates certificates, set Client certificates to Ignore on the ActiveSync virtual directory and allow Windows Integrated authentication; otherwise make the gateway pass the client certificate through.

@@ -3,8 +3,8 @@
 -- kind: check
 -- severity: high
 -- order: 130
--- finds: Gateways (one client IP carrying many devices) whose ActiveSync requests end in 401 with a Kerberos/Negotiate failure and never succeed for that user: the MDM terminates the certificate but cannot reach Exchange with Kerberos constrained delegation.
--- param: gateway_devices int 5 Distinct devices behind one client IP that make it a gateway
+-- finds: Gateways (one client IP carrying many devices) whose ActiveSync requests end in 401 with a Kerberos/Negotiate failure that no success of the same device follows within a minute (the normal Negotiate legs are left out): the MDM terminates the certificate but cannot reach Exchange with Kerberos constrained delegation.
+-- param: gateway_devices int 5 Devices with Kerberos refusals behind one address that make it an MDM gateway
 -- param: min_hits int 1 Fewest requests from one gateway that make a finding
 -- means: SEC_E_NO_CREDENTIALS: the gateway is not delegating (KCD or protocol transition not configured); SEC_E_WRONG_PRINCIPAL: SPN or alternate service account mismatch; SEC_E_LOGON_DENIED or SEC_E_INVALID_TOKEN: the ticket or token is refused.
 -- next: On the gateway account, check constrained delegation to the Exchange HTTP SPNs with any protocol (protocol transition); check the SPNs and the Exchange alternate service account; the ActiveSync virtual directory must allow Windows Integrated (Negotiate and NTLM) only.

@@ -355,6 +355,28 @@ async fn a_challenge_that_a_success_follows_is_not_a_refusal() {
             "401 2 5",
         ));
     }
+    // On B, a device with a stale password: the anonymous first leg, then its bad password.
+    // Password authentication, not a certificate the server fails to ask for.
+    for h in 8..12 {
+        let ip = "198.51.100.8";
+        text.push_str(&line(
+            &format!("{h:02}:40:00"),
+            b,
+            "DEVP",
+            ip,
+            "-",
+            "401 2 5",
+        ));
+        let user = "CONTOSO\\uDEVP";
+        text.push_str(&line(
+            &format!("{h:02}:40:01"),
+            b,
+            "DEVP",
+            ip,
+            user,
+            "401 1 1326",
+        ));
+    }
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("u_ex251110.log"), &text).unwrap();
     let ctx = context(dir.path()).await;
@@ -374,11 +396,15 @@ async fn a_challenge_that_a_success_follows_is_not_a_refusal() {
     let found = run("cba_mapping_failed").await;
     assert_eq!(column(&found, "device_id"), vec!["DEVX".to_string()]);
     assert_eq!(hits(&found), 4);
-    // The challenged devices are neither refused by B nor failed by their gateway.
+    let found = run("cba_password_auth_still_active").await;
+    assert_eq!(column(&found, "user"), vec!["udevp".to_string()]);
+    assert_eq!(hits(&found), 4);
+    // The challenged devices are neither refused by B nor failed by their gateway, and B is
+    // not taken for a server that accepts instead of requiring certificates.
     for check in [
         "cba_server_inconsistency",
         "kcd_failures",
-        "cba_password_auth_still_active",
+        "cba_require_not_enforced",
     ] {
         assert_eq!(rows(&run(check).await), Vec::<String>::new(), "{check}");
     }
