@@ -20,11 +20,6 @@ use iisql::{Catalog, IisW3cOptions};
 use crate::args::{Cli, Command, InputArgs, OutputArgs, RunArgs};
 use crate::exec::{Runner, describe};
 
-/// Each chunk of a log is read into a fresh 2 MiB buffer (its strings point into it); mimalloc
-/// hands such blocks back without returning them to the system and faulting them in again.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
