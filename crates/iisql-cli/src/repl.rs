@@ -181,6 +181,34 @@ enum Meta {
     Done,
 }
 
+/// Splits `k=v k2='v 2' k3="v 3"` into `name=value` texts; quotes around a value keep its
+/// spaces and are removed.
+fn split_params(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        if chars.peek().is_none() {
+            return out;
+        }
+        let mut p = String::new();
+        while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+            p.push(c);
+            if c == '=' {
+                if let Some(q) = chars.next_if(|&c| c == '\'' || c == '"') {
+                    for c in chars.by_ref() {
+                        if c == q {
+                            break;
+                        }
+                        p.push(c);
+                    }
+                }
+            }
+        }
+        out.push(p);
+    }
+}
+
 fn meta(runner: &mut Runner, line: &str) -> Meta {
     let mut parts = line.split_whitespace();
     let cmd = parts.next().unwrap_or("");
@@ -203,7 +231,11 @@ fn meta(runner: &mut Runner, line: &str) -> Meta {
             }
             Meta::Done
         }
-        ("\\run", Some(name)) => Meta::Saved(name.to_string(), parts.map(str::to_string).collect()),
+        ("\\run", Some(name)) => {
+            // What follows the name, with its quotes: `\run q user="J Doe" min_hits=2`.
+            let rest = line.trim_start()[cmd.len()..].trim_start()[name.len()..].to_string();
+            Meta::Saved(name.to_string(), split_params(&rest))
+        }
         ("\\timing", _) => {
             runner.timing = !runner.timing;
             println!("Timing is {}.", if runner.timing { "on" } else { "off" });
@@ -313,4 +345,18 @@ pub async fn run_repl(mut runner: Runner) -> rustyline::Result<()> {
         let _ = rl.save_history(h);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_params;
+
+    #[test]
+    fn run_parameters_keep_quoted_spaces() {
+        assert_eq!(
+            split_params(r#"  user="J Doe" min_hits=2 note='a b=c'  x="" "#),
+            vec!["user=J Doe", "min_hits=2", "note=a b=c", "x="]
+        );
+        assert!(split_params("   ").is_empty());
+    }
 }
