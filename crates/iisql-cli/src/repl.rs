@@ -194,14 +194,14 @@ fn split_params(s: &str) -> Vec<String> {
         let mut p = String::new();
         while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
             p.push(c);
-            if c == '=' {
-                if let Some(q) = chars.next_if(|&c| c == '\'' || c == '"') {
-                    for c in chars.by_ref() {
-                        if c == q {
-                            break;
-                        }
-                        p.push(c);
+            if c == '='
+                && let Some(q) = chars.next_if(|&c| c == '\'' || c == '"')
+            {
+                for c in chars.by_ref() {
+                    if c == q {
+                        break;
                     }
+                    p.push(c);
                 }
             }
         }
