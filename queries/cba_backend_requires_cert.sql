@@ -12,7 +12,8 @@
 --   Client certificates setting to Ignore and restore its default authentication.
 SELECT server, client_ip, count(*) AS hits,
        array_to_string(array_sort(array_agg(DISTINCT device_id)), ',') AS device_id,
-       min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example
+       min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example,
+       first_value(request_line ORDER BY timestamp) AS example_line
 FROM activesync
 WHERE sc_status = 403 AND sc_substatus = 7
   AND (s_port = 444

@@ -15,7 +15,8 @@
 WITH hourly AS (
   SELECT server, date_trunc('hour', timestamp) AS hour, count(*) AS total,
          sum(CASE WHEN sc_status BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS ok,
-         min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example
+         min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example,
+       first_value(request_line ORDER BY timestamp) AS example_line
   FROM activesync WHERE tier = 'frontend' AND NOT is_probe
   GROUP BY server, date_trunc('hour', timestamp)
 ),
@@ -27,7 +28,7 @@ shares AS (
   FROM hourly
 )
 SELECT server, hour, total AS hits, round(previous_share, 3) AS previous_share,
-       round(share, 3) AS share, first_seen, last_seen, example
+       round(share, 3) AS share, first_seen, last_seen, example, example_line
 FROM shares
 WHERE total >= $min_requests AND previous_total >= $min_requests
   AND previous_hour = hour - INTERVAL '1' HOUR

@@ -152,8 +152,11 @@ pub fn text_report(d: &Diagnosis) -> String {
                 list(&f.servers, 8)
             ));
         }
-        for e in &f.examples {
+        for (i, e) in f.examples.iter().enumerate() {
             s.push_str(&format!("   e.g. {e}\n"));
+            if let Some(line) = f.example_lines.get(i) {
+                s.push_str(&format!("        {}\n", shorten(line, 220)));
+            }
         }
         if !f.means.is_empty() {
             s.push_str(&format!("   What it means: {}\n", f.means));
@@ -163,6 +166,14 @@ pub fn text_report(d: &Diagnosis) -> String {
         }
     }
     s
+}
+
+/// `s` cut to about `max` characters, with `...` where it was cut.
+fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
 }
 
 /// The report for a program.
@@ -185,6 +196,7 @@ pub fn json_report(d: &Diagnosis) -> Value {
             "first_seen": f.first_seen,
             "last_seen": f.last_seen,
             "examples": f.examples,
+            "example_lines": f.example_lines,
             "columns": f.columns,
             "evidence": f.evidence,
             "means": f.means,

@@ -59,7 +59,15 @@ FROM (SELECT
            OR starts_with(normalize_user(eas_param({q}, 'User')), 'extest_'), false) AS is_probe,
   cs_user_agent AS user_agent,
   time_taken, sc_bytes, cs_bytes,
-  cs_uri_stem, cs_uri_query, log_filename, log_row
+  cs_uri_stem, cs_uri_query, log_filename, log_row,
+  concat_ws(' ', to_char(timestamp, '%Y-%m-%d %H:%M:%S'), coalesce(s_ip, '-'),
+            concat(coalesce(CAST(sc_status AS VARCHAR), '-'), '.',
+                   coalesce(CAST(sc_substatus AS VARCHAR), '-')),
+            coalesce(CAST(sc_win32_status AS VARCHAR), '-'),
+            coalesce(cs_method, '-'), coalesce(cs_uri_stem, '-'),
+            coalesce(CAST(s_port AS VARCHAR), '-'), coalesce(cs_username, '-'),
+            coalesce(c_ip, '-'), coalesce(cs_user_agent, '-'),
+            coalesce(cs_uri_query, '-')) AS request_line
 FROM {source}
 WHERE lower(cs_uri_stem) LIKE '/microsoft-server-activesync%')"
     )

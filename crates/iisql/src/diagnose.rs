@@ -41,6 +41,10 @@ pub struct Finding {
     pub last_seen: Option<String>,
     /// Example lines, `file:line`.
     pub examples: Vec<String>,
+    /// The requests of [`Finding::examples`], in the same order, as text (the view's
+    /// `request_line`: date and time, server IP, status.substatus, win32 status, method, stem,
+    /// port, user, client IP, user agent, query); empty for a check that does not give them.
+    pub example_lines: Vec<String>,
     /// The column names of the evidence rows.
     pub columns: Vec<String>,
     /// The first rows, formatted.
@@ -169,6 +173,14 @@ pub async fn diagnose(
                 evidence[i].push(v.unwrap_or_default());
             }
         }
+        // Examples with their requests, row by row.
+        let lines = column_strings(&batches, "example_line")?;
+        let examples: Vec<(String, Option<String>)> = column_strings(&batches, "example")?
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.map(|e| (e, lines.get(i).cloned().flatten())))
+            .take(MAX_EXAMPLES)
+            .collect();
         findings.push(Finding {
             check: q.name.clone(),
             title: q.title.clone(),
@@ -186,11 +198,8 @@ pub async fn diagnose(
                 .into_iter()
                 .flatten()
                 .max(),
-            examples: column_strings(&batches, "example")?
-                .into_iter()
-                .flatten()
-                .take(MAX_EXAMPLES)
-                .collect(),
+            examples: examples.iter().map(|(e, _)| e.clone()).collect(),
+            example_lines: examples.into_iter().filter_map(|(_, l)| l).collect(),
             columns,
             evidence,
             means: q.means.clone(),

@@ -333,6 +333,8 @@ fn diagnose_reports_findings_with_exit_codes() {
             "[HIGH] Devices without a client certificate (403.7) (cba_cert_missing)",
         ))
         .stdout(predicate::str::contains("85 requests in 5 result rows"))
+        // An example request under its file:line: time, server, status, win32, method...
+        .stdout(predicate::str::is_match(r"\n   e\.g\. \S+\.log:\d+\n        2025-11-0[34] \d\d:\d\d:\d\d 10\.0\.1\.1[01] 403\.7 5 (POST|OPTIONS) ").unwrap())
         .stdout(predicate::str::contains("Check next:"));
     // Only critical findings fail the run when asked.
     let out = iisql()

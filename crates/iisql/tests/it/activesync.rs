@@ -432,6 +432,17 @@ async fn bundled_sample_names_every_injected_scenario() {
     assert_eq!(found.keys().cloned().collect::<BTreeSet<_>>(), want);
     for inj in &expected {
         let f = found[inj.check];
+        if inj.check != "cba_scope_too_wide" {
+            // Each example comes with its request, which is the line the example names.
+            assert_eq!(f.example_lines.len(), f.examples.len(), "{}", inj.check);
+            for (e, line) in f.examples.iter().zip(&f.example_lines) {
+                let (file, row) = e.rsplit_once(':').unwrap();
+                let text = std::fs::read_to_string(file).unwrap();
+                let raw = text.lines().nth(row.parse::<usize>().unwrap() - 1).unwrap();
+                let time = &line[11..19];
+                assert!(raw.contains(time), "{}: {raw} / {line}", inj.check);
+            }
+        }
         let devices: BTreeSet<String> = f.devices.iter().cloned().collect();
         let injected: BTreeSet<String> = inj.devices.iter().cloned().collect();
         if inj.check == "cba_password_auth_still_active" {
