@@ -315,6 +315,50 @@ pub fn log_value(query: &str, key: &str, n: usize) -> Option<String> {
         .map(|(_, v)| url_decode(v))
 }
 
+/// The sum over every value of `key` in the `Log=` string (keys repeat once per folder). With
+/// `part`, each value is read as Exchange writes change counts, `3a1c0d0s0e0r2A0sd` (a number
+/// before each letter code), and the number before `part` is taken (`Srv` and `a`: the server's
+/// adds); without, each value is a number (`Att3`, `Attb51200`). `None` when no value is there.
+pub fn log_sum(query: &str, key: &str, part: Option<&str>) -> Option<i64> {
+    let (_, pairs) = pairs(query);
+    let (_, log) = pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case("log"))?;
+    let mut total: Option<i64> = None;
+    for (_, v) in log
+        .split('_')
+        .filter_map(log_item)
+        .filter(|(k, _)| *k == key)
+    {
+        let n = match part {
+            None => v.parse::<i64>().ok(),
+            Some(part) => change_count(v, part),
+        };
+        if let Some(n) = n {
+            total = Some(total.unwrap_or(0).saturating_add(n));
+        }
+    }
+    total
+}
+
+/// In `3a1c0d...`, the number written before the letter code `part`.
+fn change_count(v: &str, part: &str) -> Option<i64> {
+    let mut rest = v;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let letters = rest[digits..]
+            .bytes()
+            .take_while(u8::is_ascii_alphabetic)
+            .count();
+        if digits == 0 || letters == 0 {
+            return None;
+        }
+        if &rest[digits..digits + letters] == part {
+            return rest[..digits].parse().ok();
+        }
+        rest = &rest[digits + letters..];
+    }
+    None
+}
+
 /// Makes user names comparable: `CONTOSO\jdoe`, `jdoe@contoso.com` and `contoso%5Cjdoe` all
 /// become `jdoe` (lower case, no domain).
 pub fn normalize_user(s: &str) -> Option<String> {
@@ -390,6 +434,22 @@ mod tests {
         assert_eq!(log_value(q, "Sst", 0).as_deref(), Some("4"));
         assert_eq!(log_value(q, "Nope", 0), None);
         assert_eq!(param("", "Cmd"), None);
+    }
+
+    #[test]
+    fn log_sums_over_folders() {
+        let q = "Cmd=Sync&Log=V161_Fid:1_Ty:Em_Srv:3a1c0d0s0e0r2A0sd_Cli:1a0c0d0f0e0s0fs_Fid:2_Ty:Ca_Srv:1a0c4d0s0e0r0A0sd_Att2_Attb5000_";
+        assert_eq!(log_sum(q, "Srv", Some("a")), Some(4));
+        assert_eq!(log_sum(q, "Srv", Some("c")), Some(1));
+        assert_eq!(log_sum(q, "Srv", Some("A")), Some(2));
+        assert_eq!(log_sum(q, "Srv", Some("d")), Some(4));
+        assert_eq!(log_sum(q, "Srv", Some("sd")), Some(0));
+        assert_eq!(log_sum(q, "Cli", Some("fs")), Some(0));
+        assert_eq!(log_sum(q, "Cli", Some("a")), Some(1));
+        assert_eq!(log_sum(q, "Att", None), Some(2));
+        assert_eq!(log_sum(q, "Attb", None), Some(5000));
+        assert_eq!(log_sum(q, "Ssp", None), None);
+        assert_eq!(log_sum("Cmd=Sync", "Att", None), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `eas_param(query, name)` | an ActiveSync query parameter, plain or base64 form |
 //! | `eas_log(query, key [, n])` | the `n`-th value of `key` in the `Log=` string |
+//! | `eas_log_sum(query, key [, part])` | the sum of `key`'s values over the folders (`Srv`, `a`: adds) |
 //! | `normalize_user(name)` | `CONTOSO\jdoe`, `jdoe@contoso.com`, `contoso%5Cjdoe` -> `jdoe` |
 //! | `url_decode(text)` | `%xx` and `+` decoded |
 //! | `iis_status_text(status [, substatus])` | what an IIS status means |
@@ -62,6 +63,8 @@ type RowFn = fn(&[Value<'_>]) -> Option<String>;
 #[derive(Debug)]
 struct RowUdf {
     name: &'static str,
+    /// `Utf8`, or `Int64` for a function whose texts are numbers.
+    returns: DataType,
     args: &'static [Arg],
     required: usize,
     f: RowFn,
@@ -82,13 +85,26 @@ impl std::hash::Hash for RowUdf {
 }
 
 impl RowUdf {
-    fn udf(name: &'static str, args: &'static [Arg], required: usize, f: RowFn) -> ScalarUDF {
-        ScalarUDF::new_from_impl(Self {
+    fn new(name: &'static str, args: &'static [Arg], required: usize, f: RowFn) -> Self {
+        Self {
             name,
+            returns: DataType::Utf8,
             args,
             required,
             f,
             signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+
+    fn udf(name: &'static str, args: &'static [Arg], required: usize, f: RowFn) -> ScalarUDF {
+        ScalarUDF::new_from_impl(Self::new(name, args, required, f))
+    }
+
+    /// A function whose results are whole numbers.
+    fn int_udf(name: &'static str, args: &'static [Arg], required: usize, f: RowFn) -> ScalarUDF {
+        ScalarUDF::new_from_impl(Self {
+            returns: DataType::Int64,
+            ..Self::new(name, args, required, f)
         })
     }
 }
@@ -119,7 +135,7 @@ impl ScalarUDFImpl for RowUdf {
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
+        Ok(self.returns.clone())
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
@@ -198,7 +214,10 @@ impl ScalarUDFImpl for RowUdf {
             }
             out.append_option((self.f)(&vals));
         }
-        let arr: ArrayRef = Arc::new(out.finish());
+        let mut arr: ArrayRef = Arc::new(out.finish());
+        if self.returns != DataType::Utf8 {
+            arr = cast(&arr, &self.returns)?;
+        }
         if all_scalar {
             Ok(ColumnarValue::Scalar(
                 datafusion::scalar::ScalarValue::try_from_array(&arr, 0)?,
@@ -232,6 +251,11 @@ fn eas_log(v: &[Value<'_>]) -> Option<String> {
     eas_query::log_value(v[0].text()?, v[1].text()?, n)
 }
 
+fn eas_log_sum(v: &[Value<'_>]) -> Option<String> {
+    let part = v.get(2).and_then(|p| p.text());
+    eas_query::log_sum(v[0].text()?, v[1].text()?, part).map(|n| n.to_string())
+}
+
 fn normalize_user(v: &[Value<'_>]) -> Option<String> {
     eas_query::normalize_user(v[0].text()?)
 }
@@ -255,6 +279,7 @@ pub fn all_functions() -> Vec<ScalarUDF> {
     vec![
         RowUdf::udf("eas_param", &[Text, Text], 2, eas_param),
         RowUdf::udf("eas_log", &[Text, Text, Int], 2, eas_log),
+        RowUdf::int_udf("eas_log_sum", &[Text, Text, Text], 2, eas_log_sum),
         RowUdf::udf("normalize_user", &[Text], 1, normalize_user),
         RowUdf::udf("url_decode", &[Text], 1, url_decode),
         RowUdf::udf("iis_status_text", &[Int, Int], 1, iis_status_text),

@@ -503,8 +503,10 @@ async fn reports_over_a_known_fixture() {
         vec![
             // Bytes and commands once per request: the front end's line (the back end logs the
             // same request again).
-            "asmith|androidc1|Android|2|1|900|400|0|1|0|Not compliant|2025-11-10T09:00:00Z|2025-11-10T09:01:00Z",
-            "jdoe|ApplAAA|iPhone|3|1|1500|90600|1|1|1|Compliant|2025-11-10T08:00:00Z|2025-11-10T08:10:00Z",
+            // ... and items sent (Srv: adds, changes, associated adds over both folders: 3+1+2
+            // and 1), received (Cli: adds, changes), attachments and their bytes.
+            "asmith|androidc1|Android|2|1|900|400|0|1|0|0|0|0|0|0|0|0|Not compliant|2025-11-10T09:00:00Z|2025-11-10T09:01:00Z",
+            "jdoe|ApplAAA|iPhone|3|1|1500|90600|1|1|1|0|7|1|2|5000|0|0|Compliant|2025-11-10T08:00:00Z|2025-11-10T08:10:00Z",
         ]
     );
     assert_eq!(
