@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use datafusion::arrow::array::{Array, RecordBatch};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 
 use crate::catalog::{Catalog, Severity};
@@ -126,6 +126,20 @@ pub async fn diagnose(
     catalog: &Catalog,
     params: &HashMap<String, String>,
 ) -> Result<Diagnosis> {
+    // A parameter no check takes is a typing mistake, not something to ignore.
+    let checks_list = catalog.checks();
+    let mut known: Vec<&str> = checks_list
+        .iter()
+        .flat_map(|q| q.params.iter().map(|p| p.name.as_str()))
+        .collect();
+    known.sort_unstable();
+    known.dedup();
+    if let Some(k) = params.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(DataFusionError::Plan(format!(
+            "unknown parameter `{k}`: no check takes it (parameters: {})",
+            known.join(", ")
+        )));
+    }
     let log = crate::scan_log(ctx);
     log.reset();
     let requests = count(

@@ -336,6 +336,12 @@ fn diagnose_reports_findings_with_exit_codes() {
         // An example request under its file:line: time, server, status, win32, method...
         .stdout(predicate::str::is_match(r"\n   e\.g\. \S+\.log:\d+\n        2025-11-0[34] \d\d:\d\d:\d\d 10\.0\.1\.1[01] 403\.7 5 (POST|OPTIONS) ").unwrap())
         .stdout(predicate::str::contains("Check next:"));
+    // A parameter no check takes is an error (exit 2), not silently ignored.
+    iisql()
+        .args(["diagnose", &sample, "-p", "min_hit=5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown parameter `min_hit`"));
     // Only critical findings fail the run when asked.
     let out = iisql()
         .args([
