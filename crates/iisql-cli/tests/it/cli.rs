@@ -102,6 +102,31 @@ fn output_files_follow_their_extension() {
         .success()
         .stdout("");
     assert_eq!(fs::read_to_string(&csv).unwrap(), "log_row\n5\n6\n");
+    // JSON, NDJSON and TSV files too.
+    for (name, want) in [
+        ("out.json", "[{\"log_row\":5},{\"log_row\":6}]"),
+        ("out.ndjson", "{\"log_row\":5}\n{\"log_row\":6}\n"),
+        ("out.tsv", "log_row\n5\n6\n"),
+    ] {
+        let path = dir.path().join(name);
+        iisql()
+            .args([
+                &tree(),
+                "-q",
+                "-c",
+                "SELECT log_row FROM logs ORDER BY log_filename, log_row LIMIT 2",
+                "-o",
+            ])
+            .arg(&path)
+            .assert()
+            .success()
+            .stdout("");
+        assert_eq!(
+            fs::read_to_string(&path).unwrap().trim_end(),
+            want.trim_end(),
+            "{name}"
+        );
+    }
 
     let pq = dir.path().join("out.parquet");
     iisql()
