@@ -200,6 +200,37 @@ async fn count_star_converts_no_column() {
         b[0].column(0).as_primitive::<Int64Type>().values().to_vec(),
         vec![5, 5]
     );
+    // Converting no value shows: an unreadable value is not met by count(*), and is by a query
+    // that reads its column.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("u_ex1.log"),
+        "#Fields: date time sc-status\n2024-01-01 00:00:00 abc\n2024-01-01 00:00:01 200\n",
+    )
+    .unwrap();
+    let ctx = iisql::new_context().unwrap();
+    iisql::register_logs(
+        &ctx,
+        "t",
+        &[dir.path().display().to_string()],
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let log = iisql::scan_log(&ctx);
+    for (sql, invalid) in [
+        ("SELECT count(*) FROM t", 0),
+        ("SELECT count(sc_status) FROM t", 1),
+    ] {
+        log.reset();
+        ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let r = log.snapshot();
+        assert_eq!(
+            (r.stats.rows, r.stats.invalid_values),
+            (2, invalid),
+            "{sql}"
+        );
+    }
 }
 
 #[tokio::test]
