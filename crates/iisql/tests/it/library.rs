@@ -96,6 +96,34 @@ async fn projection_reaches_the_scan() {
         text.contains("limit=3") && text.contains("file_type=iisw3c"),
         "{text}"
     );
+    // ...and the scan stops early: a LIMIT over a 20 MB file reads a chunk or two of it.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("#Fields: date time c-ip cs-uri-stem sc-status\n");
+    while text.len() < 20 << 20 {
+        text.push_str("2024-03-01 00:00:00 10.0.0.1 /a/rather/long/path/to/a/page 200\n");
+    }
+    std::fs::write(dir.path().join("u_ex1.log"), &text).unwrap();
+    let ctx = iisql::new_context().unwrap();
+    iisql::register_logs(
+        &ctx,
+        "big",
+        &[dir.path().display().to_string()],
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let log = iisql::scan_log(&ctx);
+    log.reset();
+    let b = ctx
+        .sql("SELECT cs_uri_stem FROM big LIMIT 3")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(b.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+    let read = log.bytes_read();
+    assert!(read > 0 && read < 8 << 20, "{read} bytes read for LIMIT 3");
 }
 
 #[tokio::test]
