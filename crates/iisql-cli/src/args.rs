@@ -183,6 +183,11 @@ pub struct InputArgs {
     #[arg(long)]
     pub fields: Option<String>,
 
+    /// The logs are compressed (gzip, zstd, bzip2, xz): folders are searched for *.log.gz
+    /// (and so on) and each file is decompressed as it is read.
+    #[arg(long, value_name = "CODEC")]
+    pub compression: Option<String>,
+
     /// Stop with an error once more than N lines were rejected (Log Parser's -e).
     #[arg(long, value_name = "N")]
     pub max_errors: Option<u64>,

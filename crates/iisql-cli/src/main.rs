@@ -58,8 +58,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn options(a: &InputArgs) -> IisW3cOptions {
-    IisW3cOptions {
+fn options(a: &InputArgs) -> Result<IisW3cOptions> {
+    let mut o = IisW3cOptions {
         fields: a.fields.clone(),
         max_errors: a.max_errors,
         strict: a.strict,
@@ -67,7 +67,14 @@ fn options(a: &InputArgs) -> IisW3cOptions {
             .max_line_bytes
             .unwrap_or(iisql::iis_log::chunker::DEFAULT_MAX_LINE),
         ..Default::default()
+    };
+    if let Some(c) = &a.compression {
+        // The same names as the SQL option `compression`.
+        let sql = std::collections::HashMap::from([("compression".to_string(), c.clone())]);
+        o.apply(&sql)
+            .map_err(|e| DataFusionError::Plan(format!("--compression: {e}")))?;
     }
+    Ok(o)
 }
 
 /// The bundled saved queries plus those of `extra`.
@@ -92,7 +99,7 @@ pub async fn setup(
         config = config.with_target_partitions(n.max(1));
     }
     let ctx = iisql::new_context_with_config(config)?;
-    let opts = options(input);
+    let opts = options(input)?;
     iisql::register_iis_with_options(&ctx, opts.clone())?;
     let mut total_bytes = None;
     if !input.paths.is_empty() {

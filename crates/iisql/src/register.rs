@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use datafusion::common::GetExt;
 use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
@@ -18,7 +20,17 @@ use crate::session::scan_log;
 
 /// Whether a file name looks like a log this format reads (`*.log`, case-insensitive).
 pub fn is_log_file(name: &str) -> bool {
-    name.to_ascii_lowercase().ends_with(".log")
+    has_suffix(name, ".log")
+}
+
+/// Whether `name` ends with `suffix` (such as `.log` or `.log.gz`), case-insensitively.
+fn has_suffix(name: &str, suffix: &str) -> bool {
+    name.to_ascii_lowercase().ends_with(suffix)
+}
+
+/// The names a folder walk takes: `.log`, and `.log.gz` (and so on) for compressed logs.
+fn log_suffix(compression: FileCompressionType) -> String {
+    format!(".log{}", compression.get_ext())
 }
 
 fn has_glob(s: &str) -> bool {
@@ -31,8 +43,8 @@ fn has_scheme(s: &str) -> bool {
     })
 }
 
-/// Collects `*.log` files below `dir`, sorted.
-fn walk(dir: &Path, out: &mut Vec<String>) -> Result<(), IisqlError> {
+/// Collects the files below `dir` whose names end with `suffix`, sorted.
+fn walk(dir: &Path, suffix: &str, out: &mut Vec<String>) -> Result<(), IisqlError> {
     let entries = std::fs::read_dir(dir).map_err(|source| IisqlError::Io {
         path: dir.display().to_string(),
         source,
@@ -50,10 +62,10 @@ fn walk(dir: &Path, out: &mut Vec<String>) -> Result<(), IisqlError> {
         let is_log = p
             .file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(is_log_file);
+            .is_some_and(|n| has_suffix(n, suffix));
         // Links are followed; a log that cannot be reached is an error, not a skipped file.
         match std::fs::metadata(&p) {
-            Ok(m) if m.is_dir() => walk(&p, out)?,
+            Ok(m) if m.is_dir() => walk(&p, suffix, out)?,
             Ok(_) if is_log => out.push(p.display().to_string()),
             Err(e) if is_log => return Err(io(&p, e)),
             _ => {}
@@ -70,7 +82,7 @@ pub fn local_size(paths: &[impl AsRef<str>]) -> u64 {
         let path = Path::new(p.as_ref());
         if path.is_dir() {
             let mut files = Vec::new();
-            if walk(path, &mut files).is_ok() {
+            if walk(path, ".log", &mut files).is_ok() {
                 total += files
                     .iter()
                     .filter_map(|f| std::fs::metadata(f).ok())
@@ -88,6 +100,11 @@ pub fn local_size(paths: &[impl AsRef<str>]) -> u64 {
 /// a glob or URL is passed to DataFusion as it is, a file is taken as it is. A file named twice
 /// (a folder and a file inside it) is read once.
 pub fn expand_paths(paths: &[impl AsRef<str>]) -> Result<Vec<ListingTableUrl>> {
+    expand(paths, ".log")
+}
+
+/// [`expand_paths`] for logs whose names end with `suffix` (`.log.gz` for gzip).
+fn expand(paths: &[impl AsRef<str>], suffix: &str) -> Result<Vec<ListingTableUrl>> {
     let mut urls: Vec<ListingTableUrl> = Vec::new();
     for p in paths {
         let p = p.as_ref();
@@ -98,7 +115,7 @@ pub fn expand_paths(paths: &[impl AsRef<str>]) -> Result<Vec<ListingTableUrl>> {
         let path = Path::new(p);
         if path.is_dir() {
             let mut files = Vec::new();
-            walk(path, &mut files)?;
+            walk(path, suffix, &mut files)?;
             if files.is_empty() {
                 return Err(IisqlError::NoLogFiles(p.to_string()).into());
             }
@@ -130,7 +147,7 @@ pub async fn register_logs(
     paths: &[impl AsRef<str>],
     options: IisW3cOptions,
 ) -> Result<()> {
-    let urls = expand_paths(paths)?;
+    let urls = expand(paths, &log_suffix(options.compression))?;
     let format = Arc::new(IisW3cFormat::new(options, scan_log(ctx)));
     // DataFusion infers a multi-path table's schema from its first path only; the custom fields
     // of every file must be columns, so the schema is inferred over all of them here.

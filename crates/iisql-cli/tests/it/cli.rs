@@ -408,3 +408,42 @@ fn diagnose_reports_findings_with_exit_codes() {
         ));
     iisql().args(["diagnose", "/no/such/dir"]).assert().code(2);
 }
+
+#[test]
+fn compressed_logs_in_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("W3SVC1");
+    fs::create_dir_all(&site).unwrap();
+    let log = site.join("u_ex251103.log");
+    fs::write(
+        &log,
+        "#Fields: date time c-ip sc-status\r\n2025-11-03 00:00:00 10.0.0.1 200\r\n2025-11-03 00:00:01 10.0.0.2 404\r\n",
+    )
+    .unwrap();
+    // gzip is part of every Debian system.
+    let status = std::process::Command::new("gzip")
+        .arg(&log)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    iisql()
+        .arg(dir.path())
+        .args(["--compression", "gzip", "--format", "csv", "-q", "-c"])
+        .arg("SELECT c_ip, sc_status FROM logs ORDER BY 1")
+        .assert()
+        .success()
+        .stdout("c_ip,sc_status\n10.0.0.1,200\n10.0.0.2,404\n");
+    // Without the option the folder holds no *.log; an unknown codec is a clear error.
+    iisql()
+        .arg(dir.path())
+        .args(["-c", "SELECT 1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no .log files found"));
+    iisql()
+        .arg(dir.path())
+        .args(["--compression", "zip", "-c", "SELECT 1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--compression"));
+}
