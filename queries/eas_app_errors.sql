@@ -16,13 +16,15 @@
 --   the mailbox policy; whether ActiveSync is enabled for the user.
 WITH logged AS (
   -- Exchange 2013+ writes Log= on the back end's line (the front end's line of the same request
-  -- has none): where back ends log, their lines are the requests; elsewhere every line is.
+  -- has none): where back ends log, the lines with Log= are the requests (a 2010 CAS writes it
+  -- on its own line); elsewhere every line is.
   SELECT count(*) > 0 AS on_backend FROM activesync
   WHERE tier = 'backend' AND cs_uri_query LIKE '%Log=%'
 ),
 requests AS (
   SELECT a.* FROM activesync a CROSS JOIN logged
-  WHERE NOT a.is_probe AND (a.tier = 'backend' OR NOT logged.on_backend)
+  WHERE NOT a.is_probe
+    AND (a.tier = 'backend' OR a.cs_uri_query LIKE '%Log=%' OR NOT logged.on_backend)
 ),
 errors AS (
   SELECT * FROM requests
