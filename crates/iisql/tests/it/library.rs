@@ -338,33 +338,51 @@ async fn custom_fields_of_the_fields_option_become_columns() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_file_truncated_while_it_is_scanned() {
-    use futures::StreamExt;
+/// A log of `lines` rows (stems `/{stem}/{i}`) in a temp folder, and a running scan of
+/// `column` over it with one partition: (folder, file, text, context, stream).
+async fn scan_of_a_large_file(
+    stem: &str,
+    lines: usize,
+    column: &str,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    String,
+    datafusion::prelude::SessionContext,
+    datafusion::physical_plan::SendableRecordBatchStream,
+) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("u_ex1.log");
     let mut text = String::from("#Fields: date time c-ip cs-uri-stem sc-status\n");
-    for i in 0..200_000 {
+    for i in 0..lines {
         text.push_str(&format!(
-            "2024-03-01 00:00:{:02} 10.0.0.1 /page/{i} 200\n",
+            "2024-03-01 00:00:{:02} 10.0.0.1 /{stem}/{i} 200\n",
             i % 60
         ));
     }
     std::fs::write(&path, &text).unwrap();
-    // One partition: the file is read in order, so what has been read when the first batch
-    // arrives is known (one chunk), and the cut below lies beyond it.
     let ctx =
         iisql::new_context_with_config(iisql::session_config().with_target_partitions(1)).unwrap();
     iisql::register_logs(&ctx, "t", &[path.display().to_string()], Default::default())
         .await
         .unwrap();
-    let mut stream = ctx
-        .sql("SELECT log_row FROM t")
+    let stream = ctx
+        .sql(&format!("SELECT {column} FROM t"))
         .await
         .unwrap()
         .execute_stream()
         .await
         .unwrap();
+    (dir, path, text, ctx, stream)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_truncated_while_it_is_scanned() {
+    use futures::StreamExt;
+    // One partition: the file is read in order, so what has been read when the first batch
+    // arrives is known (one chunk), and the cut below lies beyond it.
+    let (_dir, path, text, ctx, mut stream) =
+        scan_of_a_large_file("page", 200_000, "log_row").await;
     // Cut the file mid-line, well past what the scan has read when its first batch arrives
     // (one 2 MiB chunk): in line 150,001, after its third field.
     let line_start = text.match_indices('\n').nth(150_000).unwrap().0 + 1;
@@ -409,29 +427,8 @@ async fn a_file_truncated_while_it_is_scanned() {
 #[tokio::test]
 async fn a_file_replaced_while_it_is_scanned_is_read_as_it_was_opened() {
     use futures::StreamExt;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("u_ex1.log");
-    let mut text = String::from("#Fields: date time c-ip cs-uri-stem sc-status\n");
-    for i in 0..100_000 {
-        text.push_str(&format!(
-            "2024-03-01 00:00:{:02} 10.0.0.1 /old/{i} 200\n",
-            i % 60
-        ));
-    }
-    std::fs::write(&path, &text).unwrap();
     // One partition: one open of the file (byte ranges of a large file are opened one by one).
-    let ctx =
-        iisql::new_context_with_config(iisql::session_config().with_target_partitions(1)).unwrap();
-    iisql::register_logs(&ctx, "t", &[path.display().to_string()], Default::default())
-        .await
-        .unwrap();
-    let mut stream = ctx
-        .sql("SELECT cs_uri_stem FROM t")
-        .await
-        .unwrap()
-        .execute_stream()
-        .await
-        .unwrap();
+    let (dir, path, _, ctx, mut stream) = scan_of_a_large_file("old", 100_000, "cs_uri_stem").await;
     let mut rows = 0;
     let mut replaced = false;
     let mut stems = 0;
