@@ -10,6 +10,9 @@
 --   own authentication. Requiring certificates there refuses every proxied request.
 -- next: On the Exchange Back End site, set the Microsoft-Server-ActiveSync virtual directory's
 --   Client certificates setting to Ignore and restore its default authentication.
+-- timeline: sc_status = 403 AND sc_substatus = 7 AND (s_port = 444 OR (s_port IS NULL AND
+--   lower(cs_uri_stem) LIKE '/microsoft-server-activesync/proxy/default.eas%'))
+-- timeline_by: server
 SELECT server, client_ip, count(*) AS hits,
        array_to_string(array_sort(array_agg(DISTINCT device_id)), ',') AS device_id,
        min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example,

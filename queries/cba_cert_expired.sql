@@ -7,6 +7,7 @@
 -- param: min_hits int 1 Fewest requests from one device that make a finding
 -- means: The certificate on the device expired (or is not yet valid, e.g. a wrong device clock); the MDM did not renew it.
 -- next: Check the certificate's validity dates on the device and the MDM's renewal policy; re-issue the certificate; check the device clock for not-yet-valid certificates.
+-- timeline: NOT is_probe AND sc_status = 403 AND sc_substatus = 17
 WITH eas AS (
   SELECT * FROM activesync WHERE NOT is_probe
 )

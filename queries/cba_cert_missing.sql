@@ -13,6 +13,7 @@
 --   profile, it was removed, or the mail app uses another certificate or account.
 -- next: Check the device's MDM enrolment and certificate profile; confirm the user's certificate
 --   is installed and selected for the Exchange account; re-push the profile and watch for 200s.
+-- timeline: tier = 'frontend' AND NOT is_probe AND sc_status = 403 AND sc_substatus = 7
 WITH eas AS (SELECT * FROM activesync WHERE tier = 'frontend' AND NOT is_probe),
 gateways AS (
   -- A gateway that terminates the certificates itself cannot present them to Exchange: all its

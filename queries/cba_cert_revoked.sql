@@ -7,6 +7,8 @@
 -- param: min_hits int 1 Fewest requests from one device that make a finding
 -- means: The certificate was revoked by its CA (device lost, user left, certificate superseded) but the device still uses it.
 -- next: Confirm the revocation was intended; if the device should sync, issue a new certificate through the MDM and remove the revoked one.
+-- timeline: NOT is_probe AND sc_status = 403 AND sc_substatus = 13 AND (sc_win32_status IS NULL OR
+--   sc_win32_status NOT IN (2148081682, 2148081683))
 WITH eas AS (
   SELECT * FROM activesync WHERE NOT is_probe
 )

@@ -7,6 +7,7 @@
 -- param: min_hits int 1 Fewest requests from one device that make a finding
 -- means: The server cannot build a trusted chain for the device's certificate: the issuing root CA is not in the server's Trusted Root store, an intermediate is missing, or a non-self-signed certificate sits in the Trusted Root store (KB 942061). If only some servers refuse, their certificate stores differ.
 -- next: Compare the Trusted Root and Intermediate stores of the servers listed with those that accept the same devices; import the issuing CA chain; remove non-root certificates from Trusted Root; for a third-party CA, publish it to the Enterprise NTAuth store.
+-- timeline: NOT is_probe AND sc_status = 403 AND sc_substatus = 16
 WITH eas AS (
   SELECT * FROM activesync WHERE NOT is_probe
 )

@@ -15,6 +15,8 @@
 -- next: Inspect the certificate's SAN (it must hold the user's UPN); check the AD account's UPN;
 --   check that Client Certificate Mapping Authentication is installed and enabled on every
 --   server; publish third-party CAs to the Enterprise NTAuth store.
+-- timeline: tier = 'frontend' AND NOT is_probe AND cs_username IS NULL AND ((sc_status = 403 AND
+--   sc_substatus = 12) OR (sc_status = 401 AND NOT followed_by_success))
 WITH eas AS (SELECT * FROM activesync WHERE tier = 'frontend' AND NOT is_probe),
 kcd_gateways AS (
   -- An MDM gateway whose Kerberos delegation fails: many devices behind one address get

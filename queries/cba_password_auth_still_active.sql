@@ -12,6 +12,9 @@
 --   devices can still send (stale) passwords - the path by which old devices lock accounts.
 -- next: Set-ActiveSyncVirtualDirectory -BasicAuthEnabled $false -WindowsAuthEnabled $false on
 --   every server sharing the namespace, then re-check that certificate mapping is still enabled.
+-- timeline: tier = 'frontend' AND NOT is_probe AND sc_status = 401 AND sc_substatus = 1 AND
+--   sc_win32_status IN (1326, 1330, 1331, 1909, 2148074252)
+-- timeline_by: user
 WITH eas AS (SELECT * FROM activesync WHERE tier = 'frontend' AND NOT is_probe),
 kcd_gateways AS (
   -- An MDM gateway whose Kerberos delegation fails: many devices behind one address get

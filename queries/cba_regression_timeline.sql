@@ -12,6 +12,8 @@
 -- next: Check the server's change history at that hour (Set-ActiveSyncVirtualDirectory, IIS
 --   configuration, certificate or CU installs); verify clientCertificateMappingAuthentication is
 --   still enabled on the ActiveSync virtual directory.
+-- timeline: tier = 'frontend' AND NOT is_probe AND NOT (sc_status BETWEEN 200 AND 299)
+-- timeline_by: server
 WITH hourly AS (
   SELECT server, date_trunc('hour', timestamp) AS hour, count(*) AS total,
          sum(CASE WHEN sc_status BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS ok,

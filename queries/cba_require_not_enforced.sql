@@ -13,6 +13,9 @@
 --   CBA documentation warns that Accept does not work consistently across ActiveSync devices.
 -- next: On the Microsoft-Server-ActiveSync virtual directory of the servers listed, set SSL
 --   Settings to Require SSL and Client certificates: Require, as on the other servers.
+-- timeline: tier = 'frontend' AND NOT is_probe AND sc_status = 401 AND cs_username IS NULL AND NOT
+--   followed_by_success
+-- timeline_by: server
 WITH eas AS (SELECT * FROM activesync WHERE tier = 'frontend' AND NOT is_probe),
 kcd_gateways AS (
   -- An MDM gateway whose Kerberos delegation fails: many devices behind one address get

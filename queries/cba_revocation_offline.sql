@@ -11,6 +11,7 @@
 --   unreachable or its CRL expired), so every device is refused while it lasts.
 -- next: Fetch the CRL/OCSP URLs of the issuing CA from an Exchange server (certutil -url); check
 --   proxy and firewall rules and the CRL's next-update date; publish a fresh CRL.
+-- timeline: NOT is_probe AND sc_status = 403 AND sc_substatus IN (13, 16)
 WITH refused AS (
   SELECT date_trunc('hour', timestamp) AS hour, *
   FROM activesync

@@ -12,6 +12,9 @@
 -- next: In IIS Manager, set SSL Settings of the Default Web Site and of the listed virtual
 --   directories to Client certificates: Ignore; require them only on Microsoft-Server-ActiveSync
 --   (and owa if intended).
+-- timeline: sc_status = 403 AND sc_substatus = 7 AND lower(split_part(cs_uri_stem, '/', 2)) NOT IN
+--   ('microsoft-server-activesync', 'owa')
+-- timeline_from: iis_requests
 SELECT lower(split_part(cs_uri_stem, '/', 2)) AS segment,
        count(*) AS hits, count(DISTINCT c_ip) AS clients,
        array_to_string(array_sort(array_agg(DISTINCT coalesce(s_computername, s_ip))), ',') AS server,

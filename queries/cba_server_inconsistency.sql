@@ -11,6 +11,8 @@
 --   SSL settings, certificate stores); load balancing makes the same device fail at random.
 -- next: Compare Get-ActiveSyncVirtualDirectory and the IIS SSL/authentication settings of the
 --   servers listed; align them; compare their certificate stores.
+-- timeline: tier = 'frontend' AND NOT is_probe AND ((sc_status = 403 AND sc_substatus IN (7, 12, 13, 16,
+--   17)) OR (sc_status = 401 AND cs_username IS NULL AND NOT followed_by_success))
 WITH eas AS (
   SELECT CAST(timestamp AS DATE) AS day, *
   FROM activesync WHERE tier = 'frontend' AND NOT is_probe

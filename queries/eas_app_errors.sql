@@ -14,6 +14,8 @@
 --   ActiveSync, throttling.
 -- next: Get-MobileDevice / Get-CASMailbox for the user; device access rules and quarantine;
 --   the mailbox policy; whether ActiveSync is enabled for the user.
+-- timeline: NOT is_probe AND (eas_error IS NOT NULL OR eas_status IN ('142', '143', '144', '145') OR
+--   sc_status = 449) AND coalesce(eas_error, '') <> 'PingCollisionDetected'
 WITH logged AS (
   -- Exchange 2013+ writes Log= on the back end's line (the front end's line of the same request
   -- has none): where back ends log, the lines with Log= are the requests (a 2010 CAS writes it

@@ -12,6 +12,9 @@
 -- next: Raise uploadReadAheadSize on the ActiveSync (and OWA) virtual directories
 --   (appcmd set config ... -section:serverRuntime /uploadReadAheadSize:...); for 404.13 raise
 --   maxAllowedContentLength; check the organisation's message size limits.
+-- timeline: NOT is_probe AND command IN ('SendMail', 'SmartReply', 'SmartForward') AND (sc_status = 413
+--   OR (sc_status = 404 AND sc_substatus = 13) OR sc_status = 500) AND (tier = 'frontend' OR NOT
+--   EXISTS (SELECT 1 FROM activesync WHERE tier = 'frontend'))
 WITH fe AS (SELECT count(*) > 0 AS logged FROM activesync WHERE tier = 'frontend')
 SELECT max(device_id) AS device_id, max(device_type) AS device_type, max(user) AS user,
        array_to_string(array_sort(array_agg(DISTINCT server)), ',') AS server, count(*) AS hits, max(cs_bytes) AS largest_bytes,

@@ -11,6 +11,8 @@
 -- next: Find the device by its DeviceId and user agent (Get-MobileDevice); update or remove its
 --   account, or block it (Set-CASMailbox -ActiveSyncBlockedDeviceIDs); disable password
 --   authentication where certificates are meant to be used.
+-- timeline: NOT is_probe AND sc_status = 401 AND sc_substatus = 1 AND sc_win32_status IN (1326, 1909)
+-- timeline_by: user
 WITH f AS (
   SELECT * FROM activesync
   WHERE NOT is_probe AND sc_status = 401 AND sc_substatus = 1 AND user IS NOT NULL

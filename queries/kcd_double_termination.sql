@@ -8,6 +8,8 @@
 -- param: min_hits int 1 Fewest requests from one gateway that make a finding
 -- means: Certificate authentication must be terminated in one place only: either Exchange (IIS certificate mapping) or the MDM gateway with Kerberos delegation. Both are configured.
 -- next: If the gateway terminates certificates, set Client certificates to Ignore on the ActiveSync virtual directory and allow Windows Integrated authentication; otherwise make the gateway pass the client certificate through.
+-- timeline: tier = 'frontend' AND NOT is_probe AND sc_status = 403 AND sc_substatus = 7
+-- timeline_by: client_ip
 WITH eas AS (SELECT * FROM activesync WHERE tier = 'frontend' AND NOT is_probe),
 gateways AS (
   -- A gateway that terminates the certificates itself cannot present them to Exchange: all its

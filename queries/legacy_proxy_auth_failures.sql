@@ -12,6 +12,10 @@
 --   subfolder on Windows Integrated authentication.
 -- next: On the legacy CAS, disable client certificate authentication on Microsoft-Server-
 --   ActiveSync and enable Windows Integrated authentication on its Proxy subfolder.
+-- timeline: lower(cs_uri_stem) LIKE '/microsoft-server-activesync/proxy%' AND (s_port IS NULL OR s_port
+--   <> 444) AND ((sc_status = 403 AND sc_substatus = 7) OR (sc_status = 401 AND cs_username IS
+--   NULL AND NOT followed_by_success))
+-- timeline_by: server
 SELECT server, client_ip, status_full, count(*) AS hits,
        min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example,
        first_value(request_line ORDER BY timestamp) AS example_line

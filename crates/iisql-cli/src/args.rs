@@ -77,6 +77,9 @@ pub struct DiagnoseArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// Also write the report as one self-contained HTML page (findings, evidence, charts).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Exit with code 1 when a finding is at least this severe (info, low, medium, high, critical).
     #[arg(long, default_value = "low", value_name = "SEVERITY")]
     pub fail_on: String,
@@ -133,6 +136,8 @@ pub enum Format {
     Json,
     /// One JSON object per line.
     Ndjson,
+    /// A chart (see --chart-type): SVG on standard output, or the picture `-o FILE.svg|.png`.
+    Chart,
 }
 
 /// Options for running SQL.
@@ -163,9 +168,68 @@ pub struct OutputArgs {
     pub format: Format,
 
     /// Write results to FILE instead of standard output; the writer follows the extension
-    /// (.csv, .tsv, .json, .ndjson, .parquet).
+    /// (.csv, .tsv, .json, .ndjson, .parquet; .svg and .png draw a chart).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// The chart's shape: bar, bar-stacked, column, column-stacked, line, area or pie (Log
+    /// Parser's names, such as ColumnClustered, work too). Default: chosen from the result, a
+    /// line over time, columns or bars over categories.
+    #[arg(long, value_name = "TYPE", value_parser = parse_chart_kind)]
+    pub chart_type: Option<iisql::chart::ChartKind>,
+
+    /// The chart's title (default: made from the column names, "hits by hour").
+    #[arg(long, value_name = "TEXT")]
+    pub chart_title: Option<String>,
+
+    /// The chart's size in pixels, WIDTHxHEIGHT.
+    #[arg(long, value_name = "WxH", default_value = "1000x560", value_parser = parse_size)]
+    pub chart_size: (u32, u32),
+}
+
+impl OutputArgs {
+    /// Standard output as a table, no chart options: what `diagnose` and the like start from.
+    pub fn table() -> Self {
+        Self {
+            format: Format::Table,
+            output: None,
+            chart_type: None,
+            chart_title: None,
+            chart_size: (1000, 560),
+        }
+    }
+
+    /// The chart options these arguments give.
+    pub fn chart_options(&self) -> iisql::chart::ChartOptions {
+        iisql::chart::ChartOptions {
+            kind: self.chart_type,
+            title: self.chart_title.clone(),
+            width: self.chart_size.0,
+            height: self.chart_size.1,
+            ..Default::default()
+        }
+    }
+}
+
+fn parse_chart_kind(s: &str) -> Result<iisql::chart::ChartKind, String> {
+    iisql::chart::ChartKind::parse(s).ok_or_else(|| {
+        format!(
+            "unknown chart type `{s}` (one of {})",
+            iisql::chart::ChartKind::NAMES.join(", ")
+        )
+    })
+}
+
+/// `WIDTHxHEIGHT`, each 100 to 10000 pixels.
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("`{s}` is not WIDTHxHEIGHT in pixels, such as 1000x560");
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    let w: u32 = w.trim().parse().map_err(|_| bad())?;
+    let h: u32 = h.trim().parse().map_err(|_| bad())?;
+    if !(100..=10_000).contains(&w) || !(100..=10_000).contains(&h) {
+        return Err(format!("{w}x{h}: each side must be 100 to 10000 pixels"));
+    }
+    Ok((w, h))
 }
 
 /// What is read, and how.

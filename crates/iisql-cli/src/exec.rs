@@ -14,6 +14,7 @@ use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::prelude::SessionContext;
 use iisql::Catalog;
 use iisql::ScanLog;
+use iisql::chart::ChartOptions;
 use iisql::iis_log::Reject;
 
 use crate::args::Format;
@@ -30,6 +31,8 @@ pub struct Runner {
     pub format: Format,
     /// Output file, if any.
     pub output: Option<PathBuf>,
+    /// How charts are drawn (`--format chart`, `-o FILE.svg|.png`, `\chart`).
+    pub chart: ChartOptions,
     /// Print elapsed time per statement.
     pub timing: bool,
     /// No summary, no progress.
@@ -46,6 +49,15 @@ pub struct Runner {
     seen: BTreeSet<(String, u64, u64, String)>,
     /// Rejects past that limit: counted, not written.
     rejects_not_kept: u64,
+    /// The last query that returned rows, for the REPL's `\chart`.
+    last: Option<LastQuery>,
+}
+
+/// A query the REPL can run again.
+#[derive(Debug, Clone)]
+enum LastQuery {
+    Sql(String),
+    Saved(String, Vec<String>),
 }
 
 impl Runner {
@@ -57,6 +69,7 @@ impl Runner {
             log,
             format,
             output: None,
+            chart: ChartOptions::default(),
             timing: false,
             quiet: false,
             rejects_path: None,
@@ -65,12 +78,16 @@ impl Runner {
             rejects: Vec::new(),
             seen: BTreeSet::new(),
             rejects_not_kept: 0,
+            last: None,
         }
     }
 
     /// Runs one statement and writes its result.
     pub async fn run(&mut self, sql: &str) -> Result<()> {
         let df = self.ctx.sql(sql).await?;
+        if !df.schema().fields().is_empty() {
+            self.last = Some(LastQuery::Sql(sql.to_string()));
+        }
         self.run_df(df).await
     }
 
@@ -79,7 +96,42 @@ impl Runner {
         let q = self.catalog.require(name)?.clone();
         let values = parse_params(params)?;
         let df = q.dataframe(&self.ctx, &values).await?;
+        self.last = Some(LastQuery::Saved(name.to_string(), params.to_vec()));
         self.run_df(df).await
+    }
+
+    /// Runs the last query that returned rows again and draws its result into `path` (.svg or
+    /// .png), as `kind` (default: the runner's chart type, or one chosen from the result) with
+    /// `title`.
+    pub async fn chart_last(
+        &mut self,
+        path: &std::path::Path,
+        kind: Option<iisql::chart::ChartKind>,
+        title: Option<String>,
+    ) -> Result<usize> {
+        if !matches!(kind_for_path(path)?, FileKind::Chart(_)) {
+            return Err(DataFusionError::Plan(format!(
+                "{}: a chart is written as .svg or .png",
+                path.display()
+            )));
+        }
+        let Some(last) = self.last.clone() else {
+            return Err(DataFusionError::Plan(
+                "no query to chart yet: run one, then \\chart FILE".into(),
+            ));
+        };
+        let df = match &last {
+            LastQuery::Sql(sql) => self.ctx.sql(sql).await?,
+            LastQuery::Saved(name, params) => {
+                let q = self.catalog.require(name)?.clone();
+                q.dataframe(&self.ctx, &parse_params(params)?).await?
+            }
+        };
+        let mut chart = self.chart.clone();
+        chart.kind = kind.or(chart.kind);
+        chart.title = title.or(chart.title);
+        let stream = df.execute_stream().await?;
+        write_file(stream, path, &chart).await
     }
 
     /// Executes a planned query and writes its result.
@@ -103,8 +155,10 @@ impl Runner {
                 return Ok(0);
             }
             match &self.output {
-                Some(path) => write_file(stream, path).await,
-                None => write_stream(stream, self.format, std::io::stdout().lock()).await,
+                Some(path) => write_file(stream, path, &self.chart).await,
+                None => {
+                    write_stream(stream, self.format, &self.chart, std::io::stdout().lock()).await
+                }
             }
         }
         .await;
@@ -161,10 +215,18 @@ impl Runner {
     }
 
     async fn write_rejects(&self, path: &std::path::Path) -> Result<()> {
+        if let FileKind::Chart(_) = kind_for_path(path)? {
+            return Err(DataFusionError::Plan(format!(
+                "--rejects {}: rejected lines are written as .csv, .tsv, .json or .ndjson",
+                path.display()
+            )));
+        }
         let batch = rejects_batch(&self.rejects)?;
         let schema = batch.schema();
         let stream = MemoryStream::try_new(vec![batch], schema, None)?;
-        write_file(Box::pin(stream), path).await.map(|_| ())
+        write_file(Box::pin(stream), path, &self.chart)
+            .await
+            .map(|_| ())
     }
 }
 

@@ -109,6 +109,7 @@ pub async fn setup(
     }
     let mut runner = Runner::new(ctx, output.format);
     runner.output = output.output.clone();
+    runner.chart = output.chart_options();
     runner.timing = input.timing;
     runner.quiet = input.quiet;
     runner.rejects_path = input.rejects.clone();

@@ -1,5 +1,5 @@
 //! Writing results: to standard output in a chosen format, or to a file whose extension picks
-//! the writer. Everything but the text table streams batch by batch.
+//! the writer. Everything but the text table and charts streams batch by batch.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -14,6 +14,7 @@ use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use futures::StreamExt;
+use iisql::chart::{ChartOptions, ImageFormat};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -27,6 +28,8 @@ pub enum FileKind {
     Text(Format),
     /// Apache Parquet, zstd-compressed.
     Parquet,
+    /// A chart, SVG or PNG.
+    Chart(ImageFormat),
 }
 
 /// The writer for a file name, from its extension.
@@ -43,9 +46,12 @@ pub fn kind_for_path(path: &Path) -> Result<FileKind> {
         "ndjson" | "jsonl" => FileKind::Text(Format::Ndjson),
         "txt" => FileKind::Text(Format::Table),
         "parquet" => FileKind::Parquet,
+        "svg" => FileKind::Chart(ImageFormat::Svg),
+        "png" => FileKind::Chart(ImageFormat::Png),
         _ => {
             return Err(DataFusionError::Plan(format!(
-                "{}: unknown output extension (use .csv, .tsv, .json, .ndjson, .parquet or .txt)",
+                "{}: unknown output extension (use .csv, .tsv, .json, .ndjson, .parquet, .txt, \
+                 or .svg and .png for a chart)",
                 path.display()
             )));
         }
@@ -62,7 +68,8 @@ enum TextWriter<W: Write> {
 impl<W: Write> TextWriter<W> {
     fn new(format: Format, w: W) -> Self {
         match format {
-            Format::Csv | Format::Table => Self::Csv(Box::new(
+            // Tables and charts are written from all the rows, not by this writer.
+            Format::Csv | Format::Table | Format::Chart => Self::Csv(Box::new(
                 datafusion::arrow::csv::WriterBuilder::new()
                     .with_header(true)
                     .build(w),
@@ -128,14 +135,34 @@ fn write_table<W: Write>(mut w: W, schema: &SchemaRef, batches: &[RecordBatch]) 
     Ok(())
 }
 
-/// Streams results to `w` in `format`. Returns the number of rows.
+/// Draws the rows of `stream` as a chart; the bytes of the picture and the number of rows.
+pub async fn chart_bytes(
+    stream: SendableRecordBatchStream,
+    chart: &ChartOptions,
+    format: ImageFormat,
+) -> Result<(Vec<u8>, usize)> {
+    let batches: Vec<RecordBatch> = datafusion::physical_plan::common::collect(stream).await?;
+    let rows = batches.iter().map(RecordBatch::num_rows).sum();
+    Ok((iisql::chart::render(&batches, chart, format)?, rows))
+}
+
+/// Streams results to `w` in `format` (a chart: SVG drawn with `chart`). Returns the number
+/// of rows.
 pub async fn write_stream<W: Write>(
     mut stream: SendableRecordBatchStream,
     format: Format,
+    chart: &ChartOptions,
     mut w: W,
 ) -> Result<usize> {
     let schema = stream.schema();
     let mut rows = 0;
+    if format == Format::Chart {
+        let (svg, rows) = chart_bytes(stream, chart, ImageFormat::Svg).await?;
+        w.write_all(&svg)?;
+        w.write_all(b"\n")?;
+        w.flush()?;
+        return Ok(rows);
+    }
     if format == Format::Table {
         let mut batches = Vec::new();
         while let Some(b) = stream.next().await {
@@ -162,15 +189,29 @@ pub async fn write_stream<W: Write>(
     Ok(rows)
 }
 
-/// Streams results into the file at `path`, the writer chosen by its extension.
-pub async fn write_file(stream: SendableRecordBatchStream, path: &Path) -> Result<usize> {
+/// Streams results into the file at `path`, the writer chosen by its extension (a chart is
+/// drawn with `chart`).
+pub async fn write_file(
+    stream: SendableRecordBatchStream,
+    path: &Path,
+    chart: &ChartOptions,
+) -> Result<usize> {
     let kind = kind_for_path(path)?;
+    if let FileKind::Chart(format) = kind {
+        // Drawn before the file is created: a result that cannot be charted leaves no file.
+        let (bytes, rows) = chart_bytes(stream, chart, format).await?;
+        std::fs::write(path, bytes).map_err(|e| {
+            DataFusionError::Execution(format!("cannot write {}: {e}", path.display()))
+        })?;
+        return Ok(rows);
+    }
     let file = File::create(path).map_err(|e| {
         DataFusionError::Execution(format!("cannot create {}: {e}", path.display()))
     })?;
     match kind {
-        FileKind::Text(format) => write_stream(stream, format, BufWriter::new(file)).await,
+        FileKind::Text(format) => write_stream(stream, format, chart, BufWriter::new(file)).await,
         FileKind::Parquet => write_parquet_stream(stream, file).await,
+        FileKind::Chart(_) => Ok(0),
     }
 }
 

@@ -13,6 +13,8 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 
+use iisql::chart::ChartKind;
+
 use crate::args::Format;
 use crate::exec::{Runner, describe};
 use crate::script::is_complete;
@@ -169,7 +171,11 @@ const HELP: &str = "\
 Statements end with `;` and may span lines. Meta commands:
   \\d            list tables          \\d TABLE   describe a table
   \\dt           list tables          \\timing    toggle timing
-  \\format FMT   table|csv|tsv|json|ndjson
+  \\format FMT   table|csv|tsv|json|ndjson|chart
+  \\run NAME [p=v ...]                run a saved query (\\l lists them)
+  \\chart FILE.svg|FILE.png [TYPE] [TITLE]
+                draw the last result (TYPE: bar, bar-stacked, column,
+                column-stacked, line, area, pie; default: chosen from it)
   \\q            quit                 \\?         this help
 Ctrl-C cancels the running query; Ctrl-D quits.";
 
@@ -178,6 +184,7 @@ enum Meta {
     Quit,
     Sql(String),
     Saved(String, Vec<String>),
+    Chart(PathBuf, Option<ChartKind>, Option<String>),
     Done,
 }
 
@@ -236,6 +243,20 @@ fn meta(runner: &mut Runner, line: &str) -> Meta {
             let rest = line.trim_start()[cmd.len()..].trim_start()[name.len()..].to_string();
             Meta::Saved(name.to_string(), split_params(&rest))
         }
+        ("\\chart", Some(file)) => {
+            // `\chart FILE [TYPE] [TITLE...]`: a word that is no chart type starts the title.
+            let rest: Vec<&str> = parts.collect();
+            let (kind, title_words) = match rest.first().and_then(|w| ChartKind::parse(w)) {
+                Some(k) => (Some(k), &rest[1..]),
+                None => (None, &rest[..]),
+            };
+            let title = (!title_words.is_empty()).then(|| title_words.join(" "));
+            Meta::Chart(PathBuf::from(file), kind, title)
+        }
+        ("\\chart", None) => {
+            eprintln!("usage: \\chart FILE.svg|FILE.png [TYPE] [TITLE]");
+            Meta::Done
+        }
         ("\\timing", _) => {
             runner.timing = !runner.timing;
             println!("Timing is {}.", if runner.timing { "on" } else { "off" });
@@ -247,7 +268,9 @@ fn meta(runner: &mut Runner, line: &str) -> Meta {
                     runner.format = fmt;
                     println!("Output format is {f}.");
                 }
-                Err(_) => eprintln!("unknown format `{f}` (table, csv, tsv, json, ndjson)"),
+                Err(_) => {
+                    eprintln!("unknown format `{f}` (table, csv, tsv, json, ndjson, chart)")
+                }
             }
             Meta::Done
         }
@@ -313,6 +336,19 @@ pub async fn run_repl(mut runner: Runner) -> rustyline::Result<()> {
                                         eprintln!("error: {}", describe(&e));
                                     }
                                 }
+                                _ = tokio::signal::ctrl_c() => eprintln!("query cancelled"),
+                            }
+                        }
+                        Meta::Chart(path, kind, title) => {
+                            tokio::select! {
+                                r = runner.chart_last(&path, kind, title) => match r {
+                                    Ok(rows) => println!(
+                                        "Chart of {rows} row{} written to {}.",
+                                        if rows == 1 { "" } else { "s" },
+                                        path.display()
+                                    ),
+                                    Err(e) => eprintln!("error: {}", describe(&e)),
+                                },
                                 _ = tokio::signal::ctrl_c() => eprintln!("query cancelled"),
                             }
                         }

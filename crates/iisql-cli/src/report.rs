@@ -59,13 +59,19 @@ pub async fn diagnose(a: &DiagnoseArgs) -> Result<ExitCode> {
             "diagnose needs at least one PATH".into(),
         ));
     }
-    let output = OutputArgs {
-        format: crate::args::Format::Table,
-        output: None,
-    };
+    let output = OutputArgs::table();
     let runner = crate::setup(&a.input, &output, a.queries.as_deref()).await?;
     let params: HashMap<String, String> = parse_params(&a.params)?;
     let d = iisql::diagnose(&runner.ctx, &runner.catalog, &params).await?;
+    if let Some(path) = &a.html {
+        let page = iisql::html_report(&runner.ctx, &runner.catalog, &d).await?;
+        std::fs::write(path, page).map_err(|e| {
+            DataFusionError::Execution(format!("cannot write {}: {e}", path.display()))
+        })?;
+        if !a.input.quiet {
+            eprintln!("HTML report written to {}", path.display());
+        }
+    }
     match a.format {
         ReportFormat::Text => print!("{}", text_report(&d)),
         ReportFormat::Json => println!(

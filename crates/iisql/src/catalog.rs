@@ -152,6 +152,15 @@ pub struct SavedQuery {
     pub means: String,
     /// What to check next.
     pub next: String,
+    /// Which requests make up a finding of this check, for its timeline (`-- timeline:`): a
+    /// condition over the rows of [`SavedQuery::timeline_from`]. Empty: no timeline.
+    pub timeline: String,
+    /// The view the timeline counts (`-- timeline_from:`, default `activesync`).
+    pub timeline_from: String,
+    /// The evidence column whose values narrow the timeline to the finding's own devices,
+    /// users, addresses or servers (`-- timeline_by:`; default the first of `device_id`,
+    /// `client_ip`, `server`, `user` that the evidence has, when the view has it too).
+    pub timeline_by: String,
     /// Parameters.
     pub params: Vec<QueryParam>,
     /// The SQL.
@@ -240,6 +249,12 @@ impl SavedQuery {
             finds: get("finds"),
             means: get("means"),
             next: get("next"),
+            timeline: get("timeline"),
+            timeline_from: match get("timeline_from") {
+                v if v.is_empty() => "activesync".to_string(),
+                v => v,
+            },
+            timeline_by: get("timeline_by"),
             params,
             sql: text[sql_start..].trim().trim_end_matches(';').to_string(),
             text: text.to_string(),

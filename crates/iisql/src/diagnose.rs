@@ -35,6 +35,8 @@ pub struct Finding {
     pub devices: Vec<String>,
     /// Distinct servers (the `server` column, comma lists split).
     pub servers: Vec<String>,
+    /// Distinct client addresses (the `client_ip` column, comma lists split).
+    pub client_ips: Vec<String>,
     /// Earliest `first_seen`.
     pub first_seen: Option<String>,
     /// Latest `last_seen`.
@@ -204,6 +206,7 @@ pub async fn diagnose(
             users: distinct(column_strings(&batches, "user")?, true),
             devices: distinct(column_strings(&batches, "device_id")?, true),
             servers: distinct(column_strings(&batches, "server")?, true),
+            client_ips: distinct(column_strings(&batches, "client_ip")?, true),
             first_seen: column_strings(&batches, "first_seen")?
                 .into_iter()
                 .flatten()

@@ -15,11 +15,13 @@
 
 pub mod activesync;
 pub mod catalog;
+pub mod chart;
 pub mod diagnose;
 pub mod error;
 pub mod format;
 pub mod functions;
 pub mod generator;
+pub mod html_report;
 pub mod opener;
 pub mod options;
 pub mod register;
@@ -32,6 +34,7 @@ pub use catalog::{Catalog, SavedQuery, Severity};
 pub use diagnose::{Diagnosis, Finding, diagnose};
 pub use error::IisqlError;
 pub use format::{IISW3C, IisW3cFormat, IisW3cFormatFactory};
+pub use html_report::html_report;
 pub use options::IisW3cOptions;
 pub use register::{expand_paths, register_logs};
 pub use scan_log::{MAX_KEPT_REJECTS, ScanLog, ScanReport};

@@ -1,5 +1,6 @@
 //! Integration tests of the `iisql` binary: one test binary, one module per area.
 
+mod charts;
 mod cli;
 mod hostile;
 

@@ -1,6 +1,8 @@
 //! Integration tests of the iisql library: one binary, one module per area.
 
 mod activesync;
+mod chart;
+mod html_report;
 mod library;
 mod parquet;
 mod real_data;

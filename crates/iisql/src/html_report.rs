@@ -1,0 +1,569 @@
+//! The diagnosis as one self-contained HTML page (`iisql diagnose --html`): the findings with
+//! their evidence and example requests, and charts drawn as inline SVG (requests over time by
+//! outcome, failing devices by device type, failures by server, each finding's timeline). It
+//! fetches nothing, reads on a laptop screen and prints cleanly.
+
+use std::fmt::Write as _;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::error::Result;
+use datafusion::prelude::SessionContext;
+
+use crate::catalog::{Catalog, Severity};
+use crate::chart::{ChartData, ChartError, ChartKind, ChartOptions, ImageFormat, Rgb};
+use crate::diagnose::{Diagnosis, Finding};
+use crate::scan_log::thousands;
+
+/// The outcomes of the requests-over-time chart, in stacking order, with their colours.
+pub const OUTCOMES: [(&str, Rgb); 8] = [
+    ("success", (0x59, 0xA1, 0x4F)),
+    ("401 challenge", (0xBF, 0xD8, 0xB8)),
+    ("403.7", (0xF2, 0x8E, 0x2B)),
+    ("other 403", (0xE1, 0x57, 0x59)),
+    ("401", (0xB0, 0x7A, 0xA1)),
+    ("413", (0x9C, 0x75, 0x5F)),
+    ("5xx", (0x7F, 0x1D, 0x1D)),
+    ("other", (0xBA, 0xB0, 0xAC)),
+];
+
+/// The SQL that sorts an `activesync` row into one of [`OUTCOMES`]. A 401 answered by a
+/// success of the same device within a minute is the normal challenge, not a failure.
+pub const OUTCOME_SQL: &str = "CASE
+    WHEN sc_status BETWEEN 200 AND 399 THEN 'success'
+    WHEN sc_status = 401 AND followed_by_success THEN '401 challenge'
+    WHEN sc_status = 403 AND sc_substatus = 7 THEN '403.7'
+    WHEN sc_status = 403 THEN 'other 403'
+    WHEN sc_status = 401 THEN '401'
+    WHEN sc_status = 413 THEN '413'
+    WHEN sc_status >= 500 THEN '5xx'
+    ELSE 'other' END";
+
+/// Outcomes that are failures (everything but success and the answered challenge).
+const FAILED_SQL: &str = "((sc_status = 401 AND NOT followed_by_success) OR sc_status = 403
+    OR sc_status = 413 OR sc_status >= 500)";
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+fn severity_color(s: Severity) -> Rgb {
+    match s {
+        Severity::Critical => (0x6A, 0x1B, 0x9A),
+        Severity::High => (0xC6, 0x28, 0x28),
+        Severity::Medium => (0xE6, 0x51, 0x00),
+        Severity::Low => (0x15, 0x65, 0xC0),
+        Severity::Info => (0x54, 0x6E, 0x7A),
+    }
+}
+
+/// `s` with `&`, `<`, `>` and quotes escaped for HTML text and attributes.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A string as a SQL literal.
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The time buckets of the charts: hours, or days over more than two weeks.
+#[derive(Debug, Clone, Copy)]
+struct Period {
+    from: i64,
+    to: i64,
+    step: i64,
+}
+
+impl Period {
+    fn unit(&self) -> &'static str {
+        if self.step == DAY { "day" } else { "hour" }
+    }
+}
+
+async fn period(ctx: &SessionContext) -> Result<Option<Period>> {
+    let b = collect(
+        ctx,
+        "SELECT min(timestamp) AS lo, max(timestamp) AS hi FROM activesync",
+    )
+    .await?;
+    let get = |name: &str| -> Result<Option<i64>> {
+        let Some(c) = b.first().and_then(|b| b.column_by_name(name)) else {
+            return Ok(None);
+        };
+        Ok(crate::chart::data::millis(c)?.first().copied().flatten())
+    };
+    let (Some(from), Some(to)) = (get("lo")?, get("hi")?) else {
+        return Ok(None);
+    };
+    let step = if to - from > 14 * DAY { DAY } else { HOUR };
+    Ok(Some(Period { from, to, step }))
+}
+
+/// A chart as inline SVG, or a sentence saying why there is none.
+enum Figure {
+    Svg(String),
+    Empty(String),
+}
+
+fn draw(
+    data: Result<ChartData, ChartError>,
+    options: &ChartOptions,
+    empty: &str,
+) -> Result<Figure> {
+    match data {
+        Ok(d) => {
+            let svg = crate::chart::render_data(&d, options, ImageFormat::Svg)?;
+            Ok(Figure::Svg(String::from_utf8_lossy(&svg).into_owned()))
+        }
+        Err(ChartError::NoRows) => Ok(Figure::Empty(empty.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn collect(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
+    ctx.sql(sql).await?.collect().await
+}
+
+fn outcome_colors() -> Vec<(String, Rgb)> {
+    OUTCOMES.iter().map(|(n, c)| (n.to_string(), *c)).collect()
+}
+
+/// Requests per hour (or day) by outcome, each request once (the front end's line where front
+/// ends log), health probes left out.
+async fn outcome_chart(ctx: &SessionContext, p: Period) -> Result<Figure> {
+    let sql = format!(
+        "WITH fe AS (SELECT count(*) > 0 AS logged FROM activesync WHERE tier = 'frontend')
+SELECT date_trunc('{unit}', timestamp) AS {unit}, {OUTCOME_SQL} AS outcome, count(*) AS requests
+FROM activesync CROSS JOIN fe
+WHERE NOT is_probe AND (tier = 'frontend' OR NOT fe.logged)
+GROUP BY 1, 2",
+        unit = p.unit()
+    );
+    let batches = collect(ctx, &sql).await?;
+    let data = ChartData::from_batches(&batches).map(|mut d| {
+        d.fill_time(p.from, p.to, p.step);
+        d.order_series(&OUTCOMES.map(|(n, _)| n));
+        d
+    });
+    let options = ChartOptions {
+        kind: Some(ChartKind::ColumnStacked),
+        title: Some(format!("ActiveSync requests per {} by outcome", p.unit())),
+        width: 1040,
+        height: 420,
+        colors: outcome_colors(),
+    };
+    draw(data, &options, "No ActiveSync requests.")
+}
+
+/// Devices with failed requests, by device type.
+async fn device_type_chart(ctx: &SessionContext) -> Result<Figure> {
+    let sql = format!(
+        "SELECT coalesce(device_type, '(no DeviceType)') AS device_type,
+       count(DISTINCT device_key) AS devices
+FROM activesync
+WHERE NOT is_probe AND {FAILED_SQL}
+GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20"
+    );
+    let batches = collect(ctx, &sql).await?;
+    let options = ChartOptions {
+        kind: Some(ChartKind::Bar),
+        title: Some("Devices with failed requests, by device type".into()),
+        width: 1040,
+        height: 360,
+        ..Default::default()
+    };
+    draw(
+        ChartData::from_batches(&batches),
+        &options,
+        "No device had a failed request.",
+    )
+}
+
+/// Failed requests by server and outcome.
+async fn server_chart(ctx: &SessionContext) -> Result<Figure> {
+    let sql = format!(
+        "WITH f AS (SELECT coalesce(server, '(unknown)') AS server, {OUTCOME_SQL} AS outcome
+           FROM activesync WHERE NOT is_probe AND {FAILED_SQL}),
+top AS (SELECT server, count(*) AS n FROM f GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20)
+SELECT f.server, f.outcome, count(*) AS requests
+FROM f JOIN top ON f.server = top.server
+GROUP BY f.server, f.outcome, top.n ORDER BY top.n DESC, f.server, f.outcome"
+    );
+    let batches = collect(ctx, &sql).await?;
+    let data = ChartData::from_batches(&batches).map(|mut d| {
+        d.order_series(&OUTCOMES.map(|(n, _)| n));
+        d
+    });
+    let options = ChartOptions {
+        kind: Some(ChartKind::BarStacked),
+        title: Some("Failed ActiveSync requests by server".into()),
+        width: 1040,
+        height: 360,
+        colors: outcome_colors(),
+    };
+    draw(data, &options, "No server refused a request.")
+}
+
+/// The column that narrows a finding's timeline to its own devices (or addresses, servers,
+/// users), with the finding's values of it.
+fn timeline_key<'a>(f: &'a Finding, by: &str) -> Option<(&'static str, &'a [String])> {
+    let candidates: [(&'static str, &'a [String]); 4] = [
+        ("device_id", &f.devices),
+        ("client_ip", &f.client_ips),
+        ("server", &f.servers),
+        ("user", &f.users),
+    ];
+    candidates.into_iter().find(|(c, v)| {
+        (by.is_empty() || by == *c) && f.columns.iter().any(|k| k == c) && !v.is_empty()
+    })
+}
+
+/// The SQL of a finding's timeline: the requests of its check's `timeline` condition, narrowed
+/// to the finding's devices (or addresses, servers, users), per hour or day. `None` when the
+/// check declares no timeline.
+pub fn timeline_sql(catalog: &Catalog, f: &Finding, unit: &str) -> Option<String> {
+    let q = catalog.get(&f.check)?;
+    if q.timeline.trim().is_empty() {
+        return None;
+    }
+    let mut sql = format!(
+        "SELECT date_trunc('{unit}', timestamp) AS {unit}, count(*) AS requests FROM {} WHERE ({})",
+        q.timeline_from, q.timeline
+    );
+    if q.timeline_from == "activesync"
+        && let Some((column, values)) = timeline_key(f, &q.timeline_by)
+    {
+        let list: Vec<String> = values.iter().map(|v| literal(v)).collect();
+        let _ = write!(sql, " AND {column} IN ({})", list.join(", "));
+    }
+    sql.push_str(" GROUP BY 1");
+    Some(sql)
+}
+
+async fn timeline_chart(
+    ctx: &SessionContext,
+    catalog: &Catalog,
+    f: &Finding,
+    p: Period,
+) -> Result<Figure> {
+    let Some(sql) = timeline_sql(catalog, f, p.unit()) else {
+        return Ok(Figure::Empty(
+            "This check declares no timeline (`-- timeline:` in its header).".into(),
+        ));
+    };
+    let batches = collect(ctx, &sql).await?;
+    let data = ChartData::from_batches(&batches).map(|mut d| {
+        d.fill_time(p.from, p.to, p.step);
+        d
+    });
+    let options = ChartOptions {
+        kind: Some(ChartKind::Column),
+        title: Some(format!("Requests of this finding per {}", p.unit())),
+        width: 1040,
+        height: 260,
+        colors: vec![("requests".into(), severity_color(f.severity))],
+    };
+    draw(data, &options, "No requests match this finding's timeline.")
+}
+
+const CSS: &str = r#"
+:root { --ink: #1f2328; --muted: #59636e; --line: #d8dee4; --soft: #f6f8fa; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #eef1f4; color: var(--ink);
+  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
+main { max-width: 1120px; margin: 0 auto; padding: 28px 32px 48px; background: #fff; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 20px; margin: 34px 0 12px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
+h3 { font-size: 17px; margin: 0 0 6px; }
+h4 { font-size: 14px; margin: 14px 0 4px; color: var(--muted); text-transform: uppercase; letter-spacing: .03em; }
+p { margin: 6px 0; }
+.muted { color: var(--muted); }
+.stats { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 10px; margin: 16px 0; }
+.stat { border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; }
+.stat b { display: block; font-size: 22px; }
+.sev { display: inline-block; min-width: 64px; text-align: center; padding: 1px 8px; border-radius: 10px;
+  color: #fff; font-size: 12px; font-weight: 600; text-transform: uppercase; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: var(--soft); font-weight: 600; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.scroll { overflow-x: auto; }
+figure { margin: 12px 0 18px; }
+figure svg { display: block; width: 100%; height: auto; }
+figure p { color: var(--muted); font-style: italic; }
+.finding { border: 1px solid var(--line); border-left: 6px solid var(--sev); border-radius: 6px;
+  padding: 14px 18px; margin: 18px 0; }
+pre { white-space: pre-wrap; word-break: break-all; margin: 4px 0; padding: 8px 10px; background: var(--soft);
+  border-radius: 4px; font: 12px/1.45 ui-monospace, "DejaVu Sans Mono", Consolas, monospace; }
+a { color: #0969da; }
+footer { margin-top: 36px; color: var(--muted); font-size: 13px; }
+@media print {
+  body { background: #fff; font-size: 11pt; }
+  main { max-width: none; padding: 0; }
+  .finding, figure, .stats, tr { break-inside: avoid; }
+  h2, h3 { break-after: avoid; }
+  .scroll { overflow: visible; }
+  a { color: inherit; text-decoration: none; }
+  .sev { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+"#;
+
+fn hex((r, g, b): Rgb) -> String {
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+fn badge(s: Severity) -> String {
+    format!(
+        "<span class=\"sev\" style=\"background:{}\">{}</span>",
+        hex(severity_color(s)),
+        escape(&s.to_string())
+    )
+}
+
+fn figure(out: &mut String, f: &Figure) {
+    out.push_str("<figure>");
+    match f {
+        Figure::Svg(svg) => out.push_str(svg),
+        Figure::Empty(why) => {
+            let _ = write!(out, "<p>{}</p>", escape(why));
+        }
+    }
+    out.push_str("</figure>\n");
+}
+
+fn cell(s: &str) -> String {
+    escape(&crate::chart::draw::shorten(s, 160))
+}
+
+fn list(v: &[String], max: usize) -> String {
+    let mut s = v
+        .iter()
+        .take(max)
+        .map(|x| escape(x))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if v.len() > max {
+        let _ = write!(s, " and {} more", thousands((v.len() - max) as u64));
+    }
+    s
+}
+
+/// The page for diagnosis `d` of the logs in `ctx` (whose `activesync` view the charts read),
+/// the checks of `catalog`.
+pub async fn html_report(ctx: &SessionContext, catalog: &Catalog, d: &Diagnosis) -> Result<String> {
+    let period = period(ctx).await?;
+    let mut out = String::new();
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    out.push_str("<title>iisql diagnosis</title>\n<style>");
+    out.push_str(CSS);
+    out.push_str("</style>\n</head>\n<body>\n<main>\n<h1>iisql diagnosis</h1>\n");
+    let range = match period {
+        Some(p) => format!(
+            "{} to {} UTC",
+            crate::chart::draw::time_label(p.from, 0),
+            crate::chart::draw::time_label(p.to, 0)
+        ),
+        None => "no ActiveSync requests".into(),
+    };
+    let _ = writeln!(
+        out,
+        "<p class=\"muted\">ActiveSync requests from {}; {} files read.</p>",
+        escape(&range),
+        thousands(d.scan.files)
+    );
+
+    // Summary.
+    out.push_str("<h2 id=\"summary\">Summary</h2>\n<div class=\"stats\">\n");
+    let worst = d.worst().map_or("none".to_string(), |s| s.to_string());
+    for (label, value) in [
+        ("requests", thousands(d.requests)),
+        ("ActiveSync requests", thousands(d.activesync_requests)),
+        ("findings", thousands(d.findings.len() as u64)),
+        ("most severe", worst),
+        ("checks run", thousands(d.checks.len() as u64)),
+        ("rejected lines", thousands(d.scan.stats.rejected)),
+    ] {
+        let _ = writeln!(
+            out,
+            "<div class=\"stat\"><b>{}</b>{}</div>",
+            escape(&value),
+            escape(label)
+        );
+    }
+    out.push_str("</div>\n");
+    if d.findings.is_empty() {
+        out.push_str("<p><strong>No problems found.</strong></p>\n");
+    } else {
+        out.push_str(
+            "<div class=\"scroll\"><table>\n<tr><th>#</th><th>Severity</th><th>Finding</th>\
+             <th>Requests</th><th>Devices</th><th>Users</th><th>Servers</th></tr>\n",
+        );
+        for (i, f) in d.findings.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "<tr><td>{n}</td><td>{}</td><td><a href=\"#f{n}\">{}</a></td><td class=\"n\">{}</td>\
+                 <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                badge(f.severity),
+                escape(&f.title),
+                thousands(f.hits),
+                thousands(f.devices.len() as u64),
+                thousands(f.users.len() as u64),
+                thousands(f.servers.len() as u64),
+                n = i + 1
+            );
+        }
+        out.push_str("</table></div>\n");
+    }
+
+    // The charts of the whole period.
+    out.push_str("<h2 id=\"traffic\">Traffic</h2>\n");
+    if let Some(p) = period {
+        let _ = writeln!(
+            out,
+            "<h3>Requests per {} by outcome</h3>\n<p class=\"muted\">Each request once (the \
+             front end's line where front ends log), health probes left out. A 401 answered by \
+             a success within a minute is the normal challenge.</p>",
+            p.unit()
+        );
+        figure(&mut out, &outcome_chart(ctx, p).await?);
+    } else {
+        out.push_str("<p>No ActiveSync requests in the logs.</p>\n");
+    }
+    out.push_str(
+        "<h3>Failing devices by device type</h3>\n<p class=\"muted\">Devices with at \
+                  least one refused request (401 not followed by success, 403, 413, 5xx).</p>\n",
+    );
+    figure(&mut out, &device_type_chart(ctx).await?);
+    out.push_str("<h3>Failures by server</h3>\n");
+    figure(&mut out, &server_chart(ctx).await?);
+
+    // The findings.
+    if !d.findings.is_empty() {
+        out.push_str("<h2 id=\"findings\">Findings</h2>\n");
+    }
+    for (i, f) in d.findings.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "<section class=\"finding\" id=\"f{}\" style=\"--sev:{}\">\n<h3>{}. {} {}</h3>",
+            i + 1,
+            hex(severity_color(f.severity)),
+            i + 1,
+            badge(f.severity),
+            escape(&f.title)
+        );
+        let mut facts = format!(
+            "{} requests in {} result rows",
+            thousands(f.hits),
+            thousands(f.rows as u64)
+        );
+        if let (Some(a), Some(b)) = (&f.first_seen, &f.last_seen) {
+            let _ = write!(facts, "; first {a}, last {b}");
+        }
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\">Check <code>{}</code>: {}.</p>",
+            escape(&f.check),
+            escape(&facts)
+        );
+        for (label, v) in [
+            ("Users", &f.users),
+            ("Devices", &f.devices),
+            ("Servers", &f.servers),
+        ] {
+            if !v.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "<p><strong>{label} ({})</strong>: {}</p>",
+                    v.len(),
+                    list(v, 12)
+                );
+            }
+        }
+        if !f.means.is_empty() {
+            let _ = writeln!(
+                out,
+                "<p><strong>What it means</strong>: {}</p>",
+                escape(&f.means)
+            );
+        }
+        if !f.next.is_empty() {
+            let _ = writeln!(
+                out,
+                "<p><strong>Check next</strong>: {}</p>",
+                escape(&f.next)
+            );
+        }
+        if let Some(p) = period {
+            out.push_str("<h4>Timeline</h4>\n");
+            figure(&mut out, &timeline_chart(ctx, catalog, f, p).await?);
+        }
+        // Evidence, without the example columns (they follow as lines).
+        let keep: Vec<usize> = (0..f.columns.len())
+            .filter(|c| !matches!(f.columns[*c].as_str(), "example" | "example_line"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "<h4>Evidence ({} of {} rows)</h4>\n<div class=\"scroll\"><table>\n<tr>{}</tr>",
+            f.evidence.len(),
+            thousands(f.rows as u64),
+            keep.iter()
+                .map(|c| format!("<th>{}</th>", escape(&f.columns[*c])))
+                .collect::<String>()
+        );
+        for row in &f.evidence {
+            let _ = writeln!(
+                out,
+                "<tr>{}</tr>",
+                keep.iter()
+                    .map(|c| format!("<td>{}</td>", cell(row.get(*c).map_or("", String::as_str))))
+                    .collect::<String>()
+            );
+        }
+        out.push_str("</table></div>\n");
+        if !f.examples.is_empty() {
+            out.push_str("<h4>Example requests</h4>\n");
+            for (j, e) in f.examples.iter().enumerate() {
+                let line = f.example_lines.get(j).map_or("", String::as_str);
+                let _ = writeln!(out, "<pre>{}\n{}</pre>", escape(e), escape(line));
+            }
+        }
+        out.push_str("</section>\n");
+    }
+
+    // What was checked.
+    let found: Vec<&str> = d.findings.iter().map(|f| f.check.as_str()).collect();
+    let clean: Vec<String> = d
+        .checks
+        .iter()
+        .filter(|c| !found.contains(&c.as_str()))
+        .map(|c| {
+            let title = catalog.get(c).map_or("", |q| q.title.as_str());
+            format!("<li><code>{}</code> {}</li>", escape(c), escape(title))
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "<h2 id=\"clean\">Checks without findings</h2>\n<ul>\n{}\n</ul>",
+        clean.join("\n")
+    );
+    if d.scan.stats.rejected > 0 {
+        let _ = writeln!(out, "<p class=\"muted\">{}</p>", escape(&d.scan.summary()));
+    }
+    let _ = writeln!(
+        out,
+        "<footer>Written by iisql {} diagnose.</footer>\n</main>\n</body>\n</html>",
+        env!("CARGO_PKG_VERSION")
+    );
+    Ok(out)
+}
