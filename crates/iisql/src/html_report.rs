@@ -310,9 +310,11 @@ footer { margin-top: 36px; color: var(--muted); font-size: 13px; }
 @media print {
   body { background: #fff; font-size: 11pt; }
   main { max-width: none; padding: 0; }
-  .finding, figure, .stats, tr { break-inside: avoid; }
+  figure, .stats, tr { break-inside: avoid; }
   h2, h3 { break-after: avoid; }
   .scroll { overflow: visible; }
+  table { font-size: 7.5pt; }
+  th, td { padding: 2px 4px; overflow-wrap: anywhere; }
   a { color: inherit; text-decoration: none; }
   .sev { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
