@@ -9,8 +9,17 @@
 //! | `url_decode(text)` | `%xx` and `+` decoded |
 //! | `iis_status_text(status [, substatus])` | what an IIS status means |
 //! | `win32_error_text(code)` | what a `sc-win32-status` means |
+//!
+//! Log Parser's functions, with its semantics ([`logparser`]): `extract_token`,
+//! `extract_value`, `extract_prefix`, `extract_suffix`, `extract_filename`, `extract_path`,
+//! `extract_extension`, `strcat`, `strcnt`, `strlen`, `strrev`, `strrepeat`, `lp_substr`
+//! (Log Parser's 0-based `SUBSTR`), `index_of`, `last_index_of`, `replace_chr`,
+//! `replace_str`, `to_lowercase`, `to_uppercase`, `urlescape`, `urlunescape`, `hex_to_int`,
+//! `rot13`, `replace_if_not_null`, `win32_error_description`; `reversedns` and `resolve_sid`
+//! are refused when a query is planned (they need the network).
 
 pub mod eas_query;
+pub mod logparser;
 pub mod status_codes;
 pub mod win32_errors;
 
@@ -273,6 +282,177 @@ fn win32_error_text(v: &[Value<'_>]) -> Option<String> {
     Some(win32_errors::win32_text(v[0].int()?))
 }
 
+fn lp_text(v: &[Value<'_>], i: usize) -> Option<String> {
+    v.get(i).and_then(|x| x.text()).map(str::to_string)
+}
+
+fn extract_token(v: &[Value<'_>]) -> Option<String> {
+    let sep = match v.get(2) {
+        Some(x) => Some(x.text()?),
+        None => None,
+    };
+    logparser::extract_token(v[0].text()?, v[1].int()?, sep)
+}
+
+fn extract_value(v: &[Value<'_>]) -> Option<String> {
+    let sep = match v.get(2) {
+        Some(x) => Some(x.text()?),
+        None => None,
+    };
+    logparser::extract_value(v[0].text()?, v[1].text()?, sep)
+}
+
+fn extract_prefix(v: &[Value<'_>]) -> Option<String> {
+    logparser::extract_prefix(v[0].text()?, v[1].int()?, v[2].text()?)
+}
+
+fn extract_suffix(v: &[Value<'_>]) -> Option<String> {
+    logparser::extract_suffix(v[0].text()?, v[1].int()?, v[2].text()?)
+}
+
+fn extract_filename(v: &[Value<'_>]) -> Option<String> {
+    Some(logparser::extract_filename(v[0].text()?))
+}
+
+fn extract_path(v: &[Value<'_>]) -> Option<String> {
+    Some(logparser::extract_path(v[0].text()?))
+}
+
+fn extract_extension(v: &[Value<'_>]) -> Option<String> {
+    Some(logparser::extract_extension(v[0].text()?))
+}
+
+/// NULL reads as empty; NULL only when both are.
+fn strcat(v: &[Value<'_>]) -> Option<String> {
+    match (v[0].text(), v[1].text()) {
+        (None, None) => None,
+        (a, b) => Some(format!("{}{}", a.unwrap_or(""), b.unwrap_or(""))),
+    }
+}
+
+fn strcnt(v: &[Value<'_>]) -> Option<String> {
+    logparser::strcnt(v[0].text()?, v[1].text()?).map(|n| n.to_string())
+}
+
+fn strlen(v: &[Value<'_>]) -> Option<String> {
+    Some(v[0].text()?.chars().count().to_string())
+}
+
+fn strrev(v: &[Value<'_>]) -> Option<String> {
+    Some(v[0].text()?.chars().rev().collect())
+}
+
+fn strrepeat(v: &[Value<'_>]) -> Option<String> {
+    logparser::strrepeat(v[0].text()?, v[1].int()?)
+}
+
+fn lp_substr(v: &[Value<'_>]) -> Option<String> {
+    let len = match v.get(2) {
+        Some(x) => Some(x.int()?),
+        None => None,
+    };
+    logparser::substr(v[0].text()?, v[1].int()?, len)
+}
+
+fn index_of(v: &[Value<'_>]) -> Option<String> {
+    Some(logparser::index_of(v[0].text()?, v[1].text()?).to_string())
+}
+
+fn last_index_of(v: &[Value<'_>]) -> Option<String> {
+    Some(logparser::last_index_of(v[0].text()?, v[1].text()?).to_string())
+}
+
+fn replace_chr(v: &[Value<'_>]) -> Option<String> {
+    Some(logparser::replace_chr(
+        v[0].text()?,
+        v[1].text()?,
+        v[2].text()?,
+    ))
+}
+
+fn replace_str(v: &[Value<'_>]) -> Option<String> {
+    Some(logparser::replace_str(
+        v[0].text()?,
+        v[1].text()?,
+        v[2].text()?,
+    ))
+}
+
+fn to_lowercase(v: &[Value<'_>]) -> Option<String> {
+    Some(v[0].text()?.to_lowercase())
+}
+
+fn to_uppercase(v: &[Value<'_>]) -> Option<String> {
+    Some(v[0].text()?.to_uppercase())
+}
+
+fn urlescape(v: &[Value<'_>]) -> Option<String> {
+    Some(logparser::urlescape(v[0].text()?))
+}
+
+fn hex_to_int(v: &[Value<'_>]) -> Option<String> {
+    logparser::hex_to_int(v[0].text()?).map(|n| n.to_string())
+}
+
+fn rot13(v: &[Value<'_>]) -> Option<String> {
+    Some(logparser::rot13(v[0].text()?))
+}
+
+/// `repl` where `arg` is not NULL, NULL where it is.
+fn replace_if_not_null(v: &[Value<'_>]) -> Option<String> {
+    v[0].text()?;
+    lp_text(v, 1)
+}
+
+/// A Log Parser function iisql does not offer: refused when the query is planned, never a
+/// silent NULL.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Unsupported {
+    name: &'static str,
+    why: &'static str,
+    signature: Signature,
+}
+
+impl Unsupported {
+    fn udf(name: &'static str, why: &'static str) -> ScalarUDF {
+        ScalarUDF::new_from_impl(Self {
+            name,
+            why,
+            signature: Signature::user_defined(Volatility::Volatile),
+        })
+    }
+}
+
+impl ScalarUDFImpl for Unsupported {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn coerce_types(&self, _arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        Err(DataFusionError::NotImplemented(format!(
+            "{}() is not supported: {}",
+            self.name.to_uppercase(),
+            self.why
+        )))
+    }
+
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Err(DataFusionError::NotImplemented(format!(
+            "{}() is not supported: {}",
+            self.name.to_uppercase(),
+            self.why
+        )))
+    }
+}
+
 /// Every scalar function iisql adds.
 pub fn all_functions() -> Vec<ScalarUDF> {
     use Arg::{Int, Text};
@@ -284,6 +464,40 @@ pub fn all_functions() -> Vec<ScalarUDF> {
         RowUdf::udf("url_decode", &[Text], 1, url_decode),
         RowUdf::udf("iis_status_text", &[Int, Int], 1, iis_status_text),
         RowUdf::udf("win32_error_text", &[Int], 1, win32_error_text),
+        // Log Parser's functions.
+        RowUdf::udf("extract_token", &[Text, Int, Text], 2, extract_token),
+        RowUdf::udf("extract_value", &[Text, Text, Text], 2, extract_value),
+        RowUdf::udf("extract_prefix", &[Text, Int, Text], 3, extract_prefix),
+        RowUdf::udf("extract_suffix", &[Text, Int, Text], 3, extract_suffix),
+        RowUdf::udf("extract_filename", &[Text], 1, extract_filename),
+        RowUdf::udf("extract_path", &[Text], 1, extract_path),
+        RowUdf::udf("extract_extension", &[Text], 1, extract_extension),
+        RowUdf::udf("strcat", &[Text, Text], 2, strcat),
+        RowUdf::int_udf("strcnt", &[Text, Text], 2, strcnt),
+        RowUdf::int_udf("strlen", &[Text], 1, strlen),
+        RowUdf::udf("strrev", &[Text], 1, strrev),
+        RowUdf::udf("strrepeat", &[Text, Int], 2, strrepeat),
+        RowUdf::udf("lp_substr", &[Text, Int, Int], 2, lp_substr),
+        RowUdf::int_udf("index_of", &[Text, Text], 2, index_of),
+        RowUdf::int_udf("last_index_of", &[Text, Text], 2, last_index_of),
+        RowUdf::udf("replace_chr", &[Text, Text, Text], 3, replace_chr),
+        RowUdf::udf("replace_str", &[Text, Text, Text], 3, replace_str),
+        RowUdf::udf("to_lowercase", &[Text], 1, to_lowercase),
+        RowUdf::udf("to_uppercase", &[Text], 1, to_uppercase),
+        RowUdf::udf("urlescape", &[Text], 1, urlescape),
+        RowUdf::udf("urlunescape", &[Text], 1, url_decode),
+        RowUdf::int_udf("hex_to_int", &[Text], 1, hex_to_int),
+        RowUdf::udf("rot13", &[Text], 1, rot13),
+        RowUdf::udf("replace_if_not_null", &[Text, Text], 2, replace_if_not_null),
+        RowUdf::udf("win32_error_description", &[Int], 1, win32_error_text),
+        Unsupported::udf(
+            "reversedns",
+            "it needs a live DNS look-up; join with a table of addresses and names instead",
+        ),
+        Unsupported::udf(
+            "resolve_sid",
+            "it needs a Windows domain; join with a table of SIDs and account names instead",
+        ),
     ]
 }
 

@@ -452,3 +452,21 @@ async fn a_file_replaced_while_it_is_scanned_is_read_as_it_was_opened() {
     assert_eq!((rows, stems), (100_000, 100_000));
     assert!(iisql::scan_log(&ctx).snapshot().rejects.is_empty());
 }
+
+#[test]
+fn iisql_functions_never_replace_a_datafusion_function() {
+    // Log Parser's SUBSTR is 0-based, SQL's 1-based: ours is lp_substr, and no iisql function
+    // takes the name (or an alias) of one DataFusion has.
+    let plain = datafusion::prelude::SessionContext::new();
+    let state = plain.state();
+    let builtin = state.scalar_functions();
+    for f in iisql::functions::all_functions() {
+        for name in std::iter::once(f.name()).chain(f.aliases().iter().map(String::as_str)) {
+            assert!(
+                !builtin.contains_key(name),
+                "{name} would replace DataFusion's function"
+            );
+        }
+    }
+    assert!(builtin.contains_key("substr"));
+}
