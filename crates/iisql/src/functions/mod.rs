@@ -16,10 +16,13 @@
 //! (Log Parser's 0-based `SUBSTR`), `index_of`, `last_index_of`, `replace_chr`,
 //! `replace_str`, `to_lowercase`, `to_uppercase`, `urlescape`, `urlunescape`, `hex_to_int`,
 //! `rot13`, `replace_if_not_null`, `win32_error_description`; `reversedns` and `resolve_sid`
-//! are refused when a query is planned (they need the network).
+//! are refused when a query is planned (they need the network). And ([`numeric`]):
+//! `quantize` (numbers, and timestamps by seconds), `qntround_to_digit`, `qntfloor_to_digit`,
+//! `to_int`, `to_real`.
 
 pub mod eas_query;
 pub mod logparser;
+pub mod numeric;
 pub mod status_codes;
 pub mod win32_errors;
 
@@ -455,6 +458,12 @@ impl ScalarUDFImpl for Unsupported {
 
 /// Every scalar function iisql adds.
 pub fn all_functions() -> Vec<ScalarUDF> {
+    let mut all = row_functions();
+    all.extend(numeric::functions());
+    all
+}
+
+fn row_functions() -> Vec<ScalarUDF> {
     use Arg::{Int, Text};
     vec![
         RowUdf::udf("eas_param", &[Text, Text], 2, eas_param),
