@@ -18,10 +18,13 @@
 //! `rot13`, `replace_if_not_null`, `win32_error_description`; `reversedns` and `resolve_sid`
 //! are refused when a query is planned (they need the network). And ([`numeric`]):
 //! `quantize` (numbers, and timestamps by seconds), `qntround_to_digit`, `qntfloor_to_digit`,
-//! `to_int`, `to_real`.
+//! `to_int`, `to_real`. And ([`lp_time`]): `lp_to_timestamp` (Log Parser's `TO_TIMESTAMP`, three
+//! forms), `lp_to_date`, `lp_to_time`, `to_string`, `to_localtime`, `to_utctime`,
+//! `system_timestamp`.
 
 pub mod eas_query;
 pub mod logparser;
+pub mod lp_time;
 pub mod numeric;
 pub mod status_codes;
 pub mod win32_errors;
@@ -460,6 +463,7 @@ impl ScalarUDFImpl for Unsupported {
 pub fn all_functions() -> Vec<ScalarUDF> {
     let mut all = row_functions();
     all.extend(numeric::functions());
+    all.extend(lp_time::functions());
     all
 }
 
