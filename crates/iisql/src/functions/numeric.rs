@@ -1,5 +1,6 @@
 //! Log Parser's numeric and bucketing functions: `QUANTIZE` (numbers and timestamps),
-//! `QNTROUND_TO_DIGIT`, `QNTFLOOR_TO_DIGIT`, `TO_INT` and `TO_REAL`.
+//! `QNTROUND_TO_DIGIT`, `QNTFLOOR_TO_DIGIT`, `TO_INT`, `TO_REAL`, and `ADD`, `SUB`, `MUL`,
+//! `DIV`, `MOD` (with timestamp arithmetic).
 
 use std::sync::Arc;
 
@@ -294,5 +295,196 @@ pub fn functions() -> Vec<ScalarUDF> {
         NumericUdf::udf("qntfloor_to_digit", Op::FloorDigits),
         NumericUdf::udf("to_int", Op::ToInt),
         NumericUdf::udf("to_real", Op::ToReal),
+    ]
+    .into_iter()
+    .chain(arithmetic())
+    .collect()
+}
+
+/// Log Parser's arithmetic functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Arith {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+}
+
+/// `ADD`, `SUB`, `MUL`, `DIV`, `MOD` over numbers (whole numbers stay whole; dividing by zero
+/// gives NULL), and `ADD`/`SUB` of a timestamp and seconds or a second timestamp, which
+/// counts as the time since 1970-01-01 (a time-only timestamp such as
+/// `lp_to_timestamp('01:30', 'hh:mm')` is a duration, as in Log Parser).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ArithUdf {
+    name: &'static str,
+    op: Arith,
+    signature: Signature,
+}
+
+impl ArithUdf {
+    fn udf(name: &'static str, op: Arith) -> ScalarUDF {
+        ScalarUDF::new_from_impl(Self {
+            name,
+            op,
+            signature: Signature::user_defined(Volatility::Immutable),
+        })
+    }
+}
+
+impl ScalarUDFImpl for ArithUdf {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        Ok(match &args[0] {
+            DataType::Timestamp(_, tz) => DataType::Timestamp(TimeUnit::Millisecond, tz.clone()),
+            DataType::Int64 if args[1] == DataType::Int64 => DataType::Int64,
+            _ => DataType::Float64,
+        })
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        let bad = || {
+            DataFusionError::Plan(format!(
+                "{}(): takes two numbers{}; got ({})",
+                self.name,
+                if matches!(self.op, Arith::Add | Arith::Sub) {
+                    ", or a timestamp and seconds or a timestamp"
+                } else {
+                    ""
+                },
+                args.iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        };
+        if args.len() != 2 {
+            return Err(bad());
+        }
+        let num = |t: &DataType| -> Option<DataType> {
+            if is_float(t) {
+                Some(DataType::Float64)
+            } else if is_number(t) {
+                Some(DataType::Int64)
+            } else {
+                None
+            }
+        };
+        match (&args[0], &args[1]) {
+            (DataType::Timestamp(_, tz), b) if matches!(self.op, Arith::Add | Arith::Sub) => {
+                let a = DataType::Timestamp(TimeUnit::Millisecond, tz.clone());
+                let b = match b {
+                    DataType::Timestamp(_, z) => {
+                        DataType::Timestamp(TimeUnit::Millisecond, z.clone())
+                    }
+                    other => num(other).map(|_| DataType::Float64).ok_or_else(bad)?,
+                };
+                Ok(vec![a, b])
+            }
+            (a, b) => match (num(a), num(b)) {
+                (Some(DataType::Int64), Some(DataType::Int64)) => {
+                    Ok(vec![DataType::Int64, DataType::Int64])
+                }
+                (Some(_), Some(_)) => Ok(vec![DataType::Float64, DataType::Float64]),
+                _ => Err(bad()),
+            },
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let all_scalar = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let (a, b) = (&arrays[0], &arrays[1]);
+        let out: ArrayRef = match a.data_type() {
+            DataType::Timestamp(_, _) => {
+                let ms = cast(a, &DataType::Int64)?;
+                let ms = ms.as_primitive::<Int64Type>();
+                let delta: Int64Array = match b.data_type() {
+                    DataType::Timestamp(_, _) => cast(b, &DataType::Int64)?
+                        .as_primitive::<Int64Type>()
+                        .clone(),
+                    _ => cast(b, &DataType::Float64)?
+                        .as_primitive::<Float64Type>()
+                        .iter()
+                        .map(|s| s.map(|s| (s * 1000.0).round() as i64))
+                        .collect(),
+                };
+                let sign = if self.op == Arith::Sub { -1 } else { 1 };
+                let v = Int64Array::from_iter((0..ms.len()).map(|i| {
+                    if ms.is_null(i) || delta.is_null(i) {
+                        None
+                    } else {
+                        ms.value(i).checked_add(sign * delta.value(i))
+                    }
+                }));
+                cast(
+                    &(Arc::new(v) as ArrayRef),
+                    &args.return_field.data_type().clone(),
+                )?
+            }
+            DataType::Int64 => {
+                let (x, y) = (a.as_primitive::<Int64Type>(), b.as_primitive::<Int64Type>());
+                Arc::new(Int64Array::from_iter((0..x.len()).map(|i| {
+                    if x.is_null(i) || y.is_null(i) {
+                        return None;
+                    }
+                    let (p, q) = (x.value(i), y.value(i));
+                    match self.op {
+                        Arith::Add => p.checked_add(q),
+                        Arith::Sub => p.checked_sub(q),
+                        Arith::Mul => p.checked_mul(q),
+                        Arith::Div => p.checked_div(q),
+                        Arith::Mod => p.checked_rem(q),
+                    }
+                })))
+            }
+            _ => {
+                let x = cast(a, &DataType::Float64)?;
+                let y = cast(b, &DataType::Float64)?;
+                let (x, y) = (
+                    x.as_primitive::<Float64Type>(),
+                    y.as_primitive::<Float64Type>(),
+                );
+                Arc::new(Float64Array::from_iter((0..x.len()).map(|i| {
+                    if x.is_null(i) || y.is_null(i) {
+                        return None;
+                    }
+                    let (p, q) = (x.value(i), y.value(i));
+                    match self.op {
+                        Arith::Add => Some(p + q),
+                        Arith::Sub => Some(p - q),
+                        Arith::Mul => Some(p * q),
+                        Arith::Div => (q != 0.0).then(|| p / q),
+                        Arith::Mod => (q != 0.0).then(|| p % q),
+                    }
+                })))
+            }
+        };
+        Ok(if all_scalar {
+            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
+        } else {
+            ColumnarValue::Array(out)
+        })
+    }
+}
+
+/// Log Parser's `ADD`, `SUB`, `MUL`, `DIV` and `MOD`.
+pub fn arithmetic() -> Vec<ScalarUDF> {
+    vec![
+        ArithUdf::udf("add", Arith::Add),
+        ArithUdf::udf("sub", Arith::Sub),
+        ArithUdf::udf("mul", Arith::Mul),
+        ArithUdf::udf("div", Arith::Div),
+        ArithUdf::udf("mod", Arith::Mod),
     ]
 }
