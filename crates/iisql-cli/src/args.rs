@@ -29,6 +29,23 @@ pub enum Command {
     Run(RunQueryArgs),
     /// Run every check over PATH... and report what is wrong, with evidence.
     Diagnose(DiagnoseArgs),
+    /// Run a Log Parser query: `iisql lp [-o:CSV] [-q] [-stats] "SELECT TOP 10 cs-uri-stem, ...
+    /// FROM u_ex*.log"` (or `file:query.sql?p=v`); `--explain` prints the DataFusion SQL.
+    Lp(LpArgs),
+}
+
+/// Options of `iisql lp`: LogParser.exe's own, read as it reads them (`-o:CSV`).
+#[derive(Debug, Args)]
+pub struct LpArgs {
+    /// Switches (-i:IISW3C -o:CSV|TSV|JSON|NAT|CHART -q -e:N -stats -recurse -headers -rtp:N
+    /// -chartType:T -chartTitle:T -param:name=value --explain), the query, then PATHs for
+    /// Log Parser Studio's [LOGFILEPATH] (or instead of FROM).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
 }
 
 /// Options of `iisql queries`.

@@ -3,6 +3,7 @@
 mod args;
 mod exec;
 mod generate;
+mod lp;
 mod output;
 mod progress;
 mod repl;
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
                 Ok(ExitCode::SUCCESS)
             }
             Some(Command::Diagnose(d)) => report::diagnose(&d).await,
+            Some(Command::Lp(l)) => lp::run(&l).await,
             None => run_sql(cli.run).await,
         }
     });

@@ -22,6 +22,7 @@ pub mod format;
 pub mod functions;
 pub mod generator;
 pub mod html_report;
+pub mod lp_dialect;
 pub mod opener;
 pub mod options;
 pub mod register;

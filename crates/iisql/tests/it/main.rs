@@ -4,6 +4,7 @@ mod activesync;
 mod chart;
 mod html_report;
 mod library;
+mod lp_dialect;
 mod parquet;
 mod real_data;
 mod slt;

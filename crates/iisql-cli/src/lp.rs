@@ -1,0 +1,170 @@
+//! `iisql lp`: a Log Parser command line, run on iisql. The query is Log Parser SQL (or
+//! `file:query.sql?p1=v1+p2=v2`), translated by [`iisql::lp_dialect`]; LogParser.exe's common
+//! switches are accepted where they make sense.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use datafusion::error::{DataFusionError, Result};
+use iisql::lp_dialect::{parse_file_query, substitute, translate};
+
+use crate::args::{Format, InputArgs, LpArgs, OutputArgs};
+
+fn bad(msg: impl std::fmt::Display) -> DataFusionError {
+    DataFusionError::Plan(msg.to_string())
+}
+
+fn on(v: &str) -> bool {
+    v.is_empty() || v.eq_ignore_ascii_case("on") || v.eq_ignore_ascii_case("auto")
+}
+
+/// `iisql lp [SWITCHES] QUERY [PATH...]`.
+pub async fn run(a: &LpArgs) -> Result<ExitCode> {
+    let mut query = None;
+    let mut paths = Vec::new();
+    let mut output = OutputArgs::table();
+    let mut quiet = false;
+    let mut stats = false;
+    let mut explain = false;
+    let mut max_errors = None;
+    let mut params: Vec<(String, String)> = Vec::new();
+    for arg in &a.args {
+        if arg == "--explain" || arg == "-explain" {
+            explain = true;
+            continue;
+        }
+        if let Some(sw) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
+            let (k, v) = sw.split_once(':').unwrap_or((sw, ""));
+            match k.to_ascii_lowercase().as_str() {
+                "i" => {
+                    if !["iisw3c", "w3c"].contains(&v.to_ascii_lowercase().as_str()) {
+                        return Err(bad(format!(
+                            "-i:{v}: iisql reads IISW3C logs (-i:IISW3C); other input formats \
+                             are not supported yet"
+                        )));
+                    }
+                }
+                "o" => {
+                    output.format = match v.to_ascii_uppercase().as_str() {
+                        "" | "NAT" | "DATAGRID" => Format::Table,
+                        "CSV" => Format::Csv,
+                        "TSV" => Format::Tsv,
+                        "JSON" => Format::Json,
+                        "CHART" => Format::Chart,
+                        other => {
+                            return Err(bad(format!(
+                                "-o:{other} is not supported (NAT, CSV, TSV, JSON, CHART; \
+                                 Parquet with INTO file.parquet)"
+                            )));
+                        }
+                    }
+                }
+                "q" => quiet = on(v),
+                "stats" => stats = on(v),
+                "e" => {
+                    let n: i64 = v
+                        .parse()
+                        .map_err(|_| bad(format!("-e:{v}: not a number")))?;
+                    max_errors = u64::try_from(n).ok();
+                }
+                // Folders are always searched recursively; pages are never cut.
+                "recurse" | "rtp" => {}
+                "headers" => {
+                    if !on(v) {
+                        return Err(bad(
+                            "-headers:OFF is not supported: iisql always writes a header",
+                        ));
+                    }
+                }
+                "charttype" => {
+                    output.chart_type = Some(
+                        iisql::chart::ChartKind::parse(v)
+                            .ok_or_else(|| bad(format!("-chartType:{v}: unknown chart type")))?,
+                    );
+                }
+                "charttitle" => output.chart_title = Some(v.to_string()),
+                "param" => {
+                    let (pk, pv) = v
+                        .split_once('=')
+                        .ok_or_else(|| bad(format!("-param:{v}: not name=value")))?;
+                    params.push((pk.to_string(), pv.to_string()));
+                }
+                other => {
+                    return Err(bad(format!(
+                        "-{other}: not a switch iisql lp knows (-i, -o, -q, -e, -stats, \
+                         -recurse, -headers, -rtp, -chartType, -chartTitle, -param, --explain)"
+                    )));
+                }
+            }
+        } else if query.is_none() {
+            query = Some(arg.clone());
+        } else {
+            paths.push(arg.clone());
+        }
+    }
+    let Some(query) = query else {
+        return Err(bad(
+            "usage: iisql lp [SWITCHES] \"SELECT ... FROM ...\" [PATH...]",
+        ));
+    };
+    let text = match parse_file_query(&query) {
+        Some((file, p)) => {
+            params.extend(p);
+            std::fs::read_to_string(&file).map_err(|e| bad(format!("cannot read {file}: {e}")))?
+        }
+        None => query,
+    };
+    let t = translate(&substitute(&text, &params))?;
+    if explain {
+        println!("{}", t.sql);
+        if !t.from.is_empty() {
+            println!("-- FROM: {}", t.from.join(", "));
+        }
+        if let Some(i) = &t.into {
+            println!("-- INTO: {i}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Paths on the command line stand for Log Parser Studio's [LOGFILEPATH], or replace FROM.
+    if paths.is_empty() {
+        paths = t.from.clone();
+    }
+    if paths.is_empty() {
+        return Err(bad(
+            "no logs: the query's FROM is [LOGFILEPATH]; give PATH...",
+        ));
+    }
+    if let Some(into) = t
+        .into
+        .as_ref()
+        .filter(|i| !i.eq_ignore_ascii_case("stdout"))
+    {
+        output.output = Some(into.into());
+    }
+    let input = InputArgs {
+        paths,
+        table: "logs".into(),
+        fields: None,
+        compression: None,
+        max_errors,
+        strict: false,
+        max_line_bytes: None,
+        rejects: None,
+        partitions: None,
+        timing: false,
+        quiet,
+    };
+    let start = Instant::now();
+    let mut runner = crate::setup(&input, &output, None).await?;
+    runner.run(&t.sql).await?;
+    if stats && !quiet {
+        let r = runner.log.snapshot();
+        eprintln!(
+            "Statistics:\n-----------\nElements processed: {}\nElements rejected:  {}\nExecution time:     {:.2} seconds",
+            r.stats.rows,
+            r.stats.rejected,
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
