@@ -3,6 +3,7 @@
 mod charts;
 mod cli;
 mod hostile;
+mod lp;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,134 @@
+//! `iisql lp`: Log Parser command lines run unchanged.
+
+use std::fs;
+
+use predicates::prelude::*;
+
+use crate::{iisql, root};
+
+fn sample(p: &str) -> String {
+    root().join("data/sample").join(p).display().to_string()
+}
+
+#[test]
+fn a_log_parser_command_line_with_into_csv_and_a_file_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("top.csv");
+    // Two files, comma-separated in FROM, as Log Parser takes them.
+    let from = format!(
+        "{}, {}",
+        sample("CAS01/W3SVC1/u_ex251103.log"),
+        sample("CAS02/W3SVC1/u_ex251103.log")
+    );
+    let q = format!(
+        "SELECT TOP 3 cs-uri-stem, COUNT(*) AS Hits INTO '{}' FROM {from} \
+         WHERE sc-status = 200 GROUP BY cs-uri-stem ORDER BY Hits DESC",
+        csv.display()
+    );
+    iisql()
+        .args(["lp", "-i:IISW3C", "-q", &q])
+        .assert()
+        .success();
+    let got = fs::read_to_string(&csv).unwrap();
+    // The same question in DataFusion SQL over the same two files.
+    let want = iisql()
+        .args([
+            &sample("CAS01/W3SVC1/u_ex251103.log"),
+            &sample("CAS02/W3SVC1/u_ex251103.log"),
+            "-q",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT cs_uri_stem, count(*) AS hits FROM logs WHERE sc_status = 200 \
+             GROUP BY 1 ORDER BY 2 DESC LIMIT 3",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(got, String::from_utf8(want).unwrap());
+    assert_eq!(got.lines().count(), 4, "{got}");
+}
+
+#[test]
+fn file_queries_with_parameters_and_log_parser_studio_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = dir.path().join("status.sql");
+    fs::write(
+        &q,
+        "/* Log Parser Studio style */\nSELECT sc-status, COUNT(*) AS Hits\nFROM [LOGFILEPATH]\n\
+         WHERE sc-status >= %MIN% AND cs-method = '%METHOD%'\nGROUP BY sc-status ORDER BY sc-status\n",
+    )
+    .unwrap();
+    let spec = format!("file:{}?min=400+method=POST", q.display());
+    let out = iisql()
+        .args(["lp", "-o:CSV", "-q", &spec, &sample("")])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let want = iisql()
+        .args([&sample(""), "-q", "--format", "csv", "-c"])
+        .arg(
+            "SELECT sc_status, count(*) AS hits FROM logs WHERE sc_status >= 400 \
+             AND cs_method = 'POST' GROUP BY 1 ORDER BY 1",
+        )
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(out, want);
+    assert!(String::from_utf8_lossy(&out).contains("403,"));
+    // --explain prints the translation and runs nothing.
+    iisql()
+        .args(["lp", "--explain", &spec])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "SELECT sc_status, COUNT(*) AS Hits FROM logs WHERE sc_status >= 400 AND cs_method = 'POST'",
+        ));
+    // [LOGFILEPATH] without paths says what is missing.
+    iisql()
+        .args(["lp", &spec])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("give PATH"));
+}
+
+#[test]
+fn stats_and_what_cannot_be_done() {
+    iisql()
+        .args(["lp", "-stats", "SELECT COUNT(*) FROM"])
+        .arg(sample(""))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("13614"))
+        .stderr(predicate::str::contains("Elements processed: 13614"));
+    for (args, want) in [
+        (vec!["-i:EVT", "SELECT * FROM System"], "-i:EVT"),
+        (vec!["SELECT a INTO DATAGRID FROM x.log"], "DATAGRID"),
+        (
+            vec!["-o:SYSLOG", "SELECT a FROM x.log"],
+            "-o:SYSLOG is not supported",
+        ),
+        (vec!["-foo", "SELECT a FROM x.log"], "-foo: not a switch"),
+        (
+            vec!["SELECT REVERSEDNS(c-ip) FROM PLACEHOLDER"],
+            "REVERSEDNS() is not supported",
+        ),
+    ] {
+        let args: Vec<String> = args
+            .into_iter()
+            .map(|a| a.replace("PLACEHOLDER", &sample("")))
+            .collect();
+        iisql()
+            .arg("lp")
+            .args(&args)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(want));
+    }
+}
