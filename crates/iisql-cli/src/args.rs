@@ -32,6 +32,26 @@ pub enum Command {
     /// Run a Log Parser query: `iisql lp [-o:CSV] [-q] [-stats] "SELECT TOP 10 cs-uri-stem, ...
     /// FROM u_ex*.log"` (or `file:query.sql?p=v`); `--explain` prints the DataFusion SQL.
     Lp(LpArgs),
+    /// Log Parser Studio libraries: `iisql lps import LIBRARY.xml` lists its queries,
+    /// `iisql lps run LIBRARY.xml "Query Name" [SWITCHES] PATH...` runs one over PATH.
+    Lps(LpsArgs),
+}
+
+/// Options of `iisql lps`.
+#[derive(Debug, Args)]
+pub struct LpsArgs {
+    /// `import` (list the queries) or `run`.
+    pub action: String,
+    /// An exported Log Parser Studio library (XML).
+    pub library: PathBuf,
+    /// For `run`: the query's name, then `iisql lp` switches and the PATHs that stand for
+    /// `[LOGFILEPATH]`.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub rest: Vec<String>,
 }
 
 /// Options of `iisql lp`: LogParser.exe's own, read as it reads them (`-o:CSV`).

@@ -8,7 +8,7 @@ use std::time::Instant;
 use datafusion::error::{DataFusionError, Result};
 use iisql::lp_dialect::{parse_file_query, substitute, translate};
 
-use crate::args::{Format, InputArgs, LpArgs, OutputArgs};
+use crate::args::{Format, InputArgs, LpArgs, LpsArgs, OutputArgs};
 
 fn bad(msg: impl std::fmt::Display) -> DataFusionError {
     DataFusionError::Plan(msg.to_string())
@@ -167,4 +167,58 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `iisql lps import LIBRARY.xml` / `iisql lps run LIBRARY.xml "Query Name" [SWITCHES] PATH...`.
+pub async fn lps(a: &LpsArgs) -> Result<ExitCode> {
+    let file = a.library.display().to_string();
+    let xml =
+        std::fs::read_to_string(&a.library).map_err(|e| bad(format!("cannot read {file}: {e}")))?;
+    let queries = iisql::lps::parse_library(&file, &xml)?;
+    match a.action.as_str() {
+        "import" | "list" => {
+            use std::io::Write;
+            let width = queries
+                .iter()
+                .map(|q| q.name.len())
+                .max()
+                .unwrap_or(4)
+                .min(60);
+            let mut out = std::io::stdout().lock();
+            for q in &queries {
+                let ty = if q.supported() {
+                    q.log_type.clone()
+                } else {
+                    format!("{} (not readable yet)", q.log_type)
+                };
+                writeln!(out, "{:width$}  {:12}  {}", q.name, ty, q.description)?;
+            }
+            writeln!(out, "({} queries in {file})", queries.len())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        "run" => {
+            let Some((name, rest)) = a.rest.split_first() else {
+                return Err(bad(
+                    "usage: iisql lps run LIBRARY.xml \"Query Name\" PATH...",
+                ));
+            };
+            let q = iisql::lps::find(&queries, name)?;
+            if !q.supported() {
+                return Err(bad(format!(
+                    "`{}` reads {} logs; iisql reads IIS W3C logs (IISW3CLOG) so far",
+                    q.name, q.log_type
+                )));
+            }
+            // The switches, then the query, then the paths for [LOGFILEPATH].
+            let (switches, paths): (Vec<String>, Vec<String>) =
+                rest.iter().cloned().partition(|r| r.starts_with('-'));
+            let mut args = switches;
+            args.push(q.query.clone());
+            args.extend(paths);
+            run(&LpArgs { args }).await
+        }
+        other => Err(bad(format!(
+            "unknown action `{other}` (iisql lps import LIBRARY.xml | iisql lps run LIBRARY.xml NAME PATH...)"
+        ))),
+    }
 }

@@ -45,6 +45,7 @@ fn main() -> ExitCode {
             }
             Some(Command::Diagnose(d)) => report::diagnose(&d).await,
             Some(Command::Lp(l)) => lp::run(&l).await,
+            Some(Command::Lps(l)) => lp::lps(&l).await,
             None => run_sql(cli.run).await,
         }
     });

@@ -23,6 +23,7 @@ pub mod functions;
 pub mod generator;
 pub mod html_report;
 pub mod lp_dialect;
+pub mod lps;
 pub mod opener;
 pub mod options;
 pub mod register;

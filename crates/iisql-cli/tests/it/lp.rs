@@ -132,3 +132,70 @@ fn stats_and_what_cannot_be_done() {
             .stderr(predicate::str::contains(want));
     }
 }
+
+fn library() -> String {
+    root()
+        .join("crates/iisql-cli/tests/fixtures/lps_library.xml")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn log_parser_studio_libraries_list_and_run() {
+    iisql()
+        .args(["lps", "import", &library()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("IIS: Top 5 URIs"))
+        .stdout(predicate::str::contains("their device types"))
+        .stdout(predicate::str::contains("EVTLOG (not readable yet)"))
+        .stdout(predicate::str::contains("(3 queries in"));
+    let out = iisql()
+        .args([
+            "lps",
+            "run",
+            &library(),
+            "eas: 403.7 BY DEVICE TYPE",
+            "-o:CSV",
+            "-q",
+        ])
+        .arg(sample(""))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let want = iisql()
+        .args([&sample(""), "-q", "--format", "csv", "-c"])
+        .arg(
+            "SELECT regexp_match(cs_uri_query, '(?:^|&)DeviceType=([^&]*)')[1] AS devicetype, \
+             count(*) AS hits FROM logs WHERE cs_uri_stem LIKE '/Microsoft-Server-ActiveSync%' \
+             AND sc_status = 403 AND sc_substatus = 7 GROUP BY 1 ORDER BY 2 DESC, 1",
+        )
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(want).unwrap()
+    );
+    iisql()
+        .args(["lps", "run", &library(), "IIS: Top 5 URIs", "-q"])
+        .arg(sample(""))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(5 rows)"));
+    iisql()
+        .args(["lps", "run", &library(), "EVT: Logon failures"])
+        .arg(sample(""))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("reads EVTLOG logs"));
+    iisql()
+        .args(["lps", "run", &library(), "No such query"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no query `No such query`"));
+}
