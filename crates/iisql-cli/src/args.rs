@@ -177,6 +177,15 @@ pub enum Format {
     Chart,
 }
 
+/// A SQL dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Dialect {
+    /// DataFusion's SQL.
+    Sql,
+    /// Log Parser's SQL, translated to DataFusion's.
+    Logparser,
+}
+
 /// Options for running SQL.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -187,6 +196,11 @@ pub struct RunArgs {
     /// Run the SQL script in FILE (statements end with `;`) and exit.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
+
+    /// The SQL dialect of -c, -f, standard input and the prompt: `sql` (DataFusion's) or
+    /// `logparser` (Log Parser's, translated; see `iisql lp`).
+    #[arg(long, value_enum, default_value_t = Dialect::Sql)]
+    pub dialect: Dialect,
 
     /// Inputs.
     #[command(flatten)]

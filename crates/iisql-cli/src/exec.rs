@@ -51,6 +51,13 @@ pub struct Runner {
     rejects_not_kept: u64,
     /// The last query that returned rows, for the REPL's `\chart`.
     last: Option<LastQuery>,
+    /// Statements are Log Parser SQL, translated before they run.
+    pub logparser: bool,
+    /// With [`Runner::logparser`]: register each query's `FROM` as `logs` (no PATHs were
+    /// given), with these options.
+    pub lp_inputs: Option<iisql::IisW3cOptions>,
+    /// The `FROM` registered last.
+    lp_from: Vec<String>,
 }
 
 /// A query the REPL can run again.
@@ -79,16 +86,55 @@ impl Runner {
             seen: BTreeSet::new(),
             rejects_not_kept: 0,
             last: None,
+            logparser: false,
+            lp_inputs: None,
+            lp_from: Vec::new(),
         }
     }
 
     /// Runs one statement and writes its result.
     pub async fn run(&mut self, sql: &str) -> Result<()> {
+        if self.logparser {
+            self.run_logparser(sql).await
+        } else {
+            self.run_sql(sql).await
+        }
+    }
+
+    /// Runs one DataFusion SQL statement and writes its result.
+    async fn run_sql(&mut self, sql: &str) -> Result<()> {
         let df = self.ctx.sql(sql).await?;
         if !df.schema().fields().is_empty() {
             self.last = Some(LastQuery::Sql(sql.to_string()));
         }
         self.run_df(df).await
+    }
+
+    /// Runs one Log Parser statement: translated, its `FROM` registered as `logs` when no
+    /// PATHs were given, its `INTO` file written.
+    async fn run_logparser(&mut self, lp: &str) -> Result<()> {
+        let t = iisql::lp_dialect::translate(lp)?;
+        if let Some(opts) = self.lp_inputs.clone()
+            && !t.from.is_empty()
+            && t.from != self.lp_from
+        {
+            self.ctx.deregister_table("logs")?;
+            iisql::register_logs(&self.ctx, "logs", &t.from, opts).await?;
+            iisql::register_activesync_view(&self.ctx, "activesync", "logs").await?;
+            self.total_bytes = Some(iisql::register::local_size(&t.from));
+            self.lp_from = t.from.clone();
+        }
+        let saved = self.output.clone();
+        if let Some(into) = t
+            .into
+            .as_ref()
+            .filter(|i| !i.eq_ignore_ascii_case("stdout"))
+        {
+            self.output = Some(into.into());
+        }
+        let result = self.run_sql(&t.sql).await;
+        self.output = saved;
+        result
     }
 
     /// Runs saved query `name` with `params` (`name=value` texts) and writes its result.

@@ -123,6 +123,12 @@ pub async fn setup(
 
 async fn run_sql(a: RunArgs) -> Result<ExitCode> {
     let mut runner = setup(&a.input, &a.output, None).await?;
+    if a.dialect == args::Dialect::Logparser {
+        runner.logparser = true;
+        if a.input.paths.is_empty() {
+            runner.lp_inputs = Some(options(&a.input)?);
+        }
+    }
     if !a.commands.is_empty() || a.file.is_some() {
         for sql in &a.commands {
             for stmt in script::split_statements(sql) {

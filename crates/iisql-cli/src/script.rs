@@ -17,6 +17,8 @@ pub fn split_statements(text: &str) -> Vec<Statement> {
     let mut line = 1;
     let mut start_line: Option<usize> = None;
     let mut chars = text.chars().peekable();
+    // A `;` inside parentheses separates values, not statements (Log Parser's `IN ('a'; 'b')`).
+    let mut depth = 0usize;
     let push = |cur: &mut String, start: &mut Option<usize>, out: &mut Vec<Statement>| {
         let sql = cur.trim().to_string();
         if !sql.is_empty()
@@ -67,7 +69,16 @@ pub fn split_statements(text: &str) -> Vec<Statement> {
                     prev = d;
                 }
             }
-            ';' => push(&mut cur, &mut start_line, &mut out),
+            ';' if depth == 0 => push(&mut cur, &mut start_line, &mut out),
+            '(' | ')' => {
+                depth = if c == '(' {
+                    depth + 1
+                } else {
+                    depth.saturating_sub(1)
+                };
+                start_line.get_or_insert(line);
+                cur.push(c);
+            }
             '\n' => {
                 line += 1;
                 cur.push(c);
@@ -88,6 +99,7 @@ pub fn split_statements(text: &str) -> Vec<Statement> {
 /// until it does).
 pub fn is_complete(text: &str) -> bool {
     let mut last = None;
+    let mut depth = 0i64;
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
@@ -120,10 +132,17 @@ pub fn is_complete(text: &str) -> bool {
                 }
             }
             c if c.is_whitespace() => {}
-            c => last = Some(c),
+            c => {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                last = Some(c);
+            }
         }
     }
-    last == Some(';')
+    last == Some(';') && depth <= 0
 }
 
 #[cfg(test)]
@@ -151,5 +170,20 @@ mod tests {
         assert!(!is_complete("SELECT 1 -- ;"));
         assert!(is_complete("SELECT 1; -- done"));
         assert!(!is_complete("SELECT 1 /* ; */"));
+    }
+}
+
+#[cfg(test)]
+mod value_lists {
+    use super::{is_complete, split_statements};
+
+    #[test]
+    fn a_semicolon_in_parentheses_separates_values_not_statements() {
+        let s = split_statements("SELECT a FROM x WHERE b IN ('p'; 'q');\nSELECT 2;");
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].sql, "SELECT a FROM x WHERE b IN ('p'; 'q')");
+        assert_eq!(s[1].line, 2);
+        assert!(!is_complete("SELECT a FROM x WHERE b IN ('p';"));
+        assert!(is_complete("SELECT a FROM x WHERE b IN ('p'; 'q');"));
     }
 }

@@ -199,3 +199,65 @@ fn log_parser_studio_libraries_list_and_run() {
         .code(1)
         .stderr(predicate::str::contains("no query `No such query`"));
 }
+
+#[test]
+fn the_logparser_dialect_for_commands_and_scripts() {
+    let count = |args: &[&str]| -> String {
+        let out = iisql()
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    // Each statement's FROM is the table.
+    let lp = count(&[
+        "--dialect",
+        "logparser",
+        "-q",
+        "--format",
+        "csv",
+        "-c",
+        &format!(
+            "SELECT COUNT(*) FROM {} WHERE sc-status IN (401; 403)",
+            sample("CAS01")
+        ),
+    ]);
+    let sql = count(&[
+        &sample("CAS01"),
+        "-q",
+        "--format",
+        "csv",
+        "-c",
+        "SELECT count(*) FROM logs WHERE sc_status IN (401, 403)",
+    ]);
+    assert_eq!(lp, sql);
+    assert_ne!(lp.lines().nth(1), Some("0"));
+    // A script: a value list over two lines, INTO a file, then a query to standard output.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("q.sql");
+    let csv = dir.path().join("methods.csv");
+    fs::write(
+        &script,
+        format!(
+            "// Log Parser script\nSELECT cs-method, COUNT(*) AS n INTO {} FROM {}\n\
+             WHERE sc-status IN (200;\n 401) GROUP BY cs-method ORDER BY cs-method;\n\
+             SELECT TOP 1 cs-method FROM {} ORDER BY cs-method;\n",
+            csv.display(),
+            sample(""),
+            sample("")
+        ),
+    )
+    .unwrap();
+    iisql()
+        .args(["--dialect", "logparser", "-q", "-f"])
+        .arg(&script)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("| GET "));
+    let methods = fs::read_to_string(&csv).unwrap();
+    assert!(methods.starts_with("cs_method,n\n"), "{methods}");
+    assert!(methods.contains("\nPOST,"), "{methods}");
+}
