@@ -324,6 +324,11 @@ pub struct InputArgs {
     #[arg(long, value_name = "N")]
     pub partitions: Option<usize>,
 
+    /// The IANA time zone of `to_localtime` and `to_utctime` when a query gives none (the
+    /// session's `datafusion.execution.time_zone`); the host's zone is never assumed.
+    #[arg(long, value_name = "ZONE")]
+    pub time_zone: Option<String>,
+
     /// Print how long each statement took (on standard error).
     #[arg(long)]
     pub timing: bool,

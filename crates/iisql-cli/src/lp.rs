@@ -28,6 +28,7 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
     let mut explain = false;
     let mut max_errors = None;
     let mut params: Vec<(String, String)> = Vec::new();
+    let mut time_zone = None;
     for arg in &a.args {
         if arg == "--explain" || arg == "-explain" {
             explain = true;
@@ -83,6 +84,8 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
                     );
                 }
                 "charttitle" => output.chart_title = Some(v.to_string()),
+                // The zone of TO_LOCALTIME, which Log Parser takes from the machine.
+                "tz" => time_zone = Some(v.to_string()),
                 "param" => {
                     let (pk, pv) = v
                         .split_once('=')
@@ -92,7 +95,7 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
                 other => {
                     return Err(bad(format!(
                         "-{other}: not a switch iisql lp knows (-i, -o, -q, -e, -stats, \
-                         -recurse, -headers, -rtp, -chartType, -chartTitle, -param, --explain)"
+                         -recurse, -headers, -rtp, -chartType, -chartTitle, -param, -tz, --explain)"
                     )));
                 }
             }
@@ -151,6 +154,7 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
         max_line_bytes: None,
         rejects: None,
         partitions: None,
+        time_zone,
         timing: false,
         quiet,
     };

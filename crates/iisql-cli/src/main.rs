@@ -101,6 +101,14 @@ pub async fn setup(
     if let Some(n) = input.partitions {
         config = config.with_target_partitions(n.max(1));
     }
+    if let Some(z) = &input.time_zone {
+        z.parse::<chrono_tz::Tz>().map_err(|_| {
+            DataFusionError::Plan(format!(
+                "--time-zone {z}: not an IANA time zone (such as Europe/Berlin)"
+            ))
+        })?;
+        config.options_mut().execution.time_zone = Some(z.clone());
+    }
     let ctx = iisql::new_context_with_config(config)?;
     let opts = options(input)?;
     iisql::register_iis_with_options(&ctx, opts.clone())?;

@@ -7,6 +7,8 @@
 //! | `date`, `time`, `TO_TIMESTAMP(date, time)` | `lp_to_date(timestamp)`, `lp_to_time(timestamp)`, `timestamp` |
 //! | `LogFilename`, `LogRow` | `log_filename`, `log_row` |
 //! | `IN ('a'; 'b')` | `IN ('a', 'b')` |
+//! | `LIKE` (which ignores case) | `ILIKE` |
+//! | `SQR`, `SQRROOT`, `EXP10`, `SYSTEM_DATE()`, `SYSTEM_TIME()`, `IN_ROW_NUMBER()` | `power(x, 2)`, `sqrt`, `power(10, x)`, `lp_to_date(system_timestamp())`, ..., `row_number() OVER ()` |
 //! | `SUBSTR`, `TO_TIMESTAMP`, `TO_DATE`, `TO_TIME`, `TIMESTAMP('..', 'fmt')` | `lp_substr`, `lp_to_timestamp`, `lp_to_date`, `lp_to_time` |
 //! | `PROPCOUNT(*) ON (x)`, `PROPSUM(e) ON (x)` | `count(*)` / `sum(e)` over the window `PARTITION BY x` |
 //! | `USING e AS a` | a subquery that adds `a` |
@@ -261,6 +263,24 @@ fn expr(t: &[Tok]) -> Result<String> {
                     i = end;
                     continue;
                 }
+                // Functions written another way here, with their (rewritten) arguments.
+                let args = || expr(inner);
+                let whole = match lw.as_str() {
+                    "sqr" => Some(format!("power({}, 2)", args()?)),
+                    "sqrroot" => Some(format!("sqrt({})", args()?)),
+                    "exp10" => Some(format!("power(10, {})", args()?)),
+                    "system_date" => Some("lp_to_date(system_timestamp())".to_string()),
+                    "system_time" => Some("lp_to_time(system_timestamp())".to_string()),
+                    "in_row_number" | "out_row_number" | "sequence" if solid.is_empty() => {
+                        Some("row_number() OVER ()".to_string())
+                    }
+                    _ => None,
+                };
+                if let Some(w) = whole {
+                    out.push_str(&w);
+                    i = close;
+                    continue;
+                }
                 let name = match lw.as_str() {
                     "substr" => "lp_substr",
                     "to_timestamp" | "timestamp" => "lp_to_timestamp",
@@ -284,6 +304,11 @@ fn expr(t: &[Tok]) -> Result<String> {
             }
             Tok::Field(f) => {
                 out.push_str(&column(f));
+                i += 1;
+            }
+            // Log Parser's LIKE ignores case.
+            Tok::Word(w) if w.eq_ignore_ascii_case("like") => {
+                out.push_str("ILIKE");
                 i += 1;
             }
             Tok::Punct(p) if p == "(" => {

@@ -169,7 +169,7 @@ fn log_parser_studio_libraries_list_and_run() {
         .args([&sample(""), "-q", "--format", "csv", "-c"])
         .arg(
             "SELECT regexp_match(cs_uri_query, '(?:^|&)DeviceType=([^&]*)')[1] AS devicetype, \
-             count(*) AS hits FROM logs WHERE cs_uri_stem LIKE '/Microsoft-Server-ActiveSync%' \
+             count(*) AS hits FROM logs WHERE cs_uri_stem ILIKE '/Microsoft-Server-ActiveSync%' \
              AND sc_status = 403 AND sc_substatus = 7 GROUP BY 1 ORDER BY 2 DESC, 1",
         )
         .assert()
@@ -260,4 +260,48 @@ fn the_logparser_dialect_for_commands_and_scripts() {
     let methods = fs::read_to_string(&csv).unwrap();
     assert!(methods.starts_with("cs_method,n\n"), "{methods}");
     assert!(methods.contains("\nPOST,"), "{methods}");
+}
+
+#[test]
+fn local_time_needs_a_zone_and_like_ignores_case() {
+    let q = format!(
+        "SELECT QUANTIZE(TO_LOCALTIME(TO_TIMESTAMP(date, time)), 86400) AS Day, COUNT(*) AS Hits \
+         FROM {} WHERE cs-uri-stem LIKE '%microsoft-server-activesync%' GROUP BY Day ORDER BY Day",
+        sample("")
+    );
+    iisql()
+        .args(["lp", "-q", &q])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("needs a time zone"))
+        .stderr(predicate::str::contains("-tz:ZONE"));
+    let out = iisql()
+        .args(["lp", "-q", "-o:CSV", "-tz:Asia/Tokyo", &q])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    // The same in DataFusion SQL: Tokyo is 9 hours ahead; any case of the path counts.
+    let want = iisql()
+        .args([&sample(""), "-q", "--format", "csv", "-c"])
+        .arg(
+            "SELECT date_trunc('day', CAST(timestamp AS TIMESTAMP) + INTERVAL '9' HOUR) AS day, \
+             count(*) AS hits FROM logs \
+             WHERE lower(cs_uri_stem) LIKE '%microsoft-server-activesync%' GROUP BY 1 ORDER BY 1",
+        )
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(want).unwrap()
+    );
+    iisql()
+        .args([&sample(""), "--time-zone", "Mars/Olympus", "-c", "SELECT 1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not an IANA time zone"));
 }

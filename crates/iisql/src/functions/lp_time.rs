@@ -378,9 +378,9 @@ impl TimeUdf {
                 };
                 if names.iter().any(Option::is_none) && a.get(1).is_none() {
                     return Err(DataFusionError::Execution(format!(
-                        "{}() needs a time zone: {}(timestamp, 'Europe/Berlin'), or SET \
-                         datafusion.execution.time_zone = 'Europe/Berlin'; the host's zone is \
-                         never assumed",
+                        "{}() needs a time zone: {}(timestamp, 'Europe/Berlin'), SET \
+                         datafusion.execution.time_zone = 'Europe/Berlin', or iisql \
+                         --time-zone ZONE (iisql lp -tz:ZONE); the host's zone is never assumed",
                         self.name, self.name
                     )));
                 }

@@ -67,7 +67,7 @@ async fn log_parser_queries_answer_like_datafusion_sql() {
              FROM x.log WHERE cs-uri-stem LIKE '/Microsoft-Server-ActiveSync%' \
              AND sc-status IN (401; 403) GROUP BY DeviceType ORDER BY Hits DESC, DeviceType",
             "SELECT regexp_match(cs_uri_query, '(?:^|&)DeviceType=([^&]*)')[1], count(*) \
-             FROM logs WHERE cs_uri_stem LIKE '/Microsoft-Server-ActiveSync%' \
+             FROM logs WHERE cs_uri_stem ILIKE '/Microsoft-Server-ActiveSync%' \
              AND sc_status IN (401, 403) GROUP BY 1 ORDER BY 2 DESC, 1",
         ),
         // Date and time fields, user agents in brackets, comments.
