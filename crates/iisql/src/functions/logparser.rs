@@ -46,17 +46,21 @@ pub fn extract_token(s: &str, index: i64, sep: Option<&str>) -> Option<String> {
 }
 
 /// `EXTRACT_VALUE(s, key [, sep = '&'])`: the value of `key=value` among the pairs; an empty
-/// text for a key written without `=`; NULL when the key is absent. Keys match exactly.
+/// text for a key written without `=`; NULL when the key is absent. A key written exactly so
+/// wins; otherwise case is ignored (`deviceid` finds `DeviceId`), as Windows tools do.
 pub fn extract_value(s: &str, key: &str, sep: Option<&str>) -> Option<String> {
     let sep = sep.unwrap_or("&");
     if sep.is_empty() {
         return None;
     }
-    s.split(sep).find_map(|pair| match pair.split_once('=') {
-        Some((k, v)) if k == key => Some(v.to_string()),
-        None if pair == key => Some(String::new()),
-        _ => None,
-    })
+    let find = |same: &dyn Fn(&str) -> bool| {
+        s.split(sep).find_map(|pair| match pair.split_once('=') {
+            Some((k, v)) if same(k) => Some(v.to_string()),
+            None if same(pair) => Some(String::new()),
+            _ => None,
+        })
+    };
+    find(&|k| k == key).or_else(|| find(&|k| k.eq_ignore_ascii_case(key)))
 }
 
 /// `EXTRACT_PREFIX(s, index, sep)`: the text before the `index`-th separator.

@@ -48,6 +48,8 @@ use datafusion::prelude::SessionContext;
 enum Arg {
     Text,
     Int,
+    /// Any value, read as its text.
+    Any,
 }
 
 /// One argument value of one row.
@@ -177,6 +179,7 @@ impl ScalarUDFImpl for RowUdf {
                     t.clone()
                 }),
                 Arg::Int if is_int(t) => Ok(DataType::Int64),
+                Arg::Any => Ok(DataType::Utf8),
                 _ => Err(DataFusionError::Plan(format!(
                     "{}(): argument {} must be {}, got {t}",
                     self.name,
@@ -204,6 +207,7 @@ impl ScalarUDFImpl for RowUdf {
             .zip(self.args)
             .map(|(a, k)| -> Result<Column> {
                 Ok(match k {
+                    Arg::Any => Column::Text(cast(a, &DataType::Utf8)?),
                     Arg::Text => Column::Text(if matches!(a.data_type(), DataType::LargeUtf8) {
                         cast(a, &DataType::Utf8)?
                     } else {
@@ -468,7 +472,7 @@ pub fn all_functions() -> Vec<ScalarUDF> {
 }
 
 fn row_functions() -> Vec<ScalarUDF> {
-    use Arg::{Int, Text};
+    use Arg::{Any, Int, Text};
     vec![
         RowUdf::udf("eas_param", &[Text, Text], 2, eas_param),
         RowUdf::udf("eas_log", &[Text, Text, Int], 2, eas_log),
@@ -501,7 +505,7 @@ fn row_functions() -> Vec<ScalarUDF> {
         RowUdf::udf("urlunescape", &[Text], 1, url_decode),
         RowUdf::int_udf("hex_to_int", &[Text], 1, hex_to_int),
         RowUdf::udf("rot13", &[Text], 1, rot13),
-        RowUdf::udf("replace_if_not_null", &[Text, Text], 2, replace_if_not_null),
+        RowUdf::udf("replace_if_not_null", &[Any, Text], 2, replace_if_not_null),
         RowUdf::udf("win32_error_description", &[Int], 1, win32_error_text),
         Unsupported::udf(
             "reversedns",
