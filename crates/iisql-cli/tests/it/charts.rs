@@ -123,8 +123,13 @@ fn results_and_options_that_make_no_chart_are_errors() {
 
 /// Runs the REPL on a pseudo-terminal (util-linux `script`), typing `input`.
 fn repl(input: &str) -> String {
+    repl_with(&format!("{} -q", sample()), input)
+}
+
+/// Runs `iisql ARGS` on a pseudo-terminal (util-linux `script`), typing `input` line by line.
+pub fn repl_with(args: &str, input: &str) -> String {
     let bin = assert_cmd::cargo::cargo_bin("iisql");
-    let cmd = format!("{} {} -q", bin.display(), sample());
+    let cmd = format!("{} {args}", bin.display());
     let mut child = Command::new("script")
         .args(["-qec", &cmd, "/dev/null"])
         .env("IISQL_HISTORY", "/dev/null")

@@ -305,3 +305,28 @@ fn local_time_needs_a_zone_and_like_ignores_case() {
         .code(1)
         .stderr(predicate::str::contains("not an IANA time zone"));
 }
+
+#[test]
+fn the_prompt_takes_log_parser_sql() {
+    let out = crate::charts::repl_with(
+        "--dialect logparser -q",
+        &format!(
+            "SELECT COUNT(*) AS n FROM {} WHERE sc-status IN (401;\n 403) AND cs-uri-stem LIKE '%activesync%';\n\\q\n",
+            sample("CAS01")
+        ),
+    );
+    let want = iisql()
+        .args([&sample("CAS01"), "-q", "--format", "csv", "-c"])
+        .arg(
+            "SELECT count(*) FROM logs WHERE sc_status IN (401, 403) \
+             AND cs_uri_stem ILIKE '%activesync%'",
+        )
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let n = String::from_utf8(want).unwrap();
+    let n = n.lines().nth(1).unwrap().to_string();
+    assert!(out.contains(&format!("| {n} ")), "{n} not in {out}");
+}
