@@ -23,7 +23,6 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
-use datafusion::scalar::ScalarValue;
 
 /// A Log Parser timestamp format (`yyyy-MM-dd hh:mm:ss`) as a chrono format. For parsing
 /// (`parse`), numbers are read with or without their leading zero.
@@ -262,22 +261,9 @@ impl ScalarUDFImpl for TimeUdf {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let all_scalar = args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let rows = if all_scalar { 1 } else { args.number_rows };
-        let arrays: Vec<ArrayRef> = args
-            .args
-            .iter()
-            .map(|a| a.to_array(rows))
-            .collect::<Result<_>>()?;
         let configured = args.config_options.execution.time_zone.clone();
-        let out = self.eval(&arrays, rows, configured.as_deref())?;
-        Ok(if all_scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
+        super::eval_arrays(&args.args, args.number_rows, |a, rows| {
+            self.eval(a, rows, configured.as_deref())
         })
     }
 }

@@ -247,6 +247,27 @@ impl ScalarUDFImpl for RowUdf {
     }
 }
 
+/// Runs `eval` over the arguments as arrays (of one row when every argument is a scalar) with
+/// the number of rows; the result is a scalar when every argument was one.
+pub(crate) fn eval_arrays(
+    args: &[ColumnarValue],
+    rows: usize,
+    eval: impl FnOnce(&[ArrayRef], usize) -> Result<ArrayRef>,
+) -> Result<ColumnarValue> {
+    let all_scalar = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+    let rows = if all_scalar { 1 } else { rows };
+    let arrays: Vec<ArrayRef> = args
+        .iter()
+        .map(|a| a.to_array(rows))
+        .collect::<Result<_>>()?;
+    let out = eval(&arrays, rows)?;
+    Ok(if all_scalar {
+        ColumnarValue::Scalar(datafusion::scalar::ScalarValue::try_from_array(&out, 0)?)
+    } else {
+        ColumnarValue::Array(out)
+    })
+}
+
 fn text_at(a: &ArrayRef, row: usize) -> Option<&str> {
     if a.is_null(row) {
         return None;

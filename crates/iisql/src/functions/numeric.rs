@@ -11,7 +11,6 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
-use datafusion::scalar::ScalarValue;
 
 /// Which function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -159,17 +158,7 @@ impl ScalarUDFImpl for NumericUdf {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let all_scalar = args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let out = self.eval(&arrays)?;
-        Ok(if all_scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
-        })
+        super::eval_arrays(&args.args, args.number_rows, |a, _| self.eval(a))
     }
 }
 
@@ -399,11 +388,15 @@ impl ScalarUDFImpl for ArithUdf {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let all_scalar = args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let returns = args.return_field.data_type().clone();
+        super::eval_arrays(&args.args, args.number_rows, |arrays, _| {
+            self.eval(arrays, &returns)
+        })
+    }
+}
+
+impl ArithUdf {
+    fn eval(&self, arrays: &[ArrayRef], returns: &DataType) -> Result<ArrayRef> {
         let (a, b) = (&arrays[0], &arrays[1]);
         let out: ArrayRef = match a.data_type() {
             DataType::Timestamp(_, _) => {
@@ -427,10 +420,7 @@ impl ScalarUDFImpl for ArithUdf {
                         ms.value(i).checked_add(sign * delta.value(i))
                     }
                 }));
-                cast(
-                    &(Arc::new(v) as ArrayRef),
-                    &args.return_field.data_type().clone(),
-                )?
+                cast(&(Arc::new(v) as ArrayRef), returns)?
             }
             DataType::Int64 => {
                 let (x, y) = (a.as_primitive::<Int64Type>(), b.as_primitive::<Int64Type>());
@@ -470,11 +460,7 @@ impl ScalarUDFImpl for ArithUdf {
                 })))
             }
         };
-        Ok(if all_scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
-        })
+        Ok(out)
     }
 }
 
