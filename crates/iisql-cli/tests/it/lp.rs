@@ -10,6 +10,18 @@ fn sample(p: &str) -> String {
     root().join("data/sample").join(p).display().to_string()
 }
 
+/// What `iisql PATH -q --format csv -c SQL` prints: the question in DataFusion SQL.
+fn csv_of(path: &str, sql: &str) -> String {
+    let out = iisql()
+        .args([path, "-q", "--format", "csv", "-c", sql])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
 #[test]
 fn a_log_parser_command_line_with_into_csv_and_a_file_list() {
     let dir = tempfile::tempdir().unwrap();
@@ -69,18 +81,12 @@ fn file_queries_with_parameters_and_log_parser_studio_paths() {
         .get_output()
         .stdout
         .clone();
-    let want = iisql()
-        .args([&sample(""), "-q", "--format", "csv", "-c"])
-        .arg(
-            "SELECT sc_status, count(*) AS hits FROM logs WHERE sc_status >= 400 \
+    let want = csv_of(
+        &sample(""),
+        "SELECT sc_status, count(*) AS hits FROM logs WHERE sc_status >= 400 \
              AND cs_method = 'POST' GROUP BY 1 ORDER BY 1",
-        )
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    assert_eq!(out, want);
+    );
+    assert_eq!(String::from_utf8_lossy(&out), want);
     assert!(String::from_utf8_lossy(&out).contains("403,"));
     // --explain prints the translation and runs nothing.
     iisql()
@@ -165,22 +171,13 @@ fn log_parser_studio_libraries_list_and_run() {
         .get_output()
         .stdout
         .clone();
-    let want = iisql()
-        .args([&sample(""), "-q", "--format", "csv", "-c"])
-        .arg(
-            "SELECT regexp_match(cs_uri_query, '(?:^|&)DeviceType=([^&]*)')[1] AS devicetype, \
+    let want = csv_of(
+        &sample(""),
+        "SELECT regexp_match(cs_uri_query, '(?:^|&)DeviceType=([^&]*)')[1] AS devicetype, \
              count(*) AS hits FROM logs WHERE cs_uri_stem ILIKE '/Microsoft-Server-ActiveSync%' \
              AND sc_status = 403 AND sc_substatus = 7 GROUP BY 1 ORDER BY 2 DESC, 1",
-        )
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    assert_eq!(
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(want).unwrap()
     );
+    assert_eq!(String::from_utf8(out).unwrap(), want);
     iisql()
         .args(["lps", "run", &library(), "IIS: Top 5 URIs", "-q"])
         .arg(sample(""))
@@ -283,22 +280,13 @@ fn local_time_needs_a_zone_and_like_ignores_case() {
         .stdout
         .clone();
     // The same in DataFusion SQL: Tokyo is 9 hours ahead; any case of the path counts.
-    let want = iisql()
-        .args([&sample(""), "-q", "--format", "csv", "-c"])
-        .arg(
-            "SELECT date_trunc('day', CAST(timestamp AS TIMESTAMP) + INTERVAL '9' HOUR) AS day, \
+    let want = csv_of(
+        &sample(""),
+        "SELECT date_trunc('day', CAST(timestamp AS TIMESTAMP) + INTERVAL '9' HOUR) AS day, \
              count(*) AS hits FROM logs \
              WHERE lower(cs_uri_stem) LIKE '%microsoft-server-activesync%' GROUP BY 1 ORDER BY 1",
-        )
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    assert_eq!(
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(want).unwrap()
     );
+    assert_eq!(String::from_utf8(out).unwrap(), want);
     iisql()
         .args([&sample(""), "--time-zone", "Mars/Olympus", "-c", "SELECT 1"])
         .assert()
@@ -315,18 +303,12 @@ fn the_prompt_takes_log_parser_sql() {
             sample("CAS01")
         ),
     );
-    let want = iisql()
-        .args([&sample("CAS01"), "-q", "--format", "csv", "-c"])
-        .arg(
-            "SELECT count(*) FROM logs WHERE sc_status IN (401, 403) \
+    let want = csv_of(
+        &sample("CAS01"),
+        "SELECT count(*) FROM logs WHERE sc_status IN (401, 403) \
              AND cs_uri_stem ILIKE '%activesync%'",
-        )
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let n = String::from_utf8(want).unwrap();
+    );
+    let n = want;
     let n = n.lines().nth(1).unwrap().to_string();
     assert!(out.contains(&format!("| {n} ")), "{n} not in {out}");
 }
