@@ -241,12 +241,13 @@ pub struct OutputArgs {
 impl OutputArgs {
     /// Standard output as a table, no chart options: what `diagnose` and the like start from.
     pub fn table() -> Self {
+        let chart = iisql::chart::ChartOptions::default();
         Self {
             format: Format::Table,
             output: None,
             chart_type: None,
             chart_title: None,
-            chart_size: (1000, 560),
+            chart_size: (chart.width, chart.height),
         }
     }
 

@@ -5,12 +5,14 @@
 
 use std::fmt::Write as _;
 
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 use crate::catalog::{Catalog, Severity};
-use crate::chart::{ChartData, ChartError, ChartKind, ChartOptions, ImageFormat, Rgb};
+use crate::chart::{
+    ChartData, ChartError, ChartKind, ChartOptions, ImageFormat, Rgb, Series, XAxis,
+};
 use crate::diagnose::{Diagnosis, Finding};
 use crate::scan_log::thousands;
 
@@ -228,44 +230,131 @@ fn timeline_key<'a>(f: &'a Finding, by: &str) -> Option<(&'static str, &'a [Stri
     })
 }
 
-/// The SQL of a finding's timeline: the requests of its check's `timeline` condition, narrowed
-/// to the finding's devices (or addresses, servers, users), per hour or day. `None` when the
-/// check declares no timeline.
-pub fn timeline_sql(catalog: &Catalog, f: &Finding, unit: &str) -> Option<String> {
+/// Which rows make up a finding's timeline: the view its check counts and the check's
+/// `timeline` condition, narrowed to the finding's devices (or addresses, servers, users).
+/// `None` when the check declares no timeline.
+pub fn timeline_condition(catalog: &Catalog, f: &Finding) -> Option<(String, String)> {
     let q = catalog.get(&f.check)?;
     if q.timeline.trim().is_empty() {
         return None;
     }
-    let mut sql = format!(
-        "SELECT date_trunc('{unit}', timestamp) AS {unit}, count(*) AS requests FROM {} WHERE ({})",
-        q.timeline_from, q.timeline
-    );
+    let mut condition = format!("({})", q.timeline);
     if q.timeline_from == "activesync"
         && let Some((column, values)) = timeline_key(f, &q.timeline_by)
     {
         let list: Vec<String> = values.iter().map(|v| literal(v)).collect();
-        let _ = write!(sql, " AND {column} IN ({})", list.join(", "));
+        let _ = write!(condition, " AND {column} IN ({})", list.join(", "));
     }
-    sql.push_str(" GROUP BY 1");
-    Some(sql)
+    Some((q.timeline_from.clone(), condition))
 }
 
-async fn timeline_chart(
+/// The SQL of one finding's timeline per hour or day ([`timeline_condition`]); the report
+/// computes every finding's in one scan per view.
+pub fn timeline_sql(catalog: &Catalog, f: &Finding, unit: &str) -> Option<String> {
+    let (view, condition) = timeline_condition(catalog, f)?;
+    Some(format!(
+        "SELECT date_trunc('{unit}', timestamp) AS {unit}, count(*) AS requests FROM {view} \
+         WHERE {condition} GROUP BY 1"
+    ))
+}
+
+/// A finding's requests per time bucket: (milliseconds, count) where the count is not 0.
+pub type Timeline = Vec<(i64, f64)>;
+
+/// Every finding's timeline, counted in one scan of each view the checks read (not one query
+/// per finding); `None` for a finding whose check declares none.
+pub async fn timelines(
     ctx: &SessionContext,
     catalog: &Catalog,
-    f: &Finding,
-    p: Period,
-) -> Result<Figure> {
-    let Some(sql) = timeline_sql(catalog, f, p.unit()) else {
+    findings: &[Finding],
+    unit: &str,
+) -> Result<Vec<Option<Timeline>>> {
+    let mut out: Vec<Option<Timeline>> = vec![None; findings.len()];
+    let mut by_view: std::collections::BTreeMap<String, Vec<(usize, String)>> = Default::default();
+    // DataFusion cannot evaluate a subquery inside an aggregate: a condition with one is
+    // counted by a query of its own.
+    let mut queries: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        let Some((view, condition)) = timeline_condition(catalog, f) else {
+            continue;
+        };
+        if condition.to_ascii_lowercase().contains("select") {
+            queries.push((
+                format!(
+                    "SELECT date_trunc('{unit}', timestamp) AS bucket, count(*) AS t{i} \
+                     FROM {view} WHERE {condition} GROUP BY 1"
+                ),
+                vec![i],
+            ));
+        } else {
+            by_view.entry(view).or_default().push((i, condition));
+        }
+    }
+    for (view, conditions) in by_view {
+        let sums: Vec<String> = conditions
+            .iter()
+            .map(|(i, c)| format!("sum(CASE WHEN {c} THEN 1 ELSE 0 END) AS t{i}"))
+            .collect();
+        queries.push((
+            format!(
+                "SELECT date_trunc('{unit}', timestamp) AS bucket, {} FROM {view} GROUP BY 1",
+                sums.join(", ")
+            ),
+            conditions.iter().map(|(i, _)| *i).collect(),
+        ));
+    }
+    for (sql, conditions) in queries {
+        for b in collect(ctx, &sql).await? {
+            let buckets = crate::chart::data::millis(b.column(0))?;
+            for i in &conditions {
+                let Some(c) = b.column_by_name(&format!("t{i}")) else {
+                    continue;
+                };
+                let c = datafusion::arrow::compute::cast(
+                    c,
+                    &datafusion::arrow::datatypes::DataType::Float64,
+                )?;
+                let c = c.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+                let points = out[*i].get_or_insert_with(Vec::new);
+                for (t, n) in buckets.iter().zip(c.iter()) {
+                    if let (Some(t), Some(n)) = (t, n)
+                        && n > 0.0
+                    {
+                        points.push((*t, n));
+                    }
+                }
+            }
+        }
+    }
+    for t in out.iter_mut().flatten() {
+        t.sort_by_key(|(ms, _)| *ms);
+    }
+    Ok(out)
+}
+
+fn timeline_chart(f: &Finding, timeline: Option<&Timeline>, p: Period) -> Result<Figure> {
+    let Some(points) = timeline else {
         return Ok(Figure::Empty(
             "This check declares no timeline (`-- timeline:` in its header).".into(),
         ));
     };
-    let batches = collect(ctx, &sql).await?;
-    let data = ChartData::from_batches(&batches).map(|mut d| {
+    let data = if points.is_empty() {
+        Err(ChartError::NoRows)
+    } else {
+        let mut d = ChartData {
+            x_label: format!("{} (UTC)", p.unit()),
+            y_label: "requests".into(),
+            x: XAxis::Time(points.iter().map(|(t, _)| *t).collect()),
+            series: vec![Series {
+                name: "requests".into(),
+                values: points.iter().map(|(_, n)| Some(*n)).collect(),
+            }],
+            rows: points.len(),
+            notes: vec![],
+        };
         d.fill_time(p.from, p.to, p.step);
-        d
-    });
+        Ok(d)
+    };
     let options = ChartOptions {
         kind: Some(ChartKind::Column),
         title: Some(format!("Requests of this finding per {}", p.unit())),
@@ -450,7 +539,11 @@ pub async fn html_report(ctx: &SessionContext, catalog: &Catalog, d: &Diagnosis)
     out.push_str("<h3>Failures by server</h3>\n");
     figure(&mut out, &server_chart(ctx).await?);
 
-    // The findings.
+    // The findings, with their timelines counted in one pass.
+    let timeline = match period {
+        Some(p) => timelines(ctx, catalog, &d.findings, p.unit()).await?,
+        None => vec![],
+    };
     if !d.findings.is_empty() {
         out.push_str("<h2 id=\"findings\">Findings</h2>\n");
     }
@@ -508,7 +601,10 @@ pub async fn html_report(ctx: &SessionContext, catalog: &Catalog, d: &Diagnosis)
         }
         if let Some(p) = period {
             out.push_str("<h4>Timeline</h4>\n");
-            figure(&mut out, &timeline_chart(ctx, catalog, f, p).await?);
+            figure(
+                &mut out,
+                &timeline_chart(f, timeline.get(i).and_then(Option::as_ref), p)?,
+            );
         }
         // Evidence, without the example columns (they follow as lines).
         let keep: Vec<usize> = (0..f.columns.len())

@@ -120,6 +120,7 @@ pub(crate) fn millis(a: &ArrayRef) -> Result<Vec<Option<i64>>, ChartError> {
             &DataType::Int64,
         )?,
         DataType::Dictionary(_, v) => return millis(&cast(a, v)?),
+        DataType::Null => return Ok(vec![None; a.len()]),
         other => {
             return Err(ChartError::Data(format!(
                 "a {other} column is not a point in time"

@@ -16,9 +16,9 @@ use datafusion::arrow::array::{
     TimestampMillisecondArray,
 };
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{
-    DataType, Float64Type, Int64Type, TimeUnit, TimestampMillisecondType,
-};
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit};
+
+use super::is_text;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
@@ -121,13 +121,6 @@ struct TimeUdf {
     signature: Signature,
 }
 
-fn is_text(t: &DataType) -> bool {
-    matches!(
-        t,
-        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null
-    )
-}
-
 fn is_time(t: &DataType) -> bool {
     matches!(
         t,
@@ -147,20 +140,7 @@ const DAY_MS: i64 = 86_400_000;
 
 /// Milliseconds since the epoch of a timestamp or date array (whatever its zone).
 fn millis(a: &ArrayRef) -> Result<Vec<Option<i64>>> {
-    let ms = match a.data_type() {
-        DataType::Timestamp(_, _) => cast(a, &naive())?,
-        DataType::Date32 | DataType::Date64 => cast(&cast(a, &DataType::Date64)?, &naive())?,
-        DataType::Null => return Ok(vec![None; a.len()]),
-        other => {
-            return Err(DataFusionError::Execution(format!(
-                "expected a timestamp, got {other}"
-            )));
-        }
-    };
-    Ok(ms
-        .as_primitive::<TimestampMillisecondType>()
-        .iter()
-        .collect())
+    crate::chart::data::millis(a).map_err(|e| DataFusionError::Execution(e.to_string()))
 }
 
 fn texts(a: &ArrayRef) -> Result<Vec<Option<String>>> {

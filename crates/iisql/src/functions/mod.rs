@@ -126,7 +126,8 @@ impl RowUdf {
     }
 }
 
-fn is_text(t: &DataType) -> bool {
+/// Whether `t` is text (or NULL, which coerces to text).
+pub(crate) fn is_text(t: &DataType) -> bool {
     matches!(
         t,
         DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null

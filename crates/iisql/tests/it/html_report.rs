@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Int64Type;
 use iisql::generator::{GeneratorConfig, Scenario, generate};
-use iisql::html_report::timeline_sql;
+use iisql::html_report::{timeline_sql, timelines};
 use iisql::{Catalog, diagnose, html_report};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,6 +56,14 @@ async fn timelines_count_each_findings_requests_and_text_is_escaped() {
             })
             .sum();
         assert_eq!(total as u64, f.hits, "{}: {sql}", f.check);
+    }
+    // The report counts them all in one scan, to the same totals.
+    let all = timelines(&ctx, &catalog, &d.findings, "hour")
+        .await
+        .unwrap();
+    for (f, t) in d.findings.iter().zip(&all) {
+        let total: f64 = t.as_ref().unwrap().iter().map(|(_, n)| n).sum();
+        assert_eq!(total as u64, f.hits, "{}", f.check);
     }
 
     // Text from the logs is escaped wherever it lands.
