@@ -19,13 +19,15 @@ use arrow_schema::{Schema, SchemaRef};
 
 use crate::chunker::Chunk;
 use crate::datetime::{MS_PER_DAY, parse_date, parse_time};
+use crate::datetime::{parse_datetime, parse_time_lenient, parse_us_date};
 use crate::directives::{Directive, parse_directive};
 use crate::error::{Error, Result};
-use crate::fields::DEFAULT_FIELDS;
-use crate::layout::Layout;
+use crate::formats::{Dialect, LogFormat};
+use crate::layout::{Layout, RequestPart};
 use crate::range::RangeStart;
 use crate::reject::{MAX_REJECT_TEXT, Reject, RejectReason, ScanStats};
 use crate::schema::{ColumnKind, column_kinds};
+use crate::tokenize::{fields_separator, split_line, unescape, value_span};
 
 /// What to decode: the table's file schema, the columns wanted, batch size and the layout of
 /// lines that come before any `#Fields`.
@@ -38,6 +40,10 @@ pub struct DecoderConfig {
     columns: HashMap<String, usize>,
     batch_size: usize,
     default_fields: Vec<String>,
+    format: LogFormat,
+    dialect: Dialect,
+    alternates: Vec<Vec<String>>,
+    time_zone: Option<chrono_tz::Tz>,
 }
 
 impl DecoderConfig {
@@ -60,8 +66,44 @@ impl DecoderConfig {
             kinds,
             columns,
             batch_size: 8192,
-            default_fields: split_fields(DEFAULT_FIELDS),
-        })
+            default_fields: Vec::new(),
+            format: LogFormat::IisW3c,
+            dialect: LogFormat::IisW3c.dialect(),
+            alternates: Vec::new(),
+            time_zone: None,
+        }
+        .with_format(LogFormat::IisW3c))
+    }
+
+    /// Reads lines of `format` (IIS W3C unless set): its separator, quoting, layout of lines
+    /// before any `#Fields` and alternative layouts.
+    pub fn with_format(mut self, format: LogFormat) -> Self {
+        self.format = format;
+        self.dialect = format.dialect();
+        self.default_fields = split_fields(format.default_fields());
+        self.alternates = format
+            .alternate_layouts()
+            .into_iter()
+            .map(split_fields)
+            .collect();
+        self
+    }
+
+    /// Sets the server's time zone, which turns local times (IIS native, `date-local`) into
+    /// `timestamp`; without it, rows in local time have a NULL `timestamp`.
+    pub fn with_time_zone(mut self, tz: chrono_tz::Tz) -> Self {
+        self.time_zone = Some(tz);
+        self
+    }
+
+    /// The format read.
+    pub fn format(&self) -> LogFormat {
+        self.format
+    }
+
+    /// Whether lines are cut by the fast path: one space between fields, no quotes.
+    fn plain(&self) -> bool {
+        self.dialect.separator == Some(b' ') && !self.dialect.quotes && !self.dialect.trim
     }
 
     /// Sets the most rows per output batch.
@@ -70,9 +112,11 @@ impl DecoderConfig {
         self
     }
 
-    /// Sets the field list for lines before any `#Fields` (space-separated W3C names).
+    /// Sets the field list for lines before any `#Fields` (space-separated W3C names); it
+    /// replaces the format's alternative layouts.
     pub fn with_default_fields(mut self, fields: &str) -> Self {
         self.default_fields = split_fields(fields);
+        self.alternates.clear();
         self
     }
 
@@ -103,7 +147,13 @@ pub struct W3cDecoder {
     file: Arc<str>,
     file_block: Buffer,
     layout: Arc<Layout>,
-    layouts: HashMap<Vec<String>, Arc<Layout>>,
+    layouts: HashMap<(Vec<String>, u8), Arc<Layout>>,
+    /// Layouts chosen by field count while no `#Fields` is in force.
+    alternates: Vec<Arc<Layout>>,
+    /// Whether a `#Fields` is in force.
+    fields_seen: bool,
+    /// Field starts of a count-only pass (not kept).
+    scratch: Vec<u32>,
     current_date: Option<i32>,
     line_no: u64,
     offset: u64,
@@ -127,6 +177,8 @@ struct Segment<'a> {
     starts: &'a [u32],
     stride: usize,
     rows: usize,
+    dialect: Dialect,
+    plain: bool,
 }
 
 impl Segment<'_> {
@@ -136,10 +188,22 @@ impl Segment<'_> {
         (self.starts[i] as usize, self.starts[i + 1] as usize - 1)
     }
 
-    /// The field's bytes, `None` for `-` and empty fields.
+    /// The value's span: trimmed and unquoted as the dialect says; the flag tells that it holds
+    /// escaped quotes.
+    #[inline]
+    fn span(&self, row: usize, pos: usize) -> (usize, usize, bool) {
+        let (s, e) = self.field(row, pos);
+        if self.plain {
+            (s, e, false)
+        } else {
+            value_span(self.data, s, e, &self.dialect)
+        }
+    }
+
+    /// The field's bytes (escapes left in), `None` for `-` and empty fields.
     #[inline]
     fn value(&self, row: usize, pos: usize) -> Option<&[u8]> {
-        let (s, e) = self.field(row, pos);
+        let (s, e, _) = self.span(row, pos);
         let v = &self.data[s..e];
         if v.is_empty() || v == b"-" {
             None
@@ -147,6 +211,63 @@ impl Segment<'_> {
             Some(v)
         }
     }
+
+    /// The text of a value: its span in the data, or its unescaped bytes; `None` for `-` and
+    /// empty values, and for a missing part of a request line.
+    #[inline]
+    fn text(&self, row: usize, pos: usize, part: Option<RequestPart>) -> Option<TextValue> {
+        let (mut s, mut e, escaped) = self.span(row, pos);
+        let v = &self.data[s..e];
+        if v.is_empty() || v == b"-" {
+            return None;
+        }
+        if escaped {
+            let owned = unescape(v);
+            return match part {
+                None => Some(TextValue::Owned(owned)),
+                Some(p) => {
+                    let (a, b) = p.of(&owned)?;
+                    Some(TextValue::Owned(owned[a..b].to_vec()))
+                }
+            };
+        }
+        if let Some(p) = part {
+            let (a, b) = p.of(v)?;
+            (s, e) = (s + a, s + b);
+        }
+        Some(TextValue::Span(s, e))
+    }
+}
+
+/// The times of a segment's rows.
+struct RowTimes {
+    /// Milliseconds since the epoch, UTC.
+    utc: Vec<Option<i64>>,
+    /// Days since the epoch of the UTC date.
+    days: Vec<Option<i32>>,
+    /// The local date and time as logged, in milliseconds since the epoch of that wall clock.
+    local: Vec<Option<i64>>,
+}
+
+/// The day (since the epoch) of a time in milliseconds.
+fn day_of(ms: i64) -> i32 {
+    ms.div_euclid(MS_PER_DAY) as i32
+}
+
+/// A wall-clock time of `tz` in UTC; the earlier instant when the clock went back, `None` for a
+/// time the clock skipped.
+fn local_to_utc(tz: chrono_tz::Tz, local_ms: i64) -> Option<i64> {
+    use chrono::TimeZone;
+    let naive = chrono::DateTime::from_timestamp_millis(local_ms)?.naive_utc();
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.timestamp_millis())
+}
+
+/// A text value: a span of the chunk, or bytes of its own (unescaped quotes).
+enum TextValue {
+    Span(usize, usize),
+    Owned(Vec<u8>),
 }
 
 /// Where a line ends and what the caller's pass knew of it.
@@ -202,16 +323,36 @@ impl W3cDecoder {
     /// A decoder for the file named `file` (the text of `log_filename`).
     pub fn new(cfg: Arc<DecoderConfig>, file: impl Into<Arc<str>>) -> Self {
         let file: Arc<str> = file.into();
+        let sep = cfg.dialect.separator.unwrap_or(b' ');
         let default = Arc::new(Layout::new(
             cfg.default_fields.clone(),
             &cfg.columns,
             cfg.kinds.len(),
+            sep,
         ));
+        let mut alternates: Vec<Arc<Layout>> = cfg
+            .alternates
+            .iter()
+            .map(|names| {
+                Arc::new(Layout::new(
+                    names.clone(),
+                    &cfg.columns,
+                    cfg.kinds.len(),
+                    sep,
+                ))
+            })
+            .collect();
+        if !alternates.is_empty() {
+            alternates.insert(0, Arc::clone(&default));
+        }
         Self {
             file_block: Buffer::from_vec(file.as_bytes().to_vec()),
             file,
             layout: default,
             layouts: HashMap::new(),
+            alternates,
+            fields_seen: false,
+            scratch: Vec::new(),
             current_date: None,
             line_no: 0,
             offset: 0,
@@ -234,7 +375,8 @@ impl W3cDecoder {
     pub fn resume(cfg: Arc<DecoderConfig>, file: impl Into<Arc<str>>, at: &RangeStart) -> Self {
         let mut d = Self::new(cfg, file);
         if let Some(names) = &at.fields {
-            d.directive_fields(names.clone());
+            let sep = d.cfg.dialect.separator.unwrap_or(b' ');
+            d.directive_fields(names.clone(), sep);
         }
         d.current_date = at.date.flatten();
         d.line_no = at.lines;
@@ -354,6 +496,13 @@ impl W3cDecoder {
             self.offset = base_offset + input_len as u64;
             return Ok(());
         }
+        if !self.cfg.plain() {
+            self.split_lines(data, pos, start, end, last, base_offset)?;
+            self.flush()?;
+            self.seg_buf = None;
+            self.offset = base_offset + input_len as u64;
+            return Ok(());
+        }
         // One pass over the chunk finds every space and newline. Field starts of the current
         // line are pushed as they are found (up to the layout's field count); the line is judged
         // at its newline and the pushed starts kept or dropped.
@@ -391,6 +540,48 @@ impl W3cDecoder {
         Ok(())
     }
 
+    /// `decode_valid` for dialects other than plain spaces: each line is cut by
+    /// [`split_line`].
+    fn split_lines(
+        &mut self,
+        data: &[u8],
+        pos: usize,
+        start: usize,
+        end: usize,
+        last: bool,
+        base_offset: u64,
+    ) -> Result<()> {
+        let mut line_start = pos;
+        loop {
+            let (le, terminated) = match memchr::memchr(b'\n', &data[line_start..end]) {
+                Some(i) => (line_start + i, true),
+                None if line_start < end => (end, false),
+                None => break,
+            };
+            let mut e = le;
+            if e > line_start && data[e - 1] == b'\r' {
+                e -= 1;
+            }
+            let offset = base_offset + (line_start - start) as u64;
+            let base = self.starts.len();
+            let found = split_line(
+                data,
+                line_start,
+                e,
+                self.layout.sep,
+                &self.cfg.dialect,
+                self.layout.len(),
+                &mut self.starts,
+            );
+            self.end_line(data, line_start, le, terminated, last, base, found, offset)?;
+            if !terminated {
+                break;
+            }
+            line_start = le + 1;
+        }
+        Ok(())
+    }
+
     /// `decode_valid` for a query that reads no column (`count(*)`): only each line's field
     /// count matters, so spaces are counted (SIMD), not located.
     fn count_lines(
@@ -402,21 +593,39 @@ impl W3cDecoder {
         last: bool,
         base_offset: u64,
     ) -> Result<()> {
-        let spaces = |line: &[u8]| bytecount::count(line, b' ');
         let mut line_start = pos;
         for i in memchr::memchr_iter(b'\n', &data[pos..end]) {
             let p = pos + i;
             let offset = base_offset + (line_start - start) as u64;
-            let (base, found) = (self.starts.len(), spaces(&data[line_start..p]) + 1);
+            let (base, found) = (self.starts.len(), self.count_fields(&data[line_start..p]));
             self.end_line(data, line_start, p, true, last, base, found, offset)?;
             line_start = p + 1;
         }
         if line_start < end {
             let offset = base_offset + (line_start - start) as u64;
-            let (base, found) = (self.starts.len(), spaces(&data[line_start..end]) + 1);
+            let (base, found) = (self.starts.len(), self.count_fields(&data[line_start..end]));
             self.end_line(data, line_start, end, false, last, base, found, offset)?;
         }
         Ok(())
+    }
+
+    /// The number of fields on `line` under the layout in force: spaces counted (SIMD) for the
+    /// plain dialect, else the line cut by [`split_line`].
+    fn count_fields(&mut self, line: &[u8]) -> usize {
+        if self.cfg.plain() {
+            return bytecount::count(line, b' ') + 1;
+        }
+        self.scratch.clear();
+        let e = line.len() - (line.last() == Some(&b'\r')) as usize;
+        split_line(
+            line,
+            0,
+            e,
+            self.layout.sep,
+            &self.cfg.dialect,
+            0,
+            &mut self.scratch,
+        )
     }
 
     /// Judges the line `data[ls..le]` (without its `\n`): a row, a directive, a blank or NUL line,
@@ -459,7 +668,9 @@ impl W3cDecoder {
         let (le, base) = (line.le, line.base);
         self.stats.lines += 1;
         let mut e = le;
-        while e > ls && matches!(data[e - 1], b'\r' | b' ' | b'\t') {
+        let tab_sep = self.layout.sep == b'\t';
+        while e > ls && (matches!(data[e - 1], b'\r' | b' ') || (data[e - 1] == b'\t' && !tab_sep))
+        {
             e -= 1;
         }
         let nuls = data[ls..e].iter().take_while(|&&c| c == 0).count();
@@ -514,24 +725,27 @@ impl W3cDecoder {
             self.directive_line(&data[s..e], line_offset);
             return Ok(());
         }
-        let n = self.layout.len();
+        let mut n = self.layout.len();
+        let mut base = base;
         let trailing_blanks = data[e..le].iter().any(|&c| c == b' ' || c == b'\t');
-        let found = match found {
+        let mut found = match found {
             Some(f) if nuls == 0 && !trailing_blanks => f,
-            _ => {
-                // Rare: count again over the trimmed line.
-                self.starts.truncate(base);
-                self.starts.push(s as u32);
-                let mut f = 1;
-                for sp in memchr::memchr_iter(b' ', &data[s..e]) {
-                    if f < n {
-                        self.starts.push((s + sp + 1) as u32);
-                    }
-                    f += 1;
-                }
-                f
-            }
+            // Rare: count again over the trimmed line.
+            _ => self.recount(data, s, e, base, n),
         };
+        if found != n
+            && !self.fields_seen
+            && let Some(alt) = self.alternates.iter().find(|l| l.len() == found).cloned()
+        {
+            // Formats with several layouts (NCSA common or combined): the line's field count
+            // chooses; rows of the layout before are built first.
+            self.starts.truncate(base);
+            self.flush()?;
+            self.layout = alt;
+            n = found;
+            base = self.starts.len();
+            found = self.recount(data, s, e, base, n);
+        }
         if found == n {
             self.starts.push((e + 1) as u32);
             self.rows_line.push(self.line_no);
@@ -559,6 +773,25 @@ impl W3cDecoder {
         Ok(())
     }
 
+    /// Finds the field starts of `data[s..e]` again (into `self.starts[base..]`, at most `n`);
+    /// returns the field count.
+    fn recount(&mut self, data: &[u8], s: usize, e: usize, base: usize, n: usize) -> usize {
+        self.starts.truncate(base);
+        if !self.cfg.plain() {
+            let (sep, dialect) = (self.layout.sep, self.cfg.dialect);
+            return split_line(data, s, e, sep, &dialect, n, &mut self.starts);
+        }
+        self.starts.push(s as u32);
+        let mut f = 1;
+        for sp in memchr::memchr_iter(b' ', &data[s..e]) {
+            if f < n {
+                self.starts.push((s + sp + 1) as u32);
+            }
+            f += 1;
+        }
+        f
+    }
+
     /// Applies the directive `text` (a `#...` line) and reports a `#Fields` that names a field
     /// twice.
     fn directive_line(&mut self, text: &[u8], line_offset: u64) {
@@ -584,24 +817,37 @@ impl W3cDecoder {
         }
     }
 
-    fn directive_fields(&mut self, names: Vec<String>) {
-        if let Some(l) = self.layouts.get(&names) {
+    fn directive_fields(&mut self, names: Vec<String>, sep: u8) {
+        self.fields_seen = true;
+        let key = (names, sep);
+        if let Some(l) = self.layouts.get(&key) {
             self.layout = l.clone();
         } else {
             let l = Arc::new(Layout::new(
-                names.clone(),
+                key.0.clone(),
                 &self.cfg.columns,
                 self.cfg.kinds.len(),
+                sep,
             ));
-            self.layouts.insert(names, l.clone());
+            self.layouts.insert(key, l.clone());
             self.layout = l;
         }
+    }
+
+    /// The separator of data lines under the `#Fields` line `line`: the format's, or (generic
+    /// W3C) a comma or tab if the field list is written with one, else a space.
+    fn separator_of(&self, line: &[u8]) -> u8 {
+        if let Some(sep) = self.cfg.dialect.separator {
+            return sep;
+        }
+        fields_separator(line)
     }
 
     fn directive(&mut self, line: &[u8]) {
         match parse_directive(line) {
             Directive::Fields(names) => {
-                self.directive_fields(names);
+                let sep = self.separator_of(line);
+                self.directive_fields(names, sep);
                 self.last_directive_was_fields = true;
             }
             // An unreadable #Date leaves time-only lines without a date (NULL), not the old one.
@@ -625,15 +871,29 @@ impl W3cDecoder {
             starts: &starts,
             stride: self.layout.len() + 1,
             rows,
+            dialect: self.cfg.dialect,
+            plain: self.cfg.plain(),
         };
         let cfg = self.cfg.clone();
         let ts_projected = cfg
             .projection
             .iter()
             .any(|&c| cfg.kinds[c] == ColumnKind::Timestamp);
+        // Rows' times when a column needs them.
+        let needs_times = cfg.projection.iter().any(|&c| {
+            matches!(
+                cfg.kinds[c],
+                ColumnKind::Timestamp | ColumnKind::Date | ColumnKind::LocalTimestamp
+            )
+        });
+        let times = if needs_times {
+            Some(self.row_times(&seg, ts_projected))
+        } else {
+            None
+        };
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(cfg.projection.len());
         for &c in &cfg.projection {
-            let col = self.build_column(c, &seg, &buf, ts_projected)?;
+            let col = self.build_column(c, &seg, &buf, times.as_ref())?;
             columns.push(col);
         }
         let opts = RecordBatchOptions::new().with_row_count(Some(rows));
@@ -666,11 +926,12 @@ impl W3cDecoder {
         c: usize,
         seg: &Segment<'_>,
         buf: &Buffer,
-        ts_projected: bool,
+        times: Option<&RowTimes>,
     ) -> Result<ArrayRef> {
         let kind = self.cfg.kinds[c];
         let rows = seg.rows;
         let pos = self.layout.column_pos[c];
+        let part = self.layout.parts[c];
         let dt = self.cfg.schema.field(c).data_type().clone();
         Ok(match kind {
             ColumnKind::LogRow => Arc::new(Int64Array::from_iter_values(
@@ -695,41 +956,55 @@ impl W3cDecoder {
                 Arc::new(b.finish())
             }
             ColumnKind::Timestamp => {
-                let days = self.dates(seg, true);
-                let mut out = Vec::with_capacity(rows);
-                let time_pos = self.layout.time_pos;
-                for (row, day) in days.into_iter().enumerate() {
-                    let ms = match time_pos {
-                        Some(p) => match seg.value(row, p) {
-                            None => None,
-                            Some(v) => match parse_time(v) {
-                                Some(ms) => Some(ms),
-                                None => {
-                                    self.value_reject(seg, row, p);
-                                    None
-                                }
-                            },
-                        },
-                        None => Some(0),
-                    };
-                    out.push(match (day, ms) {
-                        (Some(d), Some(ms)) => Some(d as i64 * MS_PER_DAY + ms),
-                        _ => None,
-                    });
-                }
-                let arr = TimestampMillisecondArray::from(out);
+                let utc = times
+                    .map(|t| t.utc.clone())
+                    .unwrap_or_else(|| vec![None; rows]);
+                let arr = TimestampMillisecondArray::from(utc);
                 Arc::new(match &dt {
                     arrow_schema::DataType::Timestamp(_, tz) => arr.with_timezone_opt(tz.clone()),
                     _ => arr,
                 })
             }
+            ColumnKind::LocalTimestamp => {
+                let local = times
+                    .map(|t| t.local.clone())
+                    .unwrap_or_else(|| vec![None; rows]);
+                Arc::new(TimestampMillisecondArray::from(local))
+            }
             ColumnKind::Date => {
-                let days = self.dates(seg, !ts_projected);
+                let days = times
+                    .map(|t| t.days.clone())
+                    .unwrap_or_else(|| vec![None; rows]);
                 Arc::new(Date32Array::from(days))
             }
-            ColumnKind::TextView => match pos {
+            ColumnKind::DateTime => match pos {
                 None => new_null_array(&dt, rows),
                 Some(p) => {
+                    let mut out = Vec::with_capacity(rows);
+                    for row in 0..rows {
+                        out.push(match seg.value(row, p) {
+                            None => None,
+                            Some(v) => {
+                                let t = parse_datetime(v);
+                                if t.is_none() {
+                                    self.value_reject(seg, row, p);
+                                }
+                                t
+                            }
+                        });
+                    }
+                    let arr = TimestampMillisecondArray::from(out);
+                    Arc::new(match &dt {
+                        arrow_schema::DataType::Timestamp(_, tz) => {
+                            arr.with_timezone_opt(tz.clone())
+                        }
+                        _ => arr,
+                    })
+                }
+            },
+            ColumnKind::TextView => match pos {
+                None => new_null_array(&dt, rows),
+                Some(p) if seg.plain && part.is_none() => {
                     let mut b = StringViewBuilder::with_capacity(rows);
                     let block = b.append_block(buf.clone());
                     for row in 0..rows {
@@ -748,15 +1023,38 @@ impl W3cDecoder {
                     }
                     Arc::new(b.finish())
                 }
+                Some(p) => {
+                    let mut b = StringViewBuilder::with_capacity(rows);
+                    let block = b.append_block(buf.clone());
+                    for row in 0..rows {
+                        match seg.text(row, p, part) {
+                            None => b.append_null(),
+                            // SAFETY: as above; the span's ends were moved only past ASCII
+                            // bytes (blanks, quotes, brackets, spaces of a request line).
+                            Some(TextValue::Span(s, e)) => unsafe {
+                                b.append_view_unchecked(block, s as u32, (e - s) as u32)
+                            },
+                            Some(TextValue::Owned(v)) => {
+                                b.append_value(String::from_utf8_lossy(&v))
+                            }
+                        }
+                    }
+                    Arc::new(b.finish())
+                }
             },
             ColumnKind::Text => match pos {
                 None => new_null_array(&dt, rows),
                 Some(p) => {
                     let mut b = StringBuilder::with_capacity(rows, rows * 16);
                     for row in 0..rows {
-                        match seg.value(row, p) {
-                            // Chunks are validated as UTF-8 and split at ASCII spaces.
-                            Some(v) => b.append_value(String::from_utf8_lossy(v)),
+                        match seg.text(row, p, part) {
+                            // Chunks are validated as UTF-8 and split at ASCII bytes.
+                            Some(TextValue::Span(s, e)) => {
+                                b.append_value(String::from_utf8_lossy(&seg.data[s..e]))
+                            }
+                            Some(TextValue::Owned(v)) => {
+                                b.append_value(String::from_utf8_lossy(&v))
+                            }
                             None => b.append_null(),
                         }
                     }
@@ -824,6 +1122,95 @@ impl W3cDecoder {
                 }
             },
         })
+    }
+
+    /// Each row's UTC time, UTC date and local time, from whichever fields the layout has:
+    /// one date-time field; `date` (or the last `#Date`) and `time`; or local date and time,
+    /// turned into UTC with the configured time zone. Unreadable values are reported once.
+    /// With `need_utc` false only the dates are needed (`time` is then not read).
+    fn row_times(&mut self, seg: &Segment<'_>, need_utc: bool) -> RowTimes {
+        let rows = seg.rows;
+        let layout = Arc::clone(&self.layout);
+        let has_local = layout.local_date_pos.is_some() || layout.local_time_pos.is_some();
+        let mut local = vec![None; rows];
+        if has_local {
+            for (row, slot) in local.iter_mut().enumerate() {
+                let day = match layout.local_date_pos {
+                    None => self.current_date,
+                    Some(p) => seg.value(row, p).and_then(|v| {
+                        let d = parse_date(v).or_else(|| parse_us_date(v));
+                        if d.is_none() {
+                            self.value_reject(seg, row, p);
+                        }
+                        d
+                    }),
+                };
+                let ms = match layout.local_time_pos {
+                    None => Some(0),
+                    Some(p) => seg.value(row, p).and_then(|v| {
+                        let t = parse_time_lenient(v);
+                        if t.is_none() {
+                            self.value_reject(seg, row, p);
+                        }
+                        t
+                    }),
+                };
+                *slot = match (day, ms) {
+                    (Some(d), Some(ms)) => Some(d as i64 * MS_PER_DAY + ms),
+                    _ => None,
+                };
+            }
+        }
+        let (utc, days) = if let Some(p) = layout.datetime_pos {
+            let utc: Vec<Option<i64>> = (0..rows)
+                .map(|row| {
+                    seg.value(row, p).and_then(|v| {
+                        let t = parse_datetime(v);
+                        if t.is_none() {
+                            self.value_reject(seg, row, p);
+                        }
+                        t
+                    })
+                })
+                .collect();
+            let days = utc.iter().map(|t| t.map(day_of)).collect();
+            (utc, days)
+        } else if has_local && !layout.has_utc_time() {
+            let tz = self.cfg.time_zone;
+            let utc: Vec<Option<i64>> = local
+                .iter()
+                .map(|t| t.and_then(|t| tz.and_then(|tz| local_to_utc(tz, t))))
+                .collect();
+            let days = utc.iter().map(|t| t.map(day_of)).collect();
+            (utc, days)
+        } else {
+            let days = self.dates(seg, true);
+            let mut utc = vec![None; rows];
+            if need_utc {
+                let time_pos = layout.time_pos;
+                for (row, day) in days.iter().enumerate() {
+                    let ms = match time_pos {
+                        Some(p) => match seg.value(row, p) {
+                            None => None,
+                            Some(v) => match parse_time(v) {
+                                Some(ms) => Some(ms),
+                                None => {
+                                    self.value_reject(seg, row, p);
+                                    None
+                                }
+                            },
+                        },
+                        None => Some(0),
+                    };
+                    utc[row] = match (day, ms) {
+                        (Some(d), Some(ms)) => Some(*d as i64 * MS_PER_DAY + ms),
+                        _ => None,
+                    };
+                }
+            }
+            (utc, days)
+        };
+        RowTimes { utc, days, local }
     }
 
     /// Each row's date in days: from the `date` field, else from the last `#Date` directive.

@@ -72,9 +72,10 @@ pub fn parse_directive(line: &[u8]) -> Directive {
         b"start-date" => Directive::StartDate(parse_datetime_prefix(trim(value))),
         b"end-date" => Directive::EndDate(parse_datetime_prefix(trim(value))),
         b"remark" => Directive::Remark(text(value)),
+        // Generic W3C files (Exchange) write the list with commas.
         b"fields" => Directive::Fields(
             value
-                .split(|c| c.is_ascii_whitespace())
+                .split(|c| c.is_ascii_whitespace() || *c == b',')
                 .filter(|w| !w.is_empty())
                 .map(|w| String::from_utf8_lossy(w).into_owned())
                 .collect(),

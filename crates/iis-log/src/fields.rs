@@ -10,6 +10,10 @@ pub enum ValueType {
     Int32,
     /// A 64-bit integer (win32 status, byte counts, time taken).
     Int64,
+    /// A 64-bit float (sniffed decimal values of generic W3C logs).
+    Float64,
+    /// A UTC date and time, milliseconds (sniffed `yyyy-MM-dd hh:mm:ss` values).
+    DateTime,
 }
 
 /// One standard field of IIS's W3C extended log format.
@@ -134,6 +138,265 @@ pub const STANDARD_FIELDS: &[StandardField] = &[
     ),
 ];
 
+/// The fields of HTTP.sys's error log (`httperr*.log`) other than `date` and `time`, as
+/// `#Fields` names them; fields a newer HTTP.sys adds (`transport`, fault codes) are text
+/// columns like any custom field.
+pub const HTTPERR_FIELDS: &[StandardField] = &[
+    field("c-ip", "c_ip", ValueType::Text, "client IP address"),
+    field("c-port", "c_port", ValueType::Int32, "client port"),
+    field("s-ip", "s_ip", ValueType::Text, "server IP address"),
+    field("s-port", "s_port", ValueType::Int32, "server port"),
+    field(
+        "cs-version",
+        "cs_version",
+        ValueType::Text,
+        "HTTP protocol version",
+    ),
+    field("cs-method", "cs_method", ValueType::Text, "HTTP method"),
+    field(
+        "cs-uri",
+        "cs_uri",
+        ValueType::Text,
+        "URI with its query string",
+    ),
+    field(
+        "streamid",
+        "streamid",
+        ValueType::Int64,
+        "HTTP/2 or HTTP/3 stream id",
+    ),
+    field(
+        "sc-status",
+        "sc_status",
+        ValueType::Int32,
+        "HTTP status code",
+    ),
+    field("s-siteid", "s_siteid", ValueType::Int32, "IIS site id"),
+    field(
+        "s-reason",
+        "s_reason",
+        ValueType::Text,
+        "why HTTP.sys ended the request (Timer_ConnectionIdle, BadRequest...)",
+    ),
+    field(
+        "s-queuename",
+        "s_queuename",
+        ValueType::Text,
+        "request queue (application pool)",
+    ),
+    field(
+        "s-computername",
+        "s_computername",
+        ValueType::Text,
+        "server host name",
+    ),
+    field(
+        "cs(User-Agent)",
+        "cs_user_agent",
+        ValueType::Text,
+        "User-Agent request header",
+    ),
+    field(
+        "cs(Cookie)",
+        "cs_cookie",
+        ValueType::Text,
+        "Cookie request header",
+    ),
+    field(
+        "cs(Referer)",
+        "cs_referer",
+        ValueType::Text,
+        "Referer request header",
+    ),
+    field("cs-host", "cs_host", ValueType::Text, "Host request header"),
+    field(
+        "sc-bytes",
+        "sc_bytes",
+        ValueType::Int64,
+        "bytes sent by the server",
+    ),
+    field(
+        "cs-bytes",
+        "cs_bytes",
+        ValueType::Int64,
+        "bytes received by the server",
+    ),
+    field(
+        "time-taken",
+        "time_taken",
+        ValueType::Int64,
+        "time taken in milliseconds",
+    ),
+];
+
+/// HTTP.sys's first error-log layout (no `#Fields` line, or lines before one).
+pub const HTTPERR_DEFAULT_FIELDS: &str = "date time c-ip c-port s-ip s-port cs-version cs-method cs-uri sc-status s-siteid s-reason s-queuename";
+
+/// The fields of IIS's native log format (comma-separated, local time), named as the layout
+/// [`IIS_NATIVE_LAYOUT`] names them.
+pub const IIS_NATIVE_FIELDS: &[StandardField] = &[
+    field("user-ip", "user_ip", ValueType::Text, "client IP address"),
+    field(
+        "user-name",
+        "user_name",
+        ValueType::Text,
+        "authenticated user (NULL if anonymous)",
+    ),
+    field(
+        "service-instance",
+        "service_instance",
+        ValueType::Text,
+        "site service and instance (W3SVC1)",
+    ),
+    field(
+        "host-name",
+        "host_name",
+        ValueType::Text,
+        "server host name",
+    ),
+    field(
+        "server-ip",
+        "server_ip",
+        ValueType::Text,
+        "server IP address",
+    ),
+    field(
+        "time-taken",
+        "time_taken",
+        ValueType::Int64,
+        "time taken in milliseconds",
+    ),
+    field(
+        "bytes-received",
+        "bytes_received",
+        ValueType::Int64,
+        "bytes received by the server",
+    ),
+    field(
+        "bytes-sent",
+        "bytes_sent",
+        ValueType::Int64,
+        "bytes sent by the server",
+    ),
+    field(
+        "status-code",
+        "status_code",
+        ValueType::Int32,
+        "HTTP status code",
+    ),
+    field(
+        "win32-status-code",
+        "win32_status_code",
+        ValueType::Int64,
+        "Windows status code",
+    ),
+    field(
+        "request-type",
+        "request_type",
+        ValueType::Text,
+        "HTTP method",
+    ),
+    field("target", "target", ValueType::Text, "URI path"),
+    field(
+        "parameters",
+        "parameters",
+        ValueType::Text,
+        "URI query string",
+    ),
+];
+
+/// The fixed layout of an IIS native line: 15 fields and the empty one after the final comma.
+/// IIS writes bytes received before bytes sent (Log Parser's descriptions of the two read as
+/// swapped; the order here is IIS's).
+pub const IIS_NATIVE_LAYOUT: &str = "user-ip user-name local-date local-time service-instance \
+     host-name server-ip time-taken bytes-received bytes-sent status-code win32-status-code \
+     request-type target parameters x-end";
+
+/// The fields of NCSA common, combined and extended logs.
+pub const NCSA_FIELDS: &[StandardField] = &[
+    field(
+        "remote-host-name",
+        "remote_host_name",
+        ValueType::Text,
+        "client host name or IP address",
+    ),
+    field(
+        "remote-log-name",
+        "remote_log_name",
+        ValueType::Text,
+        "RFC 1413 identity (always NULL for IIS)",
+    ),
+    field(
+        "user-name",
+        "user_name",
+        ValueType::Text,
+        "authenticated user (NULL if anonymous)",
+    ),
+    field(
+        "request",
+        "request",
+        ValueType::Text,
+        "the whole request line",
+    ),
+    field(
+        "request-method",
+        "request_method",
+        ValueType::Text,
+        "the request line's method",
+    ),
+    field(
+        "request-uri",
+        "request_uri",
+        ValueType::Text,
+        "the request line's URI",
+    ),
+    field(
+        "request-version",
+        "request_version",
+        ValueType::Text,
+        "the request line's protocol version",
+    ),
+    field(
+        "status-code",
+        "status_code",
+        ValueType::Int32,
+        "HTTP status code",
+    ),
+    field(
+        "bytes-sent",
+        "bytes_sent",
+        ValueType::Int64,
+        "bytes sent by the server",
+    ),
+    field(
+        "referer",
+        "referer",
+        ValueType::Text,
+        "Referer request header (combined and extended)",
+    ),
+    field(
+        "user-agent",
+        "user_agent",
+        ValueType::Text,
+        "User-Agent request header (combined and extended)",
+    ),
+    field(
+        "cookie",
+        "cookie",
+        ValueType::Text,
+        "Cookie request header (extended)",
+    ),
+];
+
+/// The NCSA layouts, chosen by a line's field count: common (7), combined (9), extended (10).
+pub const NCSA_LAYOUTS: [&str; 3] = [
+    "remote-host-name remote-log-name user-name ncsa-datetime request status-code bytes-sent",
+    "remote-host-name remote-log-name user-name ncsa-datetime request status-code bytes-sent \
+     referer user-agent",
+    "remote-host-name remote-log-name user-name ncsa-datetime request status-code bytes-sent \
+     referer user-agent cookie",
+];
+
 /// IIS's default field list (IIS 8.5 and later), used for lines that come before any `#Fields`.
 pub const DEFAULT_FIELDS: &str = "date time s-ip cs-method cs-uri-stem cs-uri-query s-port \
      cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken";
@@ -170,7 +433,7 @@ pub fn column_name(w3c_name: &str) -> String {
     out
 }
 
-/// Looks up a standard field by its column name.
+/// Looks up a standard IIS W3C field by its column name.
 pub fn standard_field(column: &str) -> Option<&'static StandardField> {
     STANDARD_FIELDS.iter().find(|f| f.column == column)
 }

@@ -28,18 +28,24 @@ pub mod decoder;
 pub mod directives;
 pub mod error;
 pub mod fields;
+pub mod formats;
 pub mod layout;
 pub mod range;
 pub mod reader;
 pub mod reject;
 pub mod schema;
+pub mod sniff;
+pub mod tokenize;
 
 pub use chunker::{Chunk, LineChunker};
 pub use decoder::{DecoderConfig, W3cDecoder};
 pub use directives::{Directive, DirectiveScanner, parse_directive};
 pub use error::{Error, Result};
-pub use fields::{DEFAULT_FIELDS, STANDARD_FIELDS, column_name};
+pub use fields::{DEFAULT_FIELDS, STANDARD_FIELDS, ValueType, column_name};
+pub use formats::{Dialect, LogFormat};
 pub use range::{RangeSplitter, RangeStart};
 pub use reader::{read_w3c, read_w3c_range, scan_directives};
 pub use reject::{Reject, RejectReason, ScanStats};
-pub use schema::{DATE, LOG_FILENAME, LOG_ROW, TIMESTAMP, W3C_NAME_KEY, w3c_schema};
+pub use schema::{
+    DATE, LOCAL_TIMESTAMP, LOG_FILENAME, LOG_ROW, TIMESTAMP, W3C_NAME_KEY, log_schema, w3c_schema,
+};

@@ -6,12 +6,16 @@ use std::collections::HashMap;
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use crate::error::{Error, Result};
-use crate::fields::{STANDARD_FIELDS, ValueType, column_name, standard_field};
+use crate::fields::{ValueType, column_name};
+use crate::formats::LogFormat;
 
 /// `timestamp`: date and time of the request, UTC, milliseconds.
 pub const TIMESTAMP: &str = "timestamp";
 /// `date`: the request's UTC date.
 pub const DATE: &str = "date";
+/// `local_timestamp`: the server's local date and time as logged (formats that log local time),
+/// without a time zone.
+pub const LOCAL_TIMESTAMP: &str = "local_timestamp";
 /// `log_filename`: the file a row was read from.
 pub const LOG_FILENAME: &str = "log_filename";
 /// `log_row`: the 1-based line number of the row in its file (Log Parser's `LogRow`).
@@ -26,6 +30,12 @@ pub enum FieldTarget {
     Date,
     /// `time`: feeds `timestamp`.
     Time,
+    /// One field holding date and time (`date-time` of Exchange, NCSA's `[...]`).
+    DateTime,
+    /// The server's local date (`date-local`, IIS native's date).
+    LocalDate,
+    /// The server's local time of day (`time-local`, IIS native's time).
+    LocalTime,
     /// A column of this name.
     Column(String),
 }
@@ -37,7 +47,12 @@ pub fn field_target(w3c_name: &str) -> FieldTarget {
     match c.as_str() {
         DATE => FieldTarget::Date,
         "time" => FieldTarget::Time,
-        TIMESTAMP | LOG_FILENAME | LOG_ROW => FieldTarget::Column(format!("w3c_{c}")),
+        "date_time" | "datetime" | "ncsa_datetime" => FieldTarget::DateTime,
+        "date_local" | "local_date" => FieldTarget::LocalDate,
+        "time_local" | "local_time" => FieldTarget::LocalTime,
+        TIMESTAMP | LOG_FILENAME | LOG_ROW | LOCAL_TIMESTAMP => {
+            FieldTarget::Column(format!("w3c_{c}"))
+        }
         _ => FieldTarget::Column(c),
     }
 }
@@ -51,37 +66,79 @@ fn with_w3c_name(field: Field, w3c: &str) -> Field {
     field.with_metadata(HashMap::from([(W3C_NAME_KEY.to_string(), w3c.to_string())]))
 }
 
-/// Builds the schema for logs whose `#Fields` lines named `custom_fields` (W3C names) beyond the
-/// standard ones. Standard fields are always present (NULL where a file does not log them);
-/// custom columns are sorted by name so the schema does not depend on file order.
+/// Builds the IIS W3C schema for logs whose `#Fields` lines named `custom_fields` (W3C names)
+/// beyond the standard ones. Standard fields are always present (NULL where a file does not log
+/// them); custom columns are text, sorted by name so the schema does not depend on file order.
 pub fn w3c_schema<'a>(custom_fields: impl IntoIterator<Item = &'a str>) -> Schema {
-    let mut fields = vec![
+    log_schema(
+        LogFormat::IisW3c,
+        custom_fields.into_iter().map(|f| (f, ValueType::Text)),
+    )
+}
+
+fn arrow_type(t: ValueType) -> DataType {
+    match t {
+        ValueType::Text => DataType::Utf8View,
+        ValueType::Int32 => DataType::Int32,
+        ValueType::Int64 => DataType::Int64,
+        ValueType::Float64 => DataType::Float64,
+        ValueType::DateTime => timestamp_type(),
+    }
+}
+
+/// Builds the schema of `format` for logs whose field lists named `fields` (W3C names and their
+/// types) beyond the format's catalogue: `timestamp` and `date`, `local_timestamp` for logs in
+/// local time, the catalogue's typed columns (NULL where a file does not log them), one column
+/// per other field, then `log_filename` and `log_row`. Other fields are sorted by name, except
+/// for generic W3C, whose columns keep the order the files give them.
+pub fn log_schema<'a>(
+    format: LogFormat,
+    fields: impl IntoIterator<Item = (&'a str, ValueType)>,
+) -> Schema {
+    let catalogue = format.catalogue();
+    let mut local = format.local_time();
+    let mut out = vec![
         with_w3c_name(Field::new(TIMESTAMP, timestamp_type(), true), "date time"),
         with_w3c_name(Field::new(DATE, DataType::Date32, true), "date"),
     ];
-    for f in STANDARD_FIELDS {
-        let dt = match f.value_type {
-            ValueType::Text => DataType::Utf8View,
-            ValueType::Int32 => DataType::Int32,
-            ValueType::Int64 => DataType::Int64,
-        };
-        fields.push(with_w3c_name(Field::new(f.column, dt, true), f.w3c_name));
+    let mut custom: Vec<(String, &str, ValueType)> = Vec::new();
+    for (w3c, t) in fields {
+        match field_target(w3c) {
+            FieldTarget::LocalDate | FieldTarget::LocalTime => local = true,
+            FieldTarget::Column(c)
+                if !catalogue.iter().any(|f| f.column == c)
+                    && !custom.iter().any(|(have, _, _)| *have == c) =>
+            {
+                custom.push((c, w3c, t))
+            }
+            _ => {}
+        }
     }
-    let mut custom: Vec<(String, &str)> = custom_fields
-        .into_iter()
-        .filter_map(|w3c| match field_target(w3c) {
-            FieldTarget::Column(c) if standard_field(&c).is_none() => Some((c, w3c)),
-            _ => None,
-        })
-        .collect();
-    custom.sort();
-    custom.dedup_by(|a, b| a.0 == b.0);
-    for (c, w3c) in custom {
-        fields.push(with_w3c_name(Field::new(c, DataType::Utf8View, true), w3c));
+    if local {
+        out.push(with_w3c_name(
+            Field::new(
+                LOCAL_TIMESTAMP,
+                DataType::Timestamp(TimeUnit::Millisecond, None),
+                true,
+            ),
+            "date-local time-local",
+        ));
     }
-    fields.push(Field::new(LOG_FILENAME, DataType::Utf8View, false));
-    fields.push(Field::new(LOG_ROW, DataType::Int64, false));
-    Schema::new(fields)
+    for f in catalogue {
+        out.push(with_w3c_name(
+            Field::new(f.column, arrow_type(f.value_type), true),
+            f.w3c_name,
+        ));
+    }
+    if format != LogFormat::W3c {
+        custom.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    for (c, w3c, t) in custom {
+        out.push(with_w3c_name(Field::new(c, arrow_type(t), true), w3c));
+    }
+    out.push(Field::new(LOG_FILENAME, DataType::Utf8View, false));
+    out.push(Field::new(LOG_ROW, DataType::Int64, false));
+    Schema::new(out)
 }
 
 /// How the decoder fills one column of a (possibly user-declared) schema.
@@ -89,6 +146,10 @@ pub fn w3c_schema<'a>(custom_fields: impl IntoIterator<Item = &'a str>) -> Schem
 pub enum ColumnKind {
     /// `timestamp`
     Timestamp,
+    /// `local_timestamp`
+    LocalTimestamp,
+    /// A field read as a UTC date and time (`Timestamp(Millisecond, _)`).
+    DateTime,
     /// `date`
     Date,
     /// `log_filename` as `Utf8View` (`false`) or `Utf8` (`true`)
@@ -117,6 +178,9 @@ pub fn column_kinds(schema: &SchemaRef) -> Result<Vec<ColumnKind>> {
             let kind = match (f.name().as_str(), dt) {
                 (TIMESTAMP, DataType::Timestamp(TimeUnit::Millisecond, _)) => ColumnKind::Timestamp,
                 (DATE, DataType::Date32) => ColumnKind::Date,
+                (LOCAL_TIMESTAMP, DataType::Timestamp(TimeUnit::Millisecond, None)) => {
+                    ColumnKind::LocalTimestamp
+                }
                 (LOG_FILENAME, DataType::Utf8View) => ColumnKind::LogFilename(false),
                 (LOG_FILENAME, DataType::Utf8) => ColumnKind::LogFilename(true),
                 (LOG_ROW, DataType::Int64) => ColumnKind::LogRow,
@@ -131,6 +195,7 @@ pub fn column_kinds(schema: &SchemaRef) -> Result<Vec<ColumnKind>> {
                 (_, DataType::Int32) => ColumnKind::Int32,
                 (_, DataType::Int64) => ColumnKind::Int64,
                 (_, DataType::Float64) => ColumnKind::Float64,
+                (_, DataType::Timestamp(TimeUnit::Millisecond, _)) => ColumnKind::DateTime,
                 _ => {
                     return Err(Error::UnsupportedColumnType {
                         column: f.name().clone(),
