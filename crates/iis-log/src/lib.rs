@@ -25,6 +25,7 @@
 pub mod chunker;
 pub mod datetime;
 pub mod decoder;
+pub mod detect;
 pub mod directives;
 pub mod error;
 pub mod fields;

@@ -287,13 +287,18 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 /// What is read, and how.
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// Log files, folders (searched recursively for *.log) or globs, registered as table `logs`
-    /// with the view `activesync` over it.
+    /// Log files, folders (searched recursively for *.log, *.log.gz...) or globs. Each file's
+    /// format is detected from its content: IIS W3C web logs become table `logs` (with the view
+    /// `activesync` over it), and `ftp`, `httperr`, `w3c`, `iis`, `ncsa` hold the other formats.
     pub paths: Vec<String>,
 
-    /// Name of the table the PATHs are registered as.
-    #[arg(long, default_value = "logs")]
-    pub table: String,
+    /// Read every PATH as this format (IISW3C, HTTPERR, W3C, IIS, NCSA) instead of detecting it.
+    #[arg(long, value_name = "FORMAT")]
+    pub input_format: Option<String>,
+
+    /// Register all PATHs as this one table (read as --input-format, IISW3C by default).
+    #[arg(long)]
+    pub table: Option<String>,
 
     /// Field list for lines before any #Fields (headerless files), e.g. "date time c-ip sc-status".
     #[arg(long)]
@@ -325,8 +330,9 @@ pub struct InputArgs {
     #[arg(long, value_name = "N")]
     pub partitions: Option<usize>,
 
-    /// The IANA time zone of `to_localtime` and `to_utctime` when a query gives none (the
-    /// session's `datafusion.execution.time_zone`); the host's zone is never assumed.
+    /// The servers' IANA time zone: the `timestamp` of logs in local time (IIS native,
+    /// `date-local`), and the zone of `to_localtime` and `to_utctime` when a query gives none
+    /// (the session's `datafusion.execution.time_zone`). The host's zone is never assumed.
     #[arg(long, value_name = "ZONE")]
     pub time_zone: Option<String>,
 

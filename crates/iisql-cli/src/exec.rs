@@ -56,6 +56,8 @@ pub struct Runner {
     /// With [`Runner::logparser`]: register each query's `FROM` as `logs` (no PATHs were
     /// given), with these options.
     pub lp_inputs: Option<iisql::IisW3cOptions>,
+    /// The tables the PATHs were registered as (`\dt` lists them with their formats).
+    pub tables: Vec<iisql::RegisteredTable>,
     /// The `FROM` registered last.
     lp_from: Vec<String>,
 }
@@ -88,6 +90,7 @@ impl Runner {
             last: None,
             logparser: false,
             lp_inputs: None,
+            tables: Vec::new(),
             lp_from: Vec::new(),
         }
     }

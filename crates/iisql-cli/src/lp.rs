@@ -29,6 +29,7 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
     let mut max_errors = None;
     let mut params: Vec<(String, String)> = Vec::new();
     let mut time_zone = None;
+    let mut input_format = None;
     for arg in &a.args {
         if arg == "--explain" || arg == "-explain" {
             explain = true;
@@ -38,12 +39,9 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
             let (k, v) = sw.split_once(':').unwrap_or((sw, ""));
             match k.to_ascii_lowercase().as_str() {
                 "i" => {
-                    if !["iisw3c", "w3c"].contains(&v.to_ascii_lowercase().as_str()) {
-                        return Err(bad(format!(
-                            "-i:{v}: iisql reads IISW3C logs (-i:IISW3C); other input formats \
-                             are not supported yet"
-                        )));
-                    }
+                    let format: iisql::iis_log::LogFormat =
+                        v.parse().map_err(|e: String| bad(format!("-i:{v}: {e}")))?;
+                    input_format = Some(format.name().to_string());
                 }
                 "o" => {
                     output.format = match v.to_ascii_uppercase().as_str() {
@@ -146,7 +144,8 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
     }
     let input = InputArgs {
         paths,
-        table: "logs".into(),
+        input_format,
+        table: Some("logs".into()),
         fields: None,
         compression: None,
         max_errors,
@@ -207,16 +206,19 @@ pub async fn lps(a: &LpsArgs) -> Result<ExitCode> {
                 ));
             };
             let q = iisql::lps::find(&queries, name)?;
-            if !q.supported() {
+            let Some(format) = q.input_format() else {
                 return Err(bad(format!(
-                    "`{}` reads {} logs; iisql reads IIS W3C logs (IISW3CLOG) so far",
+                    "`{}` reads {} logs; iisql reads IISW3CLOG, W3CLOG, HTTPERRLOG, IISLOG and \
+                     NCSALOG",
                     q.name, q.log_type
                 )));
-            }
-            // The switches, then the query, then the paths for [LOGFILEPATH].
+            };
+            // The log type's format, the switches, then the query, then the paths for
+            // [LOGFILEPATH].
             let (switches, paths): (Vec<String>, Vec<String>) =
                 rest.iter().cloned().partition(|r| r.starts_with('-'));
-            let mut args = switches;
+            let mut args = vec![format!("-i:{}", format.name())];
+            args.extend(switches);
             args.push(q.query.clone());
             args.extend(paths);
             run(&LpArgs { args }).await

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use datafusion::error::{DataFusionError, Result};
+use iisql::iis_log::LogFormat;
 use iisql::{Catalog, IisW3cOptions};
 
 use crate::args::{Cli, Command, InputArgs, OutputArgs, RunArgs};
@@ -110,15 +111,60 @@ pub async fn setup(
         config.options_mut().execution.time_zone = Some(z.clone());
     }
     let ctx = iisql::new_context_with_config(config)?;
-    let opts = options(input)?;
+    let mut opts = options(input)?;
+    if let Some(z) = &input.time_zone {
+        opts.time_zone = z.parse().ok();
+    }
+    let forced = match &input.input_format {
+        Some(f) => Some(
+            f.parse::<LogFormat>()
+                .map_err(|e| DataFusionError::Plan(format!("--input-format: {e}")))?,
+        ),
+        None => None,
+    };
+    if let Some(f) = forced {
+        opts.format = f;
+    }
     iisql::register_iis_with_options(&ctx, opts.clone())?;
     let mut total_bytes = None;
+    let mut tables = Vec::new();
     if !input.paths.is_empty() {
-        iisql::register_logs(&ctx, &input.table, &input.paths, opts).await?;
-        iisql::register_activesync_view(&ctx, "activesync", &input.table).await?;
+        tables = if forced.is_some() || input.table.is_some() {
+            let name = input
+                .table
+                .clone()
+                .unwrap_or_else(|| opts.format.table_name().to_string());
+            let format = opts.format;
+            iisql::register_logs(&ctx, &name, &input.paths, opts).await?;
+            vec![iisql::RegisteredTable {
+                name,
+                format,
+                inputs: input.paths.clone(),
+            }]
+        } else {
+            iisql::register_detected(&ctx, &input.paths, opts).await?
+        };
+        // One format found: its table is `logs` too, so `-c "... FROM logs"` reads it.
+        if let [only] = tables.as_slice()
+            && only.name != "logs"
+            && input.table.is_none()
+        {
+            let provider = ctx.table_provider(only.name.as_str()).await?;
+            ctx.register_table("logs", provider)?;
+        }
+        // The view `activesync` reads the IIS W3C web logs: table `logs`, or the one named.
+        let logs = input.table.as_deref().unwrap_or("logs");
+        let logs_format = match tables.as_slice() {
+            [only] => Some(only.format),
+            all => all.iter().find(|t| t.name == logs).map(|t| t.format),
+        };
+        if logs_format == Some(LogFormat::IisW3c) {
+            iisql::register_activesync_view(&ctx, "activesync", logs).await?;
+        }
         total_bytes = Some(iisql::register::local_size(&input.paths));
     }
     let mut runner = Runner::new(ctx, output.format);
+    runner.tables = tables;
     runner.output = output.output.clone();
     runner.chart = output.chart_options();
     runner.timing = input.timing;

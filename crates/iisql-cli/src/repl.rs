@@ -216,6 +216,34 @@ fn split_params(s: &str) -> Vec<String> {
     }
 }
 
+/// The query `\\dt` runs: every table and view, with the format and file count of those the
+/// PATHs were registered as.
+fn tables_sql(tables: &[iisql::RegisteredTable]) -> String {
+    let list = "SELECT table_name, table_type FROM information_schema.tables \
+                WHERE table_schema NOT IN ('information_schema')";
+    if tables.is_empty() {
+        return format!("{list} ORDER BY table_name");
+    }
+    let rows: Vec<String> = tables
+        .iter()
+        .map(|t| {
+            format!(
+                "('{}', '{}', {})",
+                t.name.replace('\'', "''"),
+                t.format,
+                t.inputs.len()
+            )
+        })
+        .collect();
+    format!(
+        "WITH inputs(table_name, format, files) AS (VALUES {}) \
+         SELECT t.table_name, t.table_type, i.format, i.files \
+         FROM ({list}) t LEFT JOIN inputs i ON i.table_name = t.table_name \
+         ORDER BY t.table_name",
+        rows.join(", ")
+    )
+}
+
 fn meta(runner: &mut Runner, line: &str) -> Meta {
     let mut parts = line.split_whitespace();
     let cmd = parts.next().unwrap_or("");
@@ -226,11 +254,7 @@ fn meta(runner: &mut Runner, line: &str) -> Meta {
             println!("{HELP}");
             Meta::Done
         }
-        ("\\d", None) | ("\\dt", _) => Meta::Sql(
-            "SELECT table_name, table_type FROM information_schema.tables \
-             WHERE table_schema NOT IN ('information_schema') ORDER BY table_name"
-                .to_string(),
-        ),
+        ("\\d", None) | ("\\dt", _) => Meta::Sql(tables_sql(&runner.tables)),
         ("\\d", Some(t)) => Meta::Sql(format!("DESCRIBE {t}")),
         ("\\l", _) => {
             for q in runner.catalog.list() {

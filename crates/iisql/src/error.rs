@@ -29,6 +29,13 @@ pub enum IisqlError {
         /// The first reject, `file:line: reason`.
         first: String,
     },
+    /// A format in local time was asked for `timestamp` or `date` without the server's zone.
+    #[error(
+        "{0} logs are in the server's local time: give its time zone (OPTIONS (time_zone \
+         'Europe/Berlin'), or --time-zone) to read `timestamp` and `date`; `local_timestamp` \
+         is the time as logged"
+    )]
+    NeedsTimeZone(&'static str),
     /// Strict mode met a rejected line or value.
     #[error("strict mode: {0}")]
     Strict(String),

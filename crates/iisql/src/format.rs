@@ -1,7 +1,7 @@
 //! The IIS W3C [`FileFormat`] and its factory: what `ListingTable`, `CREATE EXTERNAL TABLE ...
 //! STORED AS IISW3C` and `SELECT * FROM 'dir/*.log'` use.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -17,7 +17,8 @@ use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::physical_plan::ExecutionPlan;
 use futures::{StreamExt, TryStreamExt};
-use iis_log::DirectiveScanner;
+use iis_log::sniff::TypeSniffer;
+use iis_log::{DirectiveScanner, LogFormat, ValueType};
 use object_store::{GetOptions, GetResultPayload, ObjectMeta, ObjectStore};
 
 use crate::options::IisW3cOptions;
@@ -27,8 +28,9 @@ use crate::source::IisW3cSource;
 /// The SQL name of the format: `STORED AS IISW3C`.
 pub const IISW3C: &str = "IISW3C";
 
-/// Creates [`IisW3cFormat`]s. Registered twice in an iisql session: under `iisw3c` (for
-/// `STORED AS IISW3C`) and under `log` (so `SELECT * FROM 'x.log'` reads IIS logs).
+/// Creates [`IisW3cFormat`]s. Registered in an iisql session under `iisw3c` (for
+/// `STORED AS IISW3C`), `log` (so `SELECT * FROM 'x.log'` reads IIS W3C logs), and `httperr`,
+/// `w3c`, `iis` and `ncsa` for the other formats.
 #[derive(Debug, Clone)]
 pub struct IisW3cFormatFactory {
     key: String,
@@ -36,17 +38,22 @@ pub struct IisW3cFormatFactory {
 }
 
 impl IisW3cFormatFactory {
-    /// A factory registered under `key` (`"iisw3c"` or `"log"`).
+    /// A factory registered under `key` (`"iisw3c"`, `"log"`, `"httperr"`, `"w3c"`, `"iis"`
+    /// or `"ncsa"`), reading the format the key names (IIS W3C for any other key).
     pub fn new(key: impl Into<String>) -> Self {
+        let key = key.into();
+        let format = key.parse().unwrap_or(LogFormat::IisW3c);
         Self {
-            key: key.into(),
-            options: IisW3cOptions::default(),
+            key,
+            options: IisW3cOptions::default().with_format(format),
         }
     }
 
-    /// A factory whose formats start from `options` (SQL `OPTIONS` are applied on top).
+    /// A factory whose formats start from `options` (SQL `OPTIONS` are applied on top); the
+    /// format stays the key's.
     pub fn with_options(mut self, options: IisW3cOptions) -> Self {
-        self.options = options;
+        let format = self.options.format;
+        self.options = options.with_format(format);
         self
     }
 }
@@ -111,43 +118,175 @@ impl IisW3cFormat {
     }
 }
 
-/// Scans one object for `#Fields` directives (reading its bytes, parsing only directive lines).
-/// Local files are read in large blocks on a blocking thread; other stores are streamed.
+/// The compression of one file: the table's, or when the table declares none, the one its
+/// name ends with (`.gz`, `.zst`, `.bz2`, `.xz`).
+pub fn file_compression(table: FileCompressionType, location: &str) -> FileCompressionType {
+    if table.is_compressed() {
+        return table;
+    }
+    let lower = location.to_ascii_lowercase();
+    let by_ext = [
+        (".gz", FileCompressionType::GZIP),
+        (".zst", FileCompressionType::ZSTD),
+        (".bz2", FileCompressionType::BZIP2),
+        (".xz", FileCompressionType::XZ),
+    ];
+    by_ext
+        .into_iter()
+        .find(|(ext, _)| lower.ends_with(ext))
+        .map_or(table, |(_, c)| c)
+}
+
+/// What schema inference learns from one file.
+enum Scanner {
+    Directives(DirectiveScanner),
+    Types(TypeSniffer),
+}
+
+impl Scanner {
+    fn push(&mut self, data: &[u8]) {
+        match self {
+            Scanner::Directives(s) => s.push(data),
+            Scanner::Types(s) => s.push(data),
+        }
+    }
+
+    fn finish(mut self) -> Vec<(String, ValueType)> {
+        match &mut self {
+            Scanner::Directives(s) => {
+                s.finish();
+                s.fields()
+                    .values()
+                    .map(|w3c| (w3c.clone(), ValueType::Text))
+                    .collect()
+            }
+            Scanner::Types(s) => {
+                s.finish();
+                s.fields()
+            }
+        }
+    }
+}
+
+/// Scans one object for its fields: the `#Fields` directives (reading its bytes, parsing only
+/// directive lines), and for generic W3C the types of the first rows' values. Local files are
+/// read in large blocks on a blocking thread; other stores are streamed.
 async fn scan_fields(
     store: Arc<dyn ObjectStore>,
     object: ObjectMeta,
     compression: FileCompressionType,
-) -> Result<BTreeMap<String, String>> {
+    format: LogFormat,
+    sample_rows: usize,
+) -> Result<Vec<(String, ValueType)>> {
     let location = object.location.clone();
+    let compression = file_compression(compression, location.as_ref());
     let context = move |e: DataFusionError| {
         DataFusionError::Context(format!("inferring schema of {location}"), Box::new(e))
+    };
+    let mut scanner = if format == LogFormat::W3c {
+        Scanner::Types(TypeSniffer::new(sample_rows))
+    } else {
+        Scanner::Directives(DirectiveScanner::new())
     };
     let result = store
         .get_opts(&object.location, GetOptions::default())
         .await
         .map_err(|e| context(e.into()))?;
-    let scanner = match result.payload {
+    match result.payload {
         GetResultPayload::File(file, _) => {
-            let reader = compression.convert_read(file).map_err(context.clone())?;
-            tokio::task::spawn_blocking(move || iis_log::scan_directives(reader))
-                .await
-                .map_err(|e| DataFusionError::External(Box::new(e)))?
-                .map_err(|e| context(e.into()))?
+            let mut reader = compression.convert_read(file).map_err(context.clone())?;
+            scanner = tokio::task::spawn_blocking(move || -> std::io::Result<Scanner> {
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    match std::io::Read::read(&mut reader, &mut buf) {
+                        Ok(0) => return Ok(scanner),
+                        Ok(n) => scanner.push(&buf[..n]),
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            })
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?
+            .map_err(|e| context(e.into()))?;
         }
         GetResultPayload::Stream(s) => {
             let stream = s.map_err(DataFusionError::from).boxed();
             let mut stream = compression
                 .convert_stream(stream)
                 .map_err(context.clone())?;
-            let mut scanner = DirectiveScanner::new();
             while let Some(bytes) = stream.next().await {
                 scanner.push(&bytes.map_err(context.clone())?);
             }
-            scanner.finish();
-            scanner
         }
-    };
-    Ok(scanner.fields().clone())
+    }
+    Ok(scanner.finish())
+}
+
+impl IisW3cFormat {
+    /// The fields of `objects` beyond the format's catalogue, with their types, in the order
+    /// first seen (types merged across files).
+    pub async fn infer_fields(
+        &self,
+        store: &Arc<dyn ObjectStore>,
+        objects: &[ObjectMeta],
+    ) -> Result<Vec<(String, ValueType)>> {
+        let format = self.options.format;
+        let mut fields: Vec<(String, ValueType)> = Vec::new();
+        if format.has_directives() {
+            let compression = self.options.compression;
+            let sample = self.options.sample_rows;
+            let mut scans = futures::stream::iter(objects.iter().cloned())
+                .map(|o| scan_fields(Arc::clone(store), o, compression, format, sample))
+                .buffered(8);
+            while let Some(found) = scans.next().await {
+                merge_fields(&mut fields, found?);
+            }
+        }
+        // Fields named in the `fields` option (headerless files) are columns too.
+        if let Some(list) = &self.options.fields {
+            let named = list
+                .split(|c: char| c.is_ascii_whitespace() || c == ',')
+                .filter(|w| !w.is_empty())
+                .map(|w| (w.to_string(), ValueType::Text))
+                .collect();
+            merge_fields(&mut fields, named);
+        }
+        Ok(fields)
+    }
+
+    /// The table schema for `fields` (as [`Self::infer_fields`] gives them), with the types of
+    /// the `types` option (and all text with `sample_rows` 0).
+    pub fn schema_for(&self, fields: &[(String, ValueType)]) -> Result<SchemaRef> {
+        let given = self.options.given_types()?;
+        let typed: Vec<(&str, ValueType)> = fields
+            .iter()
+            .map(|(name, t)| {
+                let col = iis_log::column_name(name);
+                let t = match given.iter().find(|(c, _)| *c == col) {
+                    Some((_, g)) => *g,
+                    None if self.options.sample_rows == 0 => ValueType::Text,
+                    None => *t,
+                };
+                (name.as_str(), t)
+            })
+            .collect();
+        Ok(Arc::new(iis_log::log_schema(self.options.format, typed)))
+    }
+}
+
+/// Adds `found` to `fields`: new columns at the end, types of known ones widened.
+pub(crate) fn merge_fields(fields: &mut Vec<(String, ValueType)>, found: Vec<(String, ValueType)>) {
+    for (name, t) in found {
+        let col = iis_log::column_name(&name);
+        match fields
+            .iter_mut()
+            .find(|(n, _)| iis_log::column_name(n) == col)
+        {
+            Some((_, have)) => *have = iis_log::sniff::merge(*have, t),
+            None => fields.push((name, t)),
+        }
+    }
 }
 
 #[async_trait]
@@ -170,29 +309,8 @@ impl FileFormat for IisW3cFormat {
         store: &Arc<dyn ObjectStore>,
         objects: &[ObjectMeta],
     ) -> Result<SchemaRef> {
-        let compression = self.options.compression;
-        let mut custom: BTreeMap<String, String> = BTreeMap::new();
-        let mut scans = futures::stream::iter(objects.iter().cloned())
-            .map(|o| scan_fields(Arc::clone(store), o, compression))
-            .buffered(8);
-        while let Some(fields) = scans.next().await {
-            for (col, w3c) in fields? {
-                custom.entry(col).or_insert(w3c);
-            }
-        }
-        // Fields named in the `fields` option (headerless files) are columns too.
-        if let Some(fields) = &self.options.fields {
-            for w3c in fields.split(|c: char| c.is_ascii_whitespace() || c == ',') {
-                if !w3c.is_empty() {
-                    custom
-                        .entry(iis_log::column_name(w3c))
-                        .or_insert_with(|| w3c.to_string());
-                }
-            }
-        }
-        Ok(Arc::new(iis_log::w3c_schema(
-            custom.values().map(String::as_str),
-        )))
+        let fields = self.infer_fields(store, objects).await?;
+        self.schema_for(&fields)
     }
 
     async fn infer_stats(
@@ -227,6 +345,6 @@ impl FileFormat for IisW3cFormat {
 
 impl fmt::Display for IisW3cFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{IISW3C}")
+        write!(f, "{}", self.options.format)
     }
 }

@@ -38,7 +38,7 @@ pub use error::IisqlError;
 pub use format::{IISW3C, IisW3cFormat, IisW3cFormatFactory};
 pub use html_report::html_report;
 pub use options::IisW3cOptions;
-pub use register::{expand_paths, register_logs};
+pub use register::{RegisteredTable, expand_paths, register_detected, register_logs};
 pub use scan_log::{MAX_KEPT_REJECTS, ScanLog, ScanReport};
 pub use session::{
     new_context, new_context_with_config, register_iis, register_iis_with_options, scan_log,

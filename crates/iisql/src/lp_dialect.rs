@@ -182,6 +182,22 @@ fn column(field: &str) -> String {
         "logrow" => "log_row".into(),
         "date" => "lp_to_date(timestamp)".into(),
         "time" => "lp_to_time(timestamp)".into(),
+        "rownumber" => "log_row".into(),
+        // NCSA's and the IIS native format's field names (Log Parser writes them in camel case).
+        "datetime" => "timestamp".into(),
+        "userip" => "user_ip".into(),
+        "username" => "user_name".into(),
+        "serviceinstance" => "service_instance".into(),
+        "hostname" => "host_name".into(),
+        "serverip" => "server_ip".into(),
+        "timetaken" => "time_taken".into(),
+        "bytessent" => "bytes_sent".into(),
+        "bytesreceived" => "bytes_received".into(),
+        "statuscode" => "status_code".into(),
+        "win32statuscode" => "win32_status_code".into(),
+        "requesttype" => "request_type".into(),
+        "remotehostname" => "remote_host_name".into(),
+        "remotelogname" => "remote_log_name".into(),
         _ => iis_log::fields::column_name(field),
     }
 }

@@ -18,12 +18,20 @@ pub struct LpsQuery {
 }
 
 impl LpsQuery {
-    /// Whether iisql reads this query's logs (IIS W3C).
+    /// The format of this query's logs, if iisql reads it: `IISW3CLOG`, `W3CLOG`,
+    /// `HTTPERRLOG`, `IISLOG`, `NCSALOG` (and the names without `LOG`).
+    pub fn input_format(&self) -> Option<iis_log::LogFormat> {
+        let t = self.log_type.to_ascii_uppercase();
+        let t = t.strip_suffix("LOG").unwrap_or(&t);
+        match t {
+            "" => Some(iis_log::LogFormat::IisW3c),
+            other => other.parse().ok(),
+        }
+    }
+
+    /// Whether iisql reads this query's logs.
     pub fn supported(&self) -> bool {
-        matches!(
-            self.log_type.to_ascii_uppercase().as_str(),
-            "IISW3CLOG" | "IISW3C" | "W3CLOG" | "W3C" | ""
-        )
+        self.input_format().is_some()
     }
 }
 

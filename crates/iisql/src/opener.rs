@@ -263,17 +263,28 @@ impl FileOpener for IisW3cOpener {
     fn open(&self, file: PartitionedFile) -> Result<FileOpenFuture> {
         let store = Arc::clone(&self.store);
         let cfg = Arc::clone(&self.cfg);
-        let compression = self.compression;
+        let compression =
+            crate::format::file_compression(self.compression, file.object_meta.location.as_ref());
         let options = self.options.clone();
         let log = Arc::clone(&self.log);
         let location = file.object_meta.location.clone();
         // A byte range of the file (DataFusion splits large files across partitions); the
         // whole file from its start is read, the prefix only scanned for directives.
         let max_line = self.options.max_line_bytes;
-        let range = file
+        let mut range = file
             .range
             .as_ref()
             .map(|r| (r.start.max(0) as u64, r.end.max(0) as u64));
+        if compression.is_compressed()
+            && let Some((start, _)) = range
+        {
+            // A compressed file (known by its name only) cannot be read from the middle: the
+            // range that starts at 0 reads all of it, the others nothing.
+            if start > 0 {
+                return Ok(Box::pin(async { Ok(futures::stream::empty().boxed()) }));
+            }
+            range = None;
+        }
         let name = display_name(&self.store_url, location.as_ref());
         Ok(Box::pin(async move {
             let result = store

@@ -6,11 +6,25 @@ use std::str::FromStr;
 
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 
+use iis_log::LogFormat;
+
 use crate::error::IisqlError;
 
-/// How IIS W3C logs are read.
+/// How IIS logs are read: the format, and the options of `CREATE EXTERNAL TABLE ... OPTIONS`.
 #[derive(Debug, Clone)]
 pub struct IisW3cOptions {
+    /// The log format (IIS W3C unless set). Set by `STORED AS` (`IISW3C`, `HTTPERR`, `W3C`,
+    /// `IIS`, `NCSA`); SQL key: `format`.
+    pub format: LogFormat,
+    /// The server's IANA time zone, for logs in local time (IIS native, `date-local`): their
+    /// `timestamp` is that wall clock in UTC. Never the host's zone. SQL key: `time_zone`.
+    pub time_zone: Option<chrono_tz::Tz>,
+    /// Column types given for generic W3C fields instead of sniffed ones:
+    /// `name=type, ...` with types `text`, `int`, `real`, `timestamp`. SQL key: `types`.
+    pub types: Option<String>,
+    /// Data lines per file whose values decide generic W3C column types (Log Parser's
+    /// `dtLines`; 0: every field is text). SQL key: `sample_rows`.
+    pub sample_rows: usize,
     /// Field list (W3C names, space- or comma-separated) for lines that come before any `#Fields`
     /// directive, such as headerless files. `None`: IIS's default layout. SQL key: `fields`.
     pub fields: Option<String>,
@@ -30,6 +44,10 @@ pub struct IisW3cOptions {
 impl Default for IisW3cOptions {
     fn default() -> Self {
         Self {
+            format: LogFormat::IisW3c,
+            time_zone: None,
+            types: None,
+            sample_rows: iis_log::sniff::DEFAULT_SAMPLE_ROWS,
             fields: None,
             max_errors: None,
             strict: false,
@@ -47,6 +65,49 @@ fn bad(key: &str, message: impl Into<String>) -> IisqlError {
 }
 
 impl IisW3cOptions {
+    /// Sets the log format.
+    pub fn with_format(mut self, format: LogFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Sets the server's time zone (for logs in local time).
+    pub fn with_time_zone(mut self, tz: chrono_tz::Tz) -> Self {
+        self.time_zone = Some(tz);
+        self
+    }
+
+    /// The types given by the `types` option: column name -> type.
+    pub fn given_types(&self) -> Result<Vec<(String, iis_log::ValueType)>, IisqlError> {
+        let Some(types) = &self.types else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for item in types
+            .split([',', ';'])
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+        {
+            let Some((name, t)) = item.split_once('=') else {
+                return Err(bad("types", format!("`{item}`: expected name=type")));
+            };
+            let t = match t.trim().to_ascii_lowercase().as_str() {
+                "text" | "string" | "utf8" => iis_log::ValueType::Text,
+                "int" | "integer" | "bigint" | "int64" => iis_log::ValueType::Int64,
+                "real" | "double" | "float" | "float64" => iis_log::ValueType::Float64,
+                "timestamp" | "datetime" => iis_log::ValueType::DateTime,
+                other => {
+                    return Err(bad(
+                        "types",
+                        format!("`{other}`: expected text, int, real or timestamp"),
+                    ));
+                }
+            };
+            out.push((iis_log::column_name(name.trim()), t));
+        }
+        Ok(out)
+    }
+
     /// Sets the field list for lines before any `#Fields`.
     pub fn with_fields(mut self, fields: impl Into<String>) -> Self {
         self.fields = Some(fields.into());
@@ -78,6 +139,27 @@ impl IisW3cOptions {
             let key = k.strip_prefix("format.").unwrap_or(k).to_ascii_lowercase();
             match key.as_str() {
                 "fields" => self.fields = Some(v.clone()),
+                "format" => {
+                    self.format = v.parse().map_err(|e: String| bad(&key, e))?;
+                }
+                "time_zone" | "time-zone" | "tz" => {
+                    self.time_zone = Some(v.trim().parse().map_err(|_| {
+                        bad(
+                            &key,
+                            format!("`{v}` is not an IANA time zone (such as Europe/Berlin)"),
+                        )
+                    })?)
+                }
+                "types" => {
+                    self.types = Some(v.clone());
+                    self.given_types()?;
+                }
+                "sample_rows" | "dtlines" => {
+                    self.sample_rows = v
+                        .trim()
+                        .parse()
+                        .map_err(|_| bad(&key, format!("expected a whole number, got `{v}`")))?
+                }
                 "max_errors" | "max-errors" => {
                     self.max_errors =
                         Some(v.trim().parse().map_err(|_| {
@@ -113,7 +195,8 @@ impl IisW3cOptions {
                 _ => {
                     return Err(bad(
                         &key,
-                        "unknown option (known: fields, max_errors, strict, compression, max_line_bytes)",
+                        "unknown option (known: fields, max_errors, strict, compression, \
+                         max_line_bytes, time_zone, types, sample_rows)",
                     ));
                 }
             }

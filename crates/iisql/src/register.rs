@@ -1,10 +1,11 @@
 //! Registering log files as a table from Rust: files, globs and folder trees.
 
+use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::common::GetExt;
-use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -12,25 +13,39 @@ use datafusion::datasource::listing::{
 use datafusion::error::Result;
 use datafusion::execution::context::SessionContext;
 use futures::StreamExt;
+use iis_log::LogFormat;
+use iis_log::detect::{DETECT_BYTES, Detected, detect};
 
 use crate::error::IisqlError;
 use crate::format::IisW3cFormat;
 use crate::options::IisW3cOptions;
 use crate::session::scan_log;
 
-/// Whether a file name looks like a log this format reads (`*.log`, case-insensitive).
+/// Whether a file name looks like a log (`*.log`, or `*.log.gz`, `.log.zst`, `.log.bz2`,
+/// `.log.xz` for compressed ones; case-insensitive).
 pub fn is_log_file(name: &str) -> bool {
-    has_suffix(name, ".log")
+    let lower = name.to_ascii_lowercase();
+    let stem = [".gz", ".zst", ".bz2", ".xz"]
+        .iter()
+        .find_map(|ext| lower.strip_suffix(ext))
+        .unwrap_or(&lower);
+    stem.ends_with(".log")
 }
 
-/// Whether `name` ends with `suffix` (such as `.log` or `.log.gz`), case-insensitively.
-fn has_suffix(name: &str, suffix: &str) -> bool {
-    name.to_ascii_lowercase().ends_with(suffix)
+/// The names a folder walk takes: logs, and with a declared compression only logs named
+/// for it (`.log.gz` for gzip).
+fn log_suffix(compression: FileCompressionType) -> Option<String> {
+    compression
+        .is_compressed()
+        .then(|| format!(".log{}", compression.get_ext()))
 }
 
-/// The names a folder walk takes: `.log`, and `.log.gz` (and so on) for compressed logs.
-fn log_suffix(compression: FileCompressionType) -> String {
-    format!(".log{}", compression.get_ext())
+/// Whether a walk takes `name`.
+fn takes(name: &str, suffix: Option<&str>) -> bool {
+    match suffix {
+        Some(suffix) => name.to_ascii_lowercase().ends_with(suffix),
+        None => is_log_file(name),
+    }
 }
 
 fn has_glob(s: &str) -> bool {
@@ -43,8 +58,8 @@ fn has_scheme(s: &str) -> bool {
     })
 }
 
-/// Collects the files below `dir` whose names end with `suffix`, sorted.
-fn walk(dir: &Path, suffix: &str, out: &mut Vec<String>) -> Result<(), IisqlError> {
+/// Collects the log files below `dir` (named as [`takes`] says), sorted.
+fn walk(dir: &Path, suffix: Option<&str>, out: &mut Vec<String>) -> Result<(), IisqlError> {
     let entries = std::fs::read_dir(dir).map_err(|source| IisqlError::Io {
         path: dir.display().to_string(),
         source,
@@ -62,7 +77,7 @@ fn walk(dir: &Path, suffix: &str, out: &mut Vec<String>) -> Result<(), IisqlErro
         let is_log = p
             .file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(|n| has_suffix(n, suffix));
+            .is_some_and(|n| takes(n, suffix));
         // Links are followed; a log that cannot be reached is an error, not a skipped file.
         match std::fs::metadata(&p) {
             Ok(m) if m.is_dir() => walk(&p, suffix, out)?,
@@ -82,7 +97,7 @@ pub fn local_size(paths: &[impl AsRef<str>]) -> u64 {
         let path = Path::new(p.as_ref());
         if path.is_dir() {
             let mut files = Vec::new();
-            if walk(path, ".log", &mut files).is_ok() {
+            if walk(path, None, &mut files).is_ok() {
                 total += files
                     .iter()
                     .filter_map(|f| std::fs::metadata(f).ok())
@@ -96,20 +111,37 @@ pub fn local_size(paths: &[impl AsRef<str>]) -> u64 {
     total
 }
 
-/// Expands user paths into table URLs: a folder becomes every `*.log` below it (recursively),
-/// a glob or URL is passed to DataFusion as it is, a file is taken as it is. A file named twice
-/// (a folder and a file inside it) is read once.
+/// Expands user paths into table URLs: a folder becomes every log below it (recursively;
+/// `*.log`, and compressed `*.log.gz` and so on), a glob or URL is passed to DataFusion as it
+/// is, a file is taken as it is. A file named twice (a folder and a file inside it) is read
+/// once.
 pub fn expand_paths(paths: &[impl AsRef<str>]) -> Result<Vec<ListingTableUrl>> {
-    expand(paths, ".log")
+    Ok(expand(paths, None)?.into_iter().map(|(u, _)| u).collect())
 }
 
-/// [`expand_paths`] for logs whose names end with `suffix` (`.log.gz` for gzip).
-fn expand(paths: &[impl AsRef<str>], suffix: &str) -> Result<Vec<ListingTableUrl>> {
-    let mut urls: Vec<ListingTableUrl> = Vec::new();
+/// One input of a table: a local file, or a glob or URL as the user gave it.
+#[derive(Debug, Clone)]
+enum Input {
+    Local(String),
+    Given(String),
+}
+
+/// [`expand_paths`] keeping each local file's path; a walk takes only names ending with
+/// `suffix` when one is given (`.log.gz` for declared gzip).
+fn expand(
+    paths: &[impl AsRef<str>],
+    suffix: Option<&str>,
+) -> Result<Vec<(ListingTableUrl, Input)>> {
+    let mut urls: Vec<(ListingTableUrl, Input)> = Vec::new();
+    let mut add = |url: ListingTableUrl, local: Input| {
+        if !urls.iter().any(|(u, _)| *u == url) {
+            urls.push((url, local));
+        }
+    };
     for p in paths {
         let p = p.as_ref();
         if has_scheme(p) || has_glob(p) {
-            urls.push(ListingTableUrl::parse(p)?);
+            add(ListingTableUrl::parse(p)?, Input::Given(p.to_string()));
             continue;
         }
         let path = Path::new(p);
@@ -120,16 +152,10 @@ fn expand(paths: &[impl AsRef<str>], suffix: &str) -> Result<Vec<ListingTableUrl
                 return Err(IisqlError::NoLogFiles(p.to_string()).into());
             }
             for f in files {
-                let url = ListingTableUrl::parse(&f)?;
-                if !urls.contains(&url) {
-                    urls.push(url);
-                }
+                add(ListingTableUrl::parse(&f)?, Input::Local(f));
             }
         } else if path.is_file() {
-            let url = ListingTableUrl::parse(p)?;
-            if !urls.contains(&url) {
-                urls.push(url);
-            }
+            add(ListingTableUrl::parse(p)?, Input::Local(p.to_string()));
         } else {
             return Err(IisqlError::NotFound(p.to_string()).into());
         }
@@ -137,22 +163,37 @@ fn expand(paths: &[impl AsRef<str>], suffix: &str) -> Result<Vec<ListingTableUrl
     Ok(urls)
 }
 
-/// Registers the IIS W3C logs at `paths` (files, globs, folders searched recursively, or
-/// object-store URLs) as table `name`. The schema is inferred from the files' `#Fields`
-/// directives. Counts and rejects of its scans go to the context's
-/// [`ScanLog`](crate::ScanLog).
+/// Registers the logs at `paths` (files, globs, folders searched recursively, or object-store
+/// URLs) as table `name`, read as `options.format` (IIS W3C unless set). The schema is inferred
+/// from every file's `#Fields` directives (and, for generic W3C, their values). Counts and
+/// rejects of its scans go to the context's [`ScanLog`](crate::ScanLog).
 pub async fn register_logs(
     ctx: &SessionContext,
     name: &str,
     paths: &[impl AsRef<str>],
     options: IisW3cOptions,
 ) -> Result<()> {
-    let urls = expand(paths, &log_suffix(options.compression))?;
+    let suffix = log_suffix(options.compression);
+    let urls: Vec<ListingTableUrl> = expand(paths, suffix.as_deref())?
+        .into_iter()
+        .map(|(u, _)| u)
+        .collect();
+    let all: Vec<&str> = paths.iter().map(|p| p.as_ref()).collect();
+    register_urls(ctx, name, urls, options, &all.join(", ")).await
+}
+
+/// Registers `urls` as table `name`; `shown` names the inputs in errors.
+async fn register_urls(
+    ctx: &SessionContext,
+    name: &str,
+    urls: Vec<ListingTableUrl>,
+    options: IisW3cOptions,
+    shown: &str,
+) -> Result<()> {
     let format = Arc::new(IisW3cFormat::new(options, scan_log(ctx)));
-    // DataFusion infers a multi-path table's schema from its first path only; the custom fields
-    // of every file must be columns, so the schema is inferred over all of them here.
+    // DataFusion infers a multi-path table's schema from its first path only; the fields of
+    // every file must be columns, so the schema is inferred over all of them here.
     let state = ctx.state();
-    let mut custom: Vec<String> = Vec::new();
     let mut any = false;
     // The files of every path, by object store, so that each store's files are inferred in one
     // call (concurrently), not one path after another.
@@ -173,24 +214,16 @@ pub async fn register_logs(
             None => by_store.push((url.object_store(), objects)),
         }
     }
+    if !any {
+        return Err(IisqlError::NoLogFiles(shown.to_string()).into());
+    }
+    let mut fields = Vec::new();
     for (store_url, objects) in &by_store {
         let store = state.runtime_env().object_store(store_url)?;
-        let schema = format.infer_schema(&state, &store, objects).await?;
-        for f in schema.fields() {
-            if let Some(w3c) = f.metadata().get(iis_log::W3C_NAME_KEY)
-                && iis_log::fields::standard_field(f.name()).is_none()
-                && ![iis_log::TIMESTAMP, iis_log::DATE].contains(&f.name().as_str())
-                && !custom.contains(w3c)
-            {
-                custom.push(w3c.clone());
-            }
-        }
+        let found = format.infer_fields(&store, objects).await?;
+        crate::format::merge_fields(&mut fields, found);
     }
-    if !any {
-        let all: Vec<&str> = paths.iter().map(|p| p.as_ref()).collect();
-        return Err(IisqlError::NoLogFiles(all.join(", ")).into());
-    }
-    let schema = Arc::new(iis_log::w3c_schema(custom.iter().map(String::as_str)));
+    let schema = format.schema_for(&fields)?;
     let listing = ListingOptions::new(format).with_file_extension("");
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(listing)
@@ -198,4 +231,78 @@ pub async fn register_logs(
     let table = ListingTable::try_new(config)?;
     ctx.register_table(name, Arc::new(table))?;
     Ok(())
+}
+
+/// A table [`register_detected`] registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredTable {
+    /// The table name: `logs` (IIS W3C web logs), `ftp`, `httperr`, `w3c`, `iis` or `ncsa`.
+    pub name: String,
+    /// The format its files are read as.
+    pub format: LogFormat,
+    /// The files (or globs and URLs, which are not looked into) it reads.
+    pub inputs: Vec<String>,
+}
+
+/// Reads the first bytes of a local file (decompressed when its name says so) and detects its
+/// format; `None` for an empty file.
+pub fn detect_file(path: &str, compression: FileCompressionType) -> Result<Option<Detected>> {
+    let io = |source| IisqlError::Io {
+        path: path.to_string(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let compression = crate::format::file_compression(compression, path);
+    let reader = compression.convert_read(file)?;
+    let mut head = Vec::with_capacity(DETECT_BYTES);
+    reader
+        .take(DETECT_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    Ok(detect(&head))
+}
+
+/// Registers the logs at `paths` as one table per format found in them, chosen by each local
+/// file's content (not its name): `logs` for IIS W3C web logs, `ftp` for IIS FTP logs, and
+/// `httperr`, `w3c`, `iis`, `ncsa` for the others, so a server's whole `LogFiles` folder
+/// (W3SVC1, FTPSVC1, HTTPERR...) can be given at once. Empty files, globs and URLs are read as
+/// `options.format`. Returns the tables in name order.
+pub async fn register_detected(
+    ctx: &SessionContext,
+    paths: &[impl AsRef<str>],
+    options: IisW3cOptions,
+) -> Result<Vec<RegisteredTable>> {
+    let suffix = log_suffix(options.compression);
+    let inputs = expand(paths, suffix.as_deref())?;
+    let default = Detected {
+        format: options.format,
+        ftp: false,
+    };
+    let mut groups: BTreeMap<&'static str, (LogFormat, Vec<ListingTableUrl>, Vec<String>)> =
+        BTreeMap::new();
+    for (url, local) in inputs {
+        let (detected, shown) = match local {
+            Input::Local(path) => (
+                detect_file(&path, options.compression)?.unwrap_or(default),
+                path,
+            ),
+            Input::Given(p) => (default, p),
+        };
+        let entry = groups
+            .entry(detected.table_name())
+            .or_insert_with(|| (detected.format, Vec::new(), Vec::new()));
+        entry.2.push(shown);
+        entry.1.push(url);
+    }
+    let mut out = Vec::new();
+    for (name, (format, urls, shown)) in groups {
+        let opts = options.clone().with_format(format);
+        register_urls(ctx, name, urls, opts, &shown.join(", ")).await?;
+        out.push(RegisteredTable {
+            name: name.to_string(),
+            format,
+            inputs: shown,
+        });
+    }
+    Ok(out)
 }

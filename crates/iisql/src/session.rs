@@ -8,7 +8,7 @@ use datafusion::error::Result;
 use datafusion::execution::context::SessionContext;
 use datafusion::prelude::SessionConfig;
 
-use crate::format::{IISW3C, IisW3cFormatFactory};
+use crate::format::IisW3cFormatFactory;
 use crate::options::IisW3cOptions;
 use crate::scan_log::ScanLog;
 
@@ -42,7 +42,7 @@ pub fn new_context_with_config(mut config: SessionConfig) -> Result<SessionConte
     Ok(ctx)
 }
 
-/// Adds iisql's formats (`STORED AS IISW3C`, `.log` files) and a [`ScanLog`] to an existing
+/// Adds iisql's formats (`STORED AS IISW3C`, `HTTPERR`, `W3C`, `IIS`, `NCSA`; `.log` files) and a [`ScanLog`] to an existing
 /// context. Embedding tools call this on their own `SessionContext`.
 pub fn register_iis(ctx: &SessionContext) -> Result<()> {
     register_iis_with_options(ctx, IisW3cOptions::default())
@@ -57,13 +57,16 @@ pub fn register_iis_with_options(ctx: &SessionContext, options: IisW3cOptions) -
     if state.config().get_extension::<ScanLog>().is_none() {
         state.config_mut().set_extension(Arc::new(ScanLog::new()));
     }
-    for key in ["iisw3c", "log"] {
+    for key in ["iisw3c", "log", "httperr", "w3c", "iis", "ncsa"] {
         let factory = IisW3cFormatFactory::new(key).with_options(options.clone());
         state.register_file_format(Arc::new(factory), true)?;
     }
-    state
-        .table_factories_mut()
-        .insert(IISW3C.to_string(), Arc::new(ListingTableFactory::new()));
+    for format in iis_log::LogFormat::ALL {
+        state.table_factories_mut().insert(
+            format.name().to_string(),
+            Arc::new(ListingTableFactory::new()),
+        );
+    }
     drop(state);
     crate::functions::register_functions(ctx)
 }

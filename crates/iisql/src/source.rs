@@ -15,6 +15,7 @@ use datafusion::physical_plan::{DisplayFormatType, PhysicalExpr};
 use iis_log::DecoderConfig;
 use object_store::ObjectStore;
 
+use crate::error::IisqlError;
 use crate::opener::IisW3cOpener;
 use crate::options::IisW3cOptions;
 use crate::scan_log::ScanLog;
@@ -62,9 +63,24 @@ impl FileSource for IisW3cSource {
             Some(self.projection.file_indices.clone()),
         )
         .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?
+        .with_format(self.options.format)
         .with_batch_size(self.batch_size.unwrap_or(8192));
         if let Some(fields) = &self.options.fields {
             cfg = cfg.with_default_fields(fields);
+        }
+        match self.options.time_zone {
+            Some(tz) => cfg = cfg.with_time_zone(tz),
+            None if self.options.format.local_time() => {
+                // IIS native logs are in the server's local time: their UTC time needs its zone.
+                let reads_time = self.projection.file_indices.iter().any(|&i| {
+                    [iis_log::TIMESTAMP, iis_log::DATE]
+                        .contains(&file_schema.field(i).name().as_str())
+                });
+                if reads_time {
+                    return Err(IisqlError::NeedsTimeZone(self.options.format.name()).into());
+                }
+            }
+            None => {}
         }
         let opener = Arc::new(IisW3cOpener::new(
             Arc::new(cfg),
@@ -107,21 +123,32 @@ impl FileSource for IisW3cSource {
     }
 
     fn file_type(&self) -> &str {
-        "iisw3c"
+        match self.options.format {
+            iis_log::LogFormat::IisW3c => "iisw3c",
+            iis_log::LogFormat::Httperr => "httperr",
+            iis_log::LogFormat::W3c => "w3c",
+            iis_log::LogFormat::Iis => "iis",
+            iis_log::LogFormat::Ncsa => "ncsa",
+        }
     }
 
     /// Large files are split into byte ranges across partitions; a range that starts mid-file
     /// scans the bytes before it for the `#Fields`, `#Date` and line number in force (compressed
-    /// files are never split).
+    /// files are read whole by the range that starts at 0). Generic W3C files are not split:
+    /// their separator is set by the `#Fields` line, which a range does not carry.
     fn supports_repartitioning(&self) -> bool {
-        true
+        self.options.format != iis_log::LogFormat::W3c
     }
 
     fn fmt_extra(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         match t {
             DisplayFormatType::Default | DisplayFormatType::Verbose => {
+                write!(f, ", format={}", self.options.format)?;
                 if let Some(fields) = &self.options.fields {
                     write!(f, ", fields={fields}")?;
+                }
+                if let Some(tz) = self.options.time_zone {
+                    write!(f, ", time_zone={tz}")?;
                 }
                 Ok(())
             }
