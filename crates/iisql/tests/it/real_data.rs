@@ -114,3 +114,99 @@ async fn every_real_line_is_a_row_or_a_reported_reject() {
         eprintln!("  {r}");
     }
 }
+
+/// Rows per table (and rejected lines) of a query over `table`.
+async fn count(ctx: &datafusion::prelude::SessionContext, sql: &str) -> i64 {
+    let b = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    b[0].column(0).as_primitive::<Int64Type>().value(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_servers_log_files_folder_is_told_apart_by_content() {
+    let Some(dir) = real_iis() else {
+        eprintln!("SKIPPED: ../shared/data/real-iis is not beside the checkout");
+        return;
+    };
+    let logfiles = dir.join("know-it-peru__WebKnowIT/logs/LogFiles");
+    let ctx = iisql::new_context().unwrap();
+    let log = iisql::scan_log(&ctx);
+    let tables = iisql::register_detected(
+        &ctx,
+        &[logfiles.display().to_string()],
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let names: Vec<_> = tables.iter().map(|t| (t.name.as_str(), t.format)).collect();
+    assert_eq!(
+        names,
+        [
+            ("ftp", iisql::iis_log::LogFormat::IisW3c),
+            ("logs", iisql::iis_log::LogFormat::IisW3c)
+        ]
+    );
+    let ftp = &tables[0];
+    assert_eq!(ftp.inputs.len(), 3, "FTPSVC1 and FTPSVC2: {:?}", ftp.inputs);
+    assert!(ftp.inputs.iter().all(|f| f.contains("/FTPSVC")));
+    assert!(tables[1].inputs.iter().all(|f| f.contains("/W3SVC")));
+    // Every FTP data line is a row, with the FTP fields as columns; none rejected.
+    let mut ftp_lines = 0;
+    for f in &ftp.inputs {
+        ftp_lines += count_data_lines(&std::fs::read(f).unwrap());
+    }
+    let rows = count(&ctx, "SELECT count(*) FROM ftp").await;
+    assert_eq!(rows as u64, ftp_lines);
+    let sessions = count(
+        &ctx,
+        "SELECT count(DISTINCT x_session) FROM ftp WHERE cs_method = 'ControlChannelOpened'",
+    )
+    .await;
+    assert!(sessions > 0);
+    let web_columns = count(
+        &ctx,
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'logs' \
+         AND column_name IN ('x_session', 'x_fullpath')",
+    )
+    .await;
+    assert_eq!(web_columns, 0, "the web table has no FTP columns");
+    let report = log.snapshot();
+    assert_eq!(
+        report.rejects.iter().filter(|r| r.file.contains("/FTPSVC")).count(),
+        0,
+        "{}",
+        report.summary()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generic_w3c_format_reads_every_real_file_like_iisw3c() {
+    let Some(dir) = real_iis() else {
+        eprintln!("SKIPPED: ../shared/data/real-iis is not beside the checkout");
+        return;
+    };
+    let path = [dir.display().to_string()];
+    let ctx = iisql::new_context().unwrap();
+    iisql::register_logs(&ctx, "iisw3c", &path, Default::default())
+        .await
+        .unwrap();
+    let w3c = iisql::IisW3cOptions::default().with_format(iisql::iis_log::LogFormat::W3c);
+    iisql::register_logs(&ctx, "w3c", &path, w3c).await.unwrap();
+    // The same rows, times, statuses, URLs and agents (the generic format sniffs types:
+    // sc_status is a whole number there too). Four real user agents are written in double
+    // quotes, which the generic format takes off (Log Parser's dQuotes): compared without.
+    let q = |t: &str| {
+        format!(
+            "SELECT count(*) AS n, count(timestamp) AS t, sum(CAST(sc_status AS BIGINT)) AS s, \
+             count(DISTINCT cs_uri_stem) AS u, sum(length(btrim(cs_user_agent, '\"'))) AS a \
+             FROM {t}"
+        )
+    };
+    let a = ctx.sql(&q("iisw3c")).await.unwrap().collect().await.unwrap();
+    let b = ctx.sql(&q("w3c")).await.unwrap().collect().await.unwrap();
+    assert_eq!(a, b);
+    let quoted = |t: &str| format!("SELECT count(*) FROM {t} WHERE cs_user_agent LIKE '\"%'");
+    assert_eq!(count(&ctx, &quoted("iisw3c")).await, 4);
+    assert_eq!(count(&ctx, &quoted("w3c")).await, 0);
+    let rows = count(&ctx, "SELECT count(*) FROM w3c").await;
+    assert!(rows > 90_000, "{rows}");
+}
