@@ -137,6 +137,11 @@ pub fn file_compression(table: FileCompressionType, location: &str) -> FileCompr
         .map_or(table, |(_, c)| c)
 }
 
+/// A seekable reader (an archive's bytes).
+trait ReadSeek: std::io::Read + std::io::Seek + Send {}
+
+impl<T: std::io::Read + std::io::Seek + Send> ReadSeek for T {}
+
 /// What schema inference learns from one file.
 enum Scanner {
     Directives(DirectiveScanner),
@@ -177,21 +182,61 @@ async fn scan_fields(
     compression: FileCompressionType,
     format: LogFormat,
     sample_rows: usize,
+    member_table: Option<String>,
 ) -> Result<Vec<(String, ValueType)>> {
     let location = object.location.clone();
     let compression = file_compression(compression, location.as_ref());
     let context = move |e: DataFusionError| {
         DataFusionError::Context(format!("inferring schema of {location}"), Box::new(e))
     };
-    let mut scanner = if format == LogFormat::W3c {
-        Scanner::Types(TypeSniffer::new(sample_rows))
-    } else {
-        Scanner::Directives(DirectiveScanner::new())
+    let new_scanner = move || {
+        if format == LogFormat::W3c {
+            Scanner::Types(TypeSniffer::new(sample_rows))
+        } else {
+            Scanner::Directives(DirectiveScanner::new())
+        }
     };
+    let mut scanner = new_scanner();
     let result = store
         .get_opts(&object.location, GetOptions::default())
         .await
         .map_err(|e| context(e.into()))?;
+    if crate::archive::is_zip(object.location.as_ref()) {
+        // Each member of an archive is scanned as a file of its own.
+        let source: Box<dyn ReadSeek> = match result.payload {
+            GetResultPayload::File(file, _) => Box::new(file),
+            GetResultPayload::Stream(s) => {
+                let parts: Vec<bytes::Bytes> = s
+                    .map_err(DataFusionError::from)
+                    .try_collect()
+                    .await
+                    .map_err(context.clone())?;
+                Box::new(std::io::Cursor::new(parts.concat()))
+            }
+        };
+        return tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+            let mut fields = Vec::new();
+            crate::archive::for_each_member(source, member_table.as_deref(), |_, head, rest| {
+                let mut scanner = new_scanner();
+                scanner.push(&head);
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    match rest.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => scanner.push(&buf[..n]),
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                merge_fields(&mut fields, scanner.finish());
+                Ok(true)
+            })?;
+            Ok(fields)
+        })
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))?
+        .map_err(|e| context(e.into()));
+    }
     match result.payload {
         GetResultPayload::File(file, _) => {
             let mut reader = compression.convert_read(file).map_err(context.clone())?;
@@ -236,8 +281,18 @@ impl IisW3cFormat {
         if format.has_directives() {
             let compression = self.options.compression;
             let sample = self.options.sample_rows;
+            let members = self.options.member_table.clone();
             let mut scans = futures::stream::iter(objects.iter().cloned())
-                .map(|o| scan_fields(Arc::clone(store), o, compression, format, sample))
+                .map(|o| {
+                    scan_fields(
+                        Arc::clone(store),
+                        o,
+                        compression,
+                        format,
+                        sample,
+                        members.clone(),
+                    )
+                })
                 .buffered(8);
             while let Some(found) = scans.next().await {
                 merge_fields(&mut fields, found?);

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod activesync;
+pub mod archive;
 pub mod catalog;
 pub mod chart;
 pub mod diagnose;

@@ -259,6 +259,72 @@ impl Drop for FileScan {
     }
 }
 
+impl FileScan {
+    /// A scan of one input (a file, or a member of an archive) named `name`; `range` for a
+    /// byte range of a file.
+    fn start(
+        input: Input,
+        name: String,
+        cfg: Arc<DecoderConfig>,
+        options: IisW3cOptions,
+        log: Arc<ScanLog>,
+        range: Option<(u64, u64)>,
+    ) -> Self {
+        let splitter = range.map(|(start, end)| RangeSplitter::new(start, end));
+        FileScan {
+            input,
+            chunker: LineChunker::default().with_max_line(options.max_line_bytes),
+            piece: Vec::new(),
+            decoder: W3cDecoder::new(Arc::clone(&cfg), name),
+            resumed: splitter.is_none(),
+            splitter,
+            cfg,
+            range_start: 0,
+            log,
+            options,
+            done: false,
+            failed: false,
+        }
+    }
+}
+
+/// The members of a zip archive, scanned one after the other.
+struct ArchiveScan {
+    members: std::sync::mpsc::Receiver<std::io::Result<crate::archive::Member>>,
+    current: Option<FileScan>,
+    cfg: Arc<DecoderConfig>,
+    options: IisW3cOptions,
+    log: Arc<ScanLog>,
+}
+
+impl ArchiveScan {
+    async fn next(&mut self) -> Option<Result<RecordBatch>> {
+        loop {
+            if let Some(scan) = self.current.as_mut() {
+                match scan.next().await {
+                    Some(r) => return Some(r),
+                    // Dropping the scan records the member's counts.
+                    None => self.current = None,
+                }
+            }
+            match self.members.recv() {
+                Ok(Ok(member)) => {
+                    self.current = Some(FileScan::start(
+                        Input::Read(Box::new(member.reader)),
+                        member.name,
+                        Arc::clone(&self.cfg),
+                        self.options.clone(),
+                        Arc::clone(&self.log),
+                        None,
+                    ));
+                }
+                Ok(Err(e)) => return Some(Err(DataFusionError::IoError(e))),
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
 impl FileOpener for IisW3cOpener {
     fn open(&self, file: PartitionedFile) -> Result<FileOpenFuture> {
         let store = Arc::clone(&self.store);
@@ -268,18 +334,18 @@ impl FileOpener for IisW3cOpener {
         let options = self.options.clone();
         let log = Arc::clone(&self.log);
         let location = file.object_meta.location.clone();
+        let zip = crate::archive::is_zip(location.as_ref());
         // A byte range of the file (DataFusion splits large files across partitions); the
         // whole file from its start is read, the prefix only scanned for directives.
-        let max_line = self.options.max_line_bytes;
         let mut range = file
             .range
             .as_ref()
             .map(|r| (r.start.max(0) as u64, r.end.max(0) as u64));
-        if compression.is_compressed()
+        if (zip || compression.is_compressed())
             && let Some((start, _)) = range
         {
-            // A compressed file (known by its name only) cannot be read from the middle: the
-            // range that starts at 0 reads all of it, the others nothing.
+            // A compressed file or an archive (known by its name only) cannot be read from the
+            // middle: the range that starts at 0 reads all of it, the others nothing.
             if start > 0 {
                 return Ok(Box::pin(async { Ok(futures::stream::empty().boxed()) }));
             }
@@ -291,27 +357,43 @@ impl FileOpener for IisW3cOpener {
                 .get_opts(&location, GetOptions::default())
                 .await
                 .map_err(|e| DataFusionError::Context(name.clone(), Box::new(e.into())))?;
+            if zip {
+                let table = options.member_table.clone();
+                let members = match result.payload {
+                    GetResultPayload::File(f, _) => {
+                        crate::archive::read_members(f, name.clone(), table)
+                    }
+                    // An archive's index is at its end: a remote archive is read whole first.
+                    GetResultPayload::Stream(s) => {
+                        let parts: Vec<Bytes> =
+                            s.map_err(DataFusionError::from).try_collect().await?;
+                        let bytes: Vec<u8> = parts.concat();
+                        crate::archive::read_members(
+                            std::io::Cursor::new(bytes),
+                            name.clone(),
+                            table,
+                        )
+                    }
+                };
+                let scan = ArchiveScan {
+                    members,
+                    current: None,
+                    cfg,
+                    options,
+                    log,
+                };
+                let stream = futures::stream::unfold(scan, |mut scan| async move {
+                    scan.next().await.map(|r| (r, scan))
+                });
+                return Ok(stream.boxed());
+            }
             let input = match result.payload {
                 GetResultPayload::File(f, _) => Input::Read(compression.convert_read(f)?),
                 GetResultPayload::Stream(s) => Input::Stream(
                     compression.convert_stream(s.map_err(DataFusionError::from).boxed())?,
                 ),
             };
-            let splitter = range.map(|(start, end)| RangeSplitter::new(start, end));
-            let scan = FileScan {
-                input,
-                chunker: LineChunker::default().with_max_line(max_line),
-                piece: Vec::new(),
-                decoder: W3cDecoder::new(Arc::clone(&cfg), name),
-                resumed: splitter.is_none(),
-                splitter,
-                cfg,
-                range_start: 0,
-                log,
-                options,
-                done: false,
-                failed: false,
-            };
+            let scan = FileScan::start(input, name, cfg, options, log, range);
             let stream = futures::stream::unfold(scan, |mut scan| async move {
                 scan.next().await.map(|r| (r, scan))
             });

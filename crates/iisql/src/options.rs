@@ -25,6 +25,10 @@ pub struct IisW3cOptions {
     /// Data lines per file whose values decide generic W3C column types (Log Parser's
     /// `dtLines`; 0: every field is text). SQL key: `sample_rows`.
     pub sample_rows: usize,
+    /// For zip archives: read only the members whose content is of this table (`logs`,
+    /// `httperr`...), as [`register_detected`](crate::register_detected) sets it; `None`: every
+    /// log member.
+    pub member_table: Option<String>,
     /// Field list (W3C names, space- or comma-separated) for lines that come before any `#Fields`
     /// directive, such as headerless files. `None`: IIS's default layout. SQL key: `fields`.
     pub fields: Option<String>,
@@ -48,6 +52,7 @@ impl Default for IisW3cOptions {
             time_zone: None,
             types: None,
             sample_rows: iis_log::sniff::DEFAULT_SAMPLE_ROWS,
+            member_table: None,
             fields: None,
             max_errors: None,
             strict: false,

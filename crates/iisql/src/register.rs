@@ -44,7 +44,7 @@ fn log_suffix(compression: FileCompressionType) -> Option<String> {
 fn takes(name: &str, suffix: Option<&str>) -> bool {
     match suffix {
         Some(suffix) => name.to_ascii_lowercase().ends_with(suffix),
-        None => is_log_file(name),
+        None => is_log_file(name) || crate::archive::is_zip(name),
     }
 }
 
@@ -262,6 +262,20 @@ pub fn detect_file(path: &str, compression: FileCompressionType) -> Result<Optio
     Ok(detect(&head))
 }
 
+/// The detection a table name stands for.
+fn table_detection(table: &str) -> Option<Detected> {
+    if table == "ftp" {
+        return Some(Detected {
+            format: LogFormat::IisW3c,
+            ftp: true,
+        });
+    }
+    LogFormat::ALL
+        .into_iter()
+        .find(|f| f.table_name() == table)
+        .map(|format| Detected { format, ftp: false })
+}
+
 /// Registers the logs at `paths` as one table per format found in them, chosen by each local
 /// file's content (not its name): `logs` for IIS W3C web logs, `ftp` for IIS FTP logs, and
 /// `httperr`, `w3c`, `iis`, `ncsa` for the others, so a server's whole `LogFiles` folder
@@ -281,22 +295,42 @@ pub async fn register_detected(
     let mut groups: BTreeMap<&'static str, (LogFormat, Vec<ListingTableUrl>, Vec<String>)> =
         BTreeMap::new();
     for (url, local) in inputs {
-        let (detected, shown) = match local {
+        // An archive belongs to every table its members' contents name.
+        let (found, shown): (Vec<Detected>, String) = match local {
+            Input::Local(path) if crate::archive::is_zip(&path) => {
+                let file = std::fs::File::open(&path).map_err(|source| IisqlError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                let tables =
+                    crate::archive::member_tables(file).map_err(|source| IisqlError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                let found = tables
+                    .into_iter()
+                    .map(|t| table_detection(t).unwrap_or(default))
+                    .collect();
+                (found, path)
+            }
             Input::Local(path) => (
-                detect_file(&path, options.compression)?.unwrap_or(default),
+                vec![detect_file(&path, options.compression)?.unwrap_or(default)],
                 path,
             ),
-            Input::Given(p) => (default, p),
+            Input::Given(p) => (vec![default], p),
         };
-        let entry = groups
-            .entry(detected.table_name())
-            .or_insert_with(|| (detected.format, Vec::new(), Vec::new()));
-        entry.2.push(shown);
-        entry.1.push(url);
+        for detected in found {
+            let entry = groups
+                .entry(detected.table_name())
+                .or_insert_with(|| (detected.format, Vec::new(), Vec::new()));
+            entry.2.push(shown.clone());
+            entry.1.push(url.clone());
+        }
     }
     let mut out = Vec::new();
     for (name, (format, urls, shown)) in groups {
-        let opts = options.clone().with_format(format);
+        let mut opts = options.clone().with_format(format);
+        opts.member_table = Some(name.to_string());
         register_urls(ctx, name, urls, opts, &shown.join(", ")).await?;
         out.push(RegisteredTable {
             name: name.to_string(),

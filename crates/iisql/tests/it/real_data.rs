@@ -130,13 +130,10 @@ async fn a_servers_log_files_folder_is_told_apart_by_content() {
     let logfiles = dir.join("know-it-peru__WebKnowIT/logs/LogFiles");
     let ctx = iisql::new_context().unwrap();
     let log = iisql::scan_log(&ctx);
-    let tables = iisql::register_detected(
-        &ctx,
-        &[logfiles.display().to_string()],
-        Default::default(),
-    )
-    .await
-    .unwrap();
+    let tables =
+        iisql::register_detected(&ctx, &[logfiles.display().to_string()], Default::default())
+            .await
+            .unwrap();
     let names: Vec<_> = tables.iter().map(|t| (t.name.as_str(), t.format)).collect();
     assert_eq!(
         names,
@@ -171,7 +168,11 @@ async fn a_servers_log_files_folder_is_told_apart_by_content() {
     assert_eq!(web_columns, 0, "the web table has no FTP columns");
     let report = log.snapshot();
     assert_eq!(
-        report.rejects.iter().filter(|r| r.file.contains("/FTPSVC")).count(),
+        report
+            .rejects
+            .iter()
+            .filter(|r| r.file.contains("/FTPSVC"))
+            .count(),
         0,
         "{}",
         report.summary()
@@ -201,7 +202,13 @@ async fn the_generic_w3c_format_reads_every_real_file_like_iisw3c() {
              FROM {t}"
         )
     };
-    let a = ctx.sql(&q("iisw3c")).await.unwrap().collect().await.unwrap();
+    let a = ctx
+        .sql(&q("iisw3c"))
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
     let b = ctx.sql(&q("w3c")).await.unwrap().collect().await.unwrap();
     assert_eq!(a, b);
     let quoted = |t: &str| format!("SELECT count(*) FROM {t} WHERE cs_user_agent LIKE '\"%'");

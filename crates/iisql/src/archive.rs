@@ -1,0 +1,156 @@
+//! `.zip` archives of logs, read member by member: each log member is a file of its own (its
+//! `log_filename` is `archive.zip/member`), decompressed as it is read.
+
+use std::io::{Read, Seek};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use iis_log::detect::{DETECT_BYTES, detect};
+
+use crate::register::is_log_file;
+
+/// Whether `name` is a zip archive (`*.zip`, case-insensitive).
+pub fn is_zip(name: &str) -> bool {
+    name.to_ascii_lowercase().ends_with(".zip")
+}
+
+/// The table a member's first bytes say it belongs to (`logs` for an empty one).
+fn member_table(head: &[u8]) -> &'static str {
+    detect(head).map_or("logs", |d| d.table_name())
+}
+
+/// Calls `f(name, head, rest)` for each log member of the archive read from `source`, in
+/// archive order: `head` holds its first bytes (up to 64 KiB), `rest` reads the others. With
+/// `table`, only members whose content is of that table (`logs`, `httperr`...) are given.
+/// `f` returns `false` to stop.
+pub fn for_each_member<R: Read + Seek>(
+    source: R,
+    table: Option<&str>,
+    mut f: impl FnMut(&str, Vec<u8>, &mut dyn Read) -> std::io::Result<bool>,
+) -> std::io::Result<()> {
+    let mut archive = zip::ZipArchive::new(source).map_err(std::io::Error::other)?;
+    for i in 0..archive.len() {
+        let mut member = archive.by_index(i).map_err(std::io::Error::other)?;
+        let name = member.name().map_err(std::io::Error::other)?.into_owned();
+        if member.is_dir() || !is_log_file(&name) {
+            continue;
+        }
+        let mut head = Vec::with_capacity(DETECT_BYTES);
+        (&mut member)
+            .take(DETECT_BYTES as u64)
+            .read_to_end(&mut head)?;
+        if table.is_some_and(|t| member_table(&head) != t) {
+            continue;
+        }
+        if !f(&name, head, &mut member)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The tables the log members of an archive belong to, by content.
+pub fn member_tables<R: Read + Seek>(source: R) -> std::io::Result<Vec<&'static str>> {
+    let mut out = Vec::new();
+    for_each_member(source, None, |_, head, _| {
+        let t = member_table(&head);
+        if !out.contains(&t) {
+            out.push(t);
+        }
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+/// One member handed from the reading thread: its name and a reader of its bytes.
+pub(crate) struct Member {
+    /// `archive/member`.
+    pub name: String,
+    /// Its bytes.
+    pub reader: ChannelReader,
+}
+
+/// Reads the bytes a reading thread sends.
+pub(crate) struct ChannelReader {
+    rx: Receiver<std::io::Result<Vec<u8>>>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.buf.len() {
+            match self.rx.recv() {
+                Ok(Ok(bytes)) => {
+                    self.buf = bytes;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                // The thread finished the member.
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Starts a thread that reads the archive's log members (of `table`, if given) one after the
+/// other; members arrive on the returned channel, their bytes through each member's reader.
+/// Memory stays bounded: the thread waits while a few pieces are unread.
+pub(crate) fn read_members<R: Read + Seek + Send + 'static>(
+    source: R,
+    archive: String,
+    table: Option<String>,
+) -> Receiver<std::io::Result<Member>> {
+    let (tx, rx) = sync_channel::<std::io::Result<Member>>(1);
+    std::thread::spawn(move || {
+        let result = for_each_member(source, table.as_deref(), |name, head, rest| {
+            let (btx, brx) = sync_channel(4);
+            let member = Member {
+                name: format!("{archive}/{name}"),
+                reader: ChannelReader {
+                    rx: brx,
+                    buf: Vec::new(),
+                    pos: 0,
+                },
+            };
+            if tx.send(Ok(member)).is_err() {
+                return Ok(false);
+            }
+            Ok(send_all(&btx, head, rest))
+        });
+        if let Err(e) = result {
+            let _ = tx.send(Err(std::io::Error::new(
+                e.kind(),
+                format!("{archive}: {e}"),
+            )));
+        }
+    });
+    rx
+}
+
+/// Sends `head` and the rest of a member; `false` once the reader went away.
+fn send_all(tx: &SyncSender<std::io::Result<Vec<u8>>>, head: Vec<u8>, rest: &mut dyn Read) -> bool {
+    if !head.is_empty() && tx.send(Ok(head)).is_err() {
+        return false;
+    }
+    loop {
+        let mut buf = vec![0u8; 256 << 10];
+        match rest.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(n) => {
+                buf.truncate(n);
+                if tx.send(Ok(buf)).is_err() {
+                    return false;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return true;
+            }
+        }
+    }
+}
