@@ -61,9 +61,8 @@ fn closing_quote(data: &[u8], mut from: usize, e: usize) -> usize {
             None => return e,
             Some(i) => {
                 let q = from + i;
-                if data[q] == b'\\' {
-                    from = q + 2;
-                } else if q + 1 < e && data[q + 1] == b'"' {
+                // `\"` and `""` are quotes inside the value.
+                if data[q] == b'\\' || (q + 1 < e && data[q + 1] == b'"') {
                     from = q + 2;
                 } else {
                     return q + 1;
