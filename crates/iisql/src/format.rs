@@ -80,10 +80,13 @@ impl FileFormatFactory for IisW3cFormatFactory {
     ) -> Result<Arc<dyn FileFormat>> {
         let mut options = self.options.clone();
         options.apply(format_options)?;
-        Ok(Arc::new(IisW3cFormat::new(
-            options,
-            session_scan_log(state),
-        )))
+        let format = IisW3cFormat::new(options, session_scan_log(state));
+        // `SELECT * FROM 'x.log'`: the format is read off the first file.
+        let auto = self.key == "log"
+            && !format_options
+                .keys()
+                .any(|k| k.strip_prefix("format.").unwrap_or(k) == "format");
+        Ok(Arc::new(if auto { format.detecting() } else { format }))
     }
 
     fn default(&self) -> Arc<dyn FileFormat> {
@@ -99,12 +102,38 @@ impl FileFormatFactory for IisW3cFormatFactory {
 pub struct IisW3cFormat {
     options: IisW3cOptions,
     log: Arc<ScanLog>,
+    /// The format read off the first file, when it is to be detected.
+    detected: Option<Arc<std::sync::OnceLock<LogFormat>>>,
 }
 
 impl IisW3cFormat {
     /// A format reading with `options` and recording into `log`.
     pub fn new(options: IisW3cOptions, log: Arc<ScanLog>) -> Self {
-        Self { options, log }
+        Self {
+            options,
+            log,
+            detected: None,
+        }
+    }
+
+    /// The same, with the log format detected from the first file's content when the schema is
+    /// inferred (the options' format if it has none).
+    pub fn detecting(mut self) -> Self {
+        self.detected = Some(Arc::new(std::sync::OnceLock::new()));
+        self
+    }
+
+    /// The log format read: the detected one, else the options'.
+    pub fn log_format(&self) -> LogFormat {
+        self.detected
+            .as_ref()
+            .and_then(|d| d.get().copied())
+            .unwrap_or(self.options.format)
+    }
+
+    /// The options, with the format read.
+    fn effective_options(&self) -> IisW3cOptions {
+        self.options.clone().with_format(self.log_format())
     }
 
     /// The options.
@@ -135,6 +164,47 @@ pub fn file_compression(table: FileCompressionType, location: &str) -> FileCompr
         .into_iter()
         .find(|(ext, _)| lower.ends_with(ext))
         .map_or(table, |(_, c)| c)
+}
+
+/// Detects the format of one object from its first bytes (decompressed as its name says);
+/// archives are not looked into (`None`).
+async fn detect_object(
+    store: Arc<dyn ObjectStore>,
+    object: ObjectMeta,
+    compression: FileCompressionType,
+) -> Result<Option<iis_log::detect::Detected>> {
+    if crate::archive::is_zip(object.location.as_ref()) {
+        return Ok(None);
+    }
+    let compression = file_compression(compression, object.location.as_ref());
+    let result = store
+        .get_opts(&object.location, GetOptions::default())
+        .await?;
+    let stream = match result.payload {
+        GetResultPayload::File(file, _) => {
+            let reader = compression.convert_read(file)?;
+            let head = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+                let mut head = Vec::new();
+                std::io::Read::read_to_end(
+                    &mut std::io::Read::take(reader, iis_log::detect::DETECT_BYTES as u64),
+                    &mut head,
+                )?;
+                Ok(head)
+            })
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))??;
+            return Ok(iis_log::detect::detect(&head));
+        }
+        GetResultPayload::Stream(s) => s,
+    };
+    let mut stream = compression.convert_stream(stream.map_err(DataFusionError::from).boxed())?;
+    let mut head = Vec::new();
+    while head.len() < iis_log::detect::DETECT_BYTES
+        && let Some(bytes) = stream.next().await
+    {
+        head.extend_from_slice(&bytes?);
+    }
+    Ok(iis_log::detect::detect(&head))
 }
 
 /// A seekable reader (an archive's bytes).
@@ -276,7 +346,15 @@ impl IisW3cFormat {
         store: &Arc<dyn ObjectStore>,
         objects: &[ObjectMeta],
     ) -> Result<Vec<(String, ValueType)>> {
-        let format = self.options.format;
+        if let (Some(cell), Some(first)) = (&self.detected, objects.first())
+            && cell.get().is_none()
+        {
+            let found = detect_object(Arc::clone(store), first.clone(), self.options.compression)
+                .await?
+                .map_or(self.options.format, |d| d.format);
+            let _ = cell.set(found);
+        }
+        let format = self.log_format();
         let mut fields: Vec<(String, ValueType)> = Vec::new();
         if format.has_directives() {
             let compression = self.options.compression;
@@ -326,7 +404,7 @@ impl IisW3cFormat {
                 (name.as_str(), t)
             })
             .collect();
-        Ok(Arc::new(iis_log::log_schema(self.options.format, typed)))
+        Ok(Arc::new(iis_log::log_schema(self.log_format(), typed)))
     }
 }
 
@@ -392,7 +470,7 @@ impl FileFormat for IisW3cFormat {
     fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {
         Arc::new(IisW3cSource::new(
             table_schema,
-            self.options.clone(),
+            self.effective_options(),
             Arc::clone(&self.log),
         ))
     }
@@ -400,6 +478,6 @@ impl FileFormat for IisW3cFormat {
 
 impl fmt::Display for IisW3cFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.options.format)
+        write!(f, "{}", self.log_format())
     }
 }
