@@ -43,6 +43,68 @@ const fn field(
     }
 }
 
+// Fields IIS's W3C log and HTTP.sys's error log share.
+const F_C_IP: StandardField = field("c-ip", "c_ip", ValueType::Text, "client IP address");
+const F_S_IP: StandardField = field("s-ip", "s_ip", ValueType::Text, "server IP address");
+const F_S_PORT: StandardField = field("s-port", "s_port", ValueType::Int32, "server port");
+const F_CS_VERSION: StandardField = field(
+    "cs-version",
+    "cs_version",
+    ValueType::Text,
+    "HTTP protocol version",
+);
+const F_CS_METHOD: StandardField = field("cs-method", "cs_method", ValueType::Text, "HTTP method");
+const F_SC_STATUS: StandardField = field(
+    "sc-status",
+    "sc_status",
+    ValueType::Int32,
+    "HTTP status code",
+);
+const F_S_COMPUTERNAME: StandardField = field(
+    "s-computername",
+    "s_computername",
+    ValueType::Text,
+    "server host name",
+);
+const F_CS_USER_AGENT: StandardField = field(
+    "cs(User-Agent)",
+    "cs_user_agent",
+    ValueType::Text,
+    "User-Agent request header",
+);
+const F_CS_COOKIE: StandardField = field(
+    "cs(Cookie)",
+    "cs_cookie",
+    ValueType::Text,
+    "Cookie request header",
+);
+const F_CS_REFERER: StandardField = field(
+    "cs(Referer)",
+    "cs_referer",
+    ValueType::Text,
+    "Referer request header",
+);
+const F_CS_HOST: StandardField =
+    field("cs-host", "cs_host", ValueType::Text, "Host request header");
+const F_SC_BYTES: StandardField = field(
+    "sc-bytes",
+    "sc_bytes",
+    ValueType::Int64,
+    "bytes sent by the server",
+);
+const F_CS_BYTES: StandardField = field(
+    "cs-bytes",
+    "cs_bytes",
+    ValueType::Int64,
+    "bytes received by the server",
+);
+const F_TIME_TAKEN: StandardField = field(
+    "time-taken",
+    "time_taken",
+    ValueType::Int64,
+    "time taken in milliseconds",
+);
+
 /// Every standard IIS W3C field other than `date` and `time` (which become `timestamp` and
 /// `date`), in the order the table schema lists them.
 pub const STANDARD_FIELDS: &[StandardField] = &[
@@ -52,14 +114,9 @@ pub const STANDARD_FIELDS: &[StandardField] = &[
         ValueType::Text,
         "site service name and instance (W3SVC1)",
     ),
-    field(
-        "s-computername",
-        "s_computername",
-        ValueType::Text,
-        "server host name",
-    ),
-    field("s-ip", "s_ip", ValueType::Text, "server IP address"),
-    field("cs-method", "cs_method", ValueType::Text, "HTTP method"),
+    F_S_COMPUTERNAME,
+    F_S_IP,
+    F_CS_METHOD,
     field("cs-uri-stem", "cs_uri_stem", ValueType::Text, "URI path"),
     field(
         "cs-uri-query",
@@ -67,45 +124,20 @@ pub const STANDARD_FIELDS: &[StandardField] = &[
         ValueType::Text,
         "URI query string",
     ),
-    field("s-port", "s_port", ValueType::Int32, "server port"),
+    F_S_PORT,
     field(
         "cs-username",
         "cs_username",
         ValueType::Text,
         "authenticated user (NULL if anonymous)",
     ),
-    field("c-ip", "c_ip", ValueType::Text, "client IP address"),
-    field(
-        "cs-version",
-        "cs_version",
-        ValueType::Text,
-        "HTTP protocol version",
-    ),
-    field(
-        "cs(User-Agent)",
-        "cs_user_agent",
-        ValueType::Text,
-        "User-Agent request header",
-    ),
-    field(
-        "cs(Cookie)",
-        "cs_cookie",
-        ValueType::Text,
-        "Cookie request header",
-    ),
-    field(
-        "cs(Referer)",
-        "cs_referer",
-        ValueType::Text,
-        "Referer request header",
-    ),
-    field("cs-host", "cs_host", ValueType::Text, "Host request header"),
-    field(
-        "sc-status",
-        "sc_status",
-        ValueType::Int32,
-        "HTTP status code",
-    ),
+    F_C_IP,
+    F_CS_VERSION,
+    F_CS_USER_AGENT,
+    F_CS_COOKIE,
+    F_CS_REFERER,
+    F_CS_HOST,
+    F_SC_STATUS,
     field(
         "sc-substatus",
         "sc_substatus",
@@ -118,41 +150,21 @@ pub const STANDARD_FIELDS: &[StandardField] = &[
         ValueType::Int64,
         "Windows status code",
     ),
-    field(
-        "sc-bytes",
-        "sc_bytes",
-        ValueType::Int64,
-        "bytes sent by the server",
-    ),
-    field(
-        "cs-bytes",
-        "cs_bytes",
-        ValueType::Int64,
-        "bytes received by the server",
-    ),
-    field(
-        "time-taken",
-        "time_taken",
-        ValueType::Int64,
-        "time taken in milliseconds",
-    ),
+    F_SC_BYTES,
+    F_CS_BYTES,
+    F_TIME_TAKEN,
 ];
 
 /// The fields of HTTP.sys's error log (`httperr*.log`) other than `date` and `time`, as
 /// `#Fields` names them; fields a newer HTTP.sys adds (`transport`, fault codes) are text
 /// columns like any custom field.
 pub const HTTPERR_FIELDS: &[StandardField] = &[
-    field("c-ip", "c_ip", ValueType::Text, "client IP address"),
+    F_C_IP,
     field("c-port", "c_port", ValueType::Int32, "client port"),
-    field("s-ip", "s_ip", ValueType::Text, "server IP address"),
-    field("s-port", "s_port", ValueType::Int32, "server port"),
-    field(
-        "cs-version",
-        "cs_version",
-        ValueType::Text,
-        "HTTP protocol version",
-    ),
-    field("cs-method", "cs_method", ValueType::Text, "HTTP method"),
+    F_S_IP,
+    F_S_PORT,
+    F_CS_VERSION,
+    F_CS_METHOD,
     field(
         "cs-uri",
         "cs_uri",
@@ -165,12 +177,7 @@ pub const HTTPERR_FIELDS: &[StandardField] = &[
         ValueType::Int64,
         "HTTP/2 or HTTP/3 stream id",
     ),
-    field(
-        "sc-status",
-        "sc_status",
-        ValueType::Int32,
-        "HTTP status code",
-    ),
+    F_SC_STATUS,
     field("s-siteid", "s_siteid", ValueType::Int32, "IIS site id"),
     field(
         "s-reason",
@@ -184,49 +191,14 @@ pub const HTTPERR_FIELDS: &[StandardField] = &[
         ValueType::Text,
         "request queue (application pool)",
     ),
-    field(
-        "s-computername",
-        "s_computername",
-        ValueType::Text,
-        "server host name",
-    ),
-    field(
-        "cs(User-Agent)",
-        "cs_user_agent",
-        ValueType::Text,
-        "User-Agent request header",
-    ),
-    field(
-        "cs(Cookie)",
-        "cs_cookie",
-        ValueType::Text,
-        "Cookie request header",
-    ),
-    field(
-        "cs(Referer)",
-        "cs_referer",
-        ValueType::Text,
-        "Referer request header",
-    ),
-    field("cs-host", "cs_host", ValueType::Text, "Host request header"),
-    field(
-        "sc-bytes",
-        "sc_bytes",
-        ValueType::Int64,
-        "bytes sent by the server",
-    ),
-    field(
-        "cs-bytes",
-        "cs_bytes",
-        ValueType::Int64,
-        "bytes received by the server",
-    ),
-    field(
-        "time-taken",
-        "time_taken",
-        ValueType::Int64,
-        "time taken in milliseconds",
-    ),
+    F_S_COMPUTERNAME,
+    F_CS_USER_AGENT,
+    F_CS_COOKIE,
+    F_CS_REFERER,
+    F_CS_HOST,
+    F_SC_BYTES,
+    F_CS_BYTES,
+    F_TIME_TAKEN,
 ];
 
 /// HTTP.sys's first error-log layout (no `#Fields` line, or lines before one).
