@@ -43,6 +43,8 @@ pub struct DecoderConfig {
     format: LogFormat,
     dialect: Dialect,
     alternates: Vec<Vec<String>>,
+    /// The field that takes separators past the layout's (IIS native's parameters).
+    greedy: Option<usize>,
     time_zone: Option<chrono_tz::Tz>,
 }
 
@@ -70,6 +72,7 @@ impl DecoderConfig {
             format: LogFormat::IisW3c,
             dialect: LogFormat::IisW3c.dialect(),
             alternates: Vec::new(),
+            greedy: None,
             time_zone: None,
         }
         .with_format(LogFormat::IisW3c))
@@ -86,6 +89,7 @@ impl DecoderConfig {
             .into_iter()
             .map(split_fields)
             .collect();
+        self.greedy = format.greedy_field();
         self
     }
 
@@ -117,6 +121,7 @@ impl DecoderConfig {
     pub fn with_default_fields(mut self, fields: &str) -> Self {
         self.default_fields = split_fields(fields);
         self.alternates.clear();
+        self.greedy = None;
         self
     }
 
@@ -745,6 +750,28 @@ impl W3cDecoder {
             n = found;
             base = self.starts.len();
             found = self.recount(data, s, e, base, n);
+        }
+        if found > n
+            && !self.fields_seen
+            && let Some(g) = self.cfg.greedy
+        {
+            // IIS native: separators past the layout's belong to the parameters (a query
+            // string with commas). The widest layout is taken, and the field spans them.
+            if let Some(widest) = self.alternates.iter().max_by_key(|l| l.len()).cloned()
+                && widest.len() > n
+            {
+                self.starts.truncate(base);
+                self.flush()?;
+                self.layout = widest;
+                n = self.layout.len();
+                base = self.starts.len();
+            }
+            if g < n {
+                self.recount(data, s, e, base, found);
+                let extra = found - n;
+                self.starts.drain(base + g + 1..base + g + 1 + extra);
+                found = n;
+            }
         }
         if found == n {
             self.starts.push((e + 1) as u32);

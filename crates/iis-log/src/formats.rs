@@ -103,6 +103,12 @@ impl LogFormat {
         }
     }
 
+    /// The field of a line without `#Fields` that takes any separators past the layout's: IIS
+    /// native's parameters (a query string may hold commas).
+    pub fn greedy_field(self) -> Option<usize> {
+        (self == LogFormat::Iis).then_some(14)
+    }
+
     /// Whether the format reads `#` directive lines (the W3C family).
     pub fn has_directives(self) -> bool {
         matches!(

@@ -163,6 +163,17 @@ pub async fn setup(
         }
         total_bytes = Some(iisql::register::local_size(&input.paths));
     }
+    // `\dt` lists the `logs` alias of a single format's table with that format too.
+    if let [only] = tables.as_slice()
+        && only.name != "logs"
+        && input.table.is_none()
+    {
+        let alias = iisql::RegisteredTable {
+            name: "logs".to_string(),
+            ..only.clone()
+        };
+        tables.push(alias);
+    }
     let mut runner = Runner::new(ctx, output.format);
     runner.tables = tables;
     runner.output = output.output.clone();

@@ -334,3 +334,68 @@ fn every_line_accounted_for_in_every_format() {
         );
     }
 }
+
+#[test]
+fn iis_native_parameters_keep_their_commas() {
+    let text = b"10.1.2.3, -, 01/15/24, 2:10:00, W3SVC1, CAS01, 10.0.0.10, 31, 512, 1024, 200, 0, GET, /search.aspx, q=a,b, c=d,\r\n\
+10.1.2.3, -, 01/15/24, 2:10:01, W3SVC1, CAS01, 10.0.0.10, 31, 512, 1024, 200, 0, GET, /plain.aspx, -,\r\n";
+    let (b, r) = read_as(LogFormat::Iis, text, vec![], None);
+    assert_eq!((b.num_rows(), r.stats.rejected), (2, 0));
+    assert_eq!(
+        strings(&b, "parameters"),
+        vec![Some("q=a,b, c=d".into()), None]
+    );
+    assert_eq!(strings(&b, "target")[0].as_deref(), Some("/search.aspx"));
+    // A count reads the same lines.
+    let schema = Arc::new(log_schema(LogFormat::Iis, []));
+    let cfg = DecoderConfig::new(schema, Some(vec![]))
+        .unwrap()
+        .with_format(LogFormat::Iis);
+    let r = read_w3c(&text[..], Arc::new(cfg), "f.log", 1 << 20).unwrap();
+    assert_eq!((r.stats.rows, r.stats.rejected), (2, 0));
+}
+
+#[test]
+fn byte_ranges_read_like_whole_files_in_the_split_formats() {
+    use iis_log::reader::read_w3c_range;
+    // The formats whose large files are split across cores (generic W3C is not split).
+    for (format, name) in [
+        (LogFormat::Httperr, "httperr1.log"),
+        (LogFormat::Httperr, "httperr_early.log"),
+        (LogFormat::Iis, "in240115.log"),
+        (LogFormat::Ncsa, "nc240115.log"),
+    ] {
+        let text = fixture(name);
+        let schema = Arc::new(log_schema(
+            format,
+            sniff(&text).iter().map(|(n, t)| (n.as_str(), *t)),
+        ));
+        let cfg = Arc::new(
+            DecoderConfig::new(schema.clone(), None)
+                .unwrap()
+                .with_format(format)
+                .with_time_zone(chrono_tz::UTC),
+        );
+        let whole = read_w3c(&text[..], cfg.clone(), "f.log", 1 << 20).unwrap();
+        let whole_b = arrow_select::concat::concat_batches(&schema, &whole.batches).unwrap();
+        for cut in 1..text.len() as u64 {
+            let a = read_w3c_range(&text[..], 0, cut, cfg.clone(), "f.log", 7).unwrap();
+            let b =
+                read_w3c_range(&text[..], cut, text.len() as u64, cfg.clone(), "f.log", 7).unwrap();
+            let mut batches = a.batches.clone();
+            batches.extend(b.batches.clone());
+            let got = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
+            assert_eq!(got, whole_b, "{name} cut at {cut}");
+            assert_eq!(
+                a.stats.rows + b.stats.rows,
+                whole.stats.rows,
+                "{name} cut at {cut}"
+            );
+            assert_eq!(
+                a.stats.rejected + b.stats.rejected,
+                whole.stats.rejected,
+                "{name} cut at {cut}"
+            );
+        }
+    }
+}
