@@ -399,3 +399,68 @@ fn byte_ranges_read_like_whole_files_in_the_split_formats() {
         }
     }
 }
+
+/// Bytes made of the characters the formats' tokenizers care about, in any order.
+fn hostile_text() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let piece = prop_oneof![
+        Just(b" ".to_vec()),
+        Just(b",".to_vec()),
+        Just(b", ".to_vec()),
+        Just(b"\"".to_vec()),
+        Just(b"\"\"".to_vec()),
+        Just(b"\\".to_vec()),
+        Just(b"[".to_vec()),
+        Just(b"]".to_vec()),
+        Just(b"\t".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"-".to_vec()),
+        Just(b"\0".to_vec()),
+        Just(b"#Fields: date time a,b c\n".to_vec()),
+        Just(b"#Fields: date-local\ttime-local\tx\n".to_vec()),
+        Just(b"2024-01-15".to_vec()),
+        Just(b"03/20/01".to_vec()),
+        Just(b"7:55:20".to_vec()),
+        Just(b"[10/Oct/2000:13:55:36 -0700]".to_vec()),
+        Just("é".as_bytes().to_vec()),
+        Just(vec![0xff]),
+        "[a-z0-9]{1,5}".prop_map(|s| s.into_bytes()),
+    ];
+    proptest::collection::vec(piece, 0..60).prop_map(|v| v.concat())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// Any bytes, in any format, chunked anyhow: no panic, and every line accounted for.
+    #[test]
+    fn every_format_accounts_for_every_line(
+        text in hostile_text(),
+        format in 0usize..5,
+        chunk in 1usize..40,
+    ) {
+        let format = LogFormat::ALL[format];
+        let schema = Arc::new(log_schema(format, sniff(&text).iter().map(|(n, t)| (n.as_str(), *t))));
+        let read = |projection: Option<Vec<usize>>| {
+            let cfg = DecoderConfig::new(schema.clone(), projection)
+                .unwrap()
+                .with_format(format)
+                .with_time_zone(chrono_tz::UTC)
+                .with_batch_size(3);
+            read_w3c(&text[..], Arc::new(cfg), "f.log", chunk).unwrap()
+        };
+        let r = read(None);
+        let s = r.stats;
+        proptest::prop_assert_eq!(
+            s.lines,
+            s.rows + s.rejected + s.directives + s.blank_lines + s.nul_lines
+        );
+        let rows: usize = r.batches.iter().map(|b| b.num_rows()).sum();
+        proptest::prop_assert_eq!(rows as u64, s.rows);
+        proptest::prop_assert_eq!(s.bytes, text.len() as u64);
+        // A count reads the same lines as rows and rejects.
+        let c = read(Some(Vec::new())).stats;
+        proptest::prop_assert_eq!((c.rows, c.rejected, c.lines), (s.rows, s.rejected, s.lines));
+    }
+}
