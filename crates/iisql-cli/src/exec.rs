@@ -116,7 +116,11 @@ impl Runner {
     /// Runs one Log Parser statement: translated, its `FROM` registered as `logs` when no
     /// PATHs were given, its `INTO` file written.
     async fn run_logparser(&mut self, lp: &str) -> Result<()> {
-        let t = iisql::lp_dialect::translate(lp)?;
+        let format = self
+            .lp_inputs
+            .as_ref()
+            .map_or(iisql::iis_log::LogFormat::IisW3c, |o| o.format);
+        let t = iisql::lp_dialect::translate_for(lp, format)?;
         if let Some(opts) = self.lp_inputs.clone()
             && !t.from.is_empty()
             && t.from != self.lp_from

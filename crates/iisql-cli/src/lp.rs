@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use datafusion::error::{DataFusionError, Result};
-use iisql::lp_dialect::{parse_file_query, substitute, translate};
+use iisql::lp_dialect::{parse_file_query, substitute, translate_for};
 
 use crate::args::{Format, InputArgs, LpArgs, LpsArgs, OutputArgs};
 
@@ -115,7 +115,11 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
         }
         None => query,
     };
-    let t = translate(&substitute(&text, &params))?;
+    let format = match &input_format {
+        Some(f) => f.parse().map_err(bad)?,
+        None => iisql::iis_log::LogFormat::IisW3c,
+    };
+    let t = translate_for(&substitute(&text, &params), format)?;
     if explain {
         println!("{}", t.sql);
         if !t.from.is_empty() {

@@ -377,9 +377,45 @@ fn unquote(s: &str) -> String {
     }
 }
 
-/// Translates one Log Parser query (parameters already substituted).
+/// Translates one Log Parser query (parameters already substituted) over IIS W3C logs.
 pub fn translate(query: &str) -> Result<Translated> {
-    let t = lex(query.trim().trim_end_matches(';'))?;
+    translate_for(query, iis_log::LogFormat::IisW3c)
+}
+
+/// Log Parser's field names of the IIS native and NCSA formats, written bare in its queries.
+const CAMEL_FIELDS: [&str; 17] = [
+    "userip",
+    "username",
+    "serviceinstance",
+    "hostname",
+    "serverip",
+    "timetaken",
+    "bytessent",
+    "bytesreceived",
+    "statuscode",
+    "win32statuscode",
+    "requesttype",
+    "target",
+    "parameters",
+    "remotehostname",
+    "remotelogname",
+    "request",
+    "datetime",
+];
+
+/// Translates one Log Parser query over logs of `format`: the IIS native and NCSA formats'
+/// bare field names (`UserIP`, `StatusCode`, `DateTime`) become their columns too.
+pub fn translate_for(query: &str, format: iis_log::LogFormat) -> Result<Translated> {
+    let mut t = lex(query.trim().trim_end_matches(';'))?;
+    if matches!(format, iis_log::LogFormat::Iis | iis_log::LogFormat::Ncsa) {
+        for x in &mut t {
+            if let Tok::Word(w) = x
+                && CAMEL_FIELDS.contains(&w.to_ascii_lowercase().as_str())
+            {
+                *x = Tok::Field(w.clone());
+            }
+        }
+    }
     // The clauses, at the top level.
     let mut starts: Vec<(String, usize)> = Vec::new();
     let mut depth = 0i32;

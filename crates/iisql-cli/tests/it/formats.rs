@@ -143,3 +143,25 @@ fn zip_archives_and_log_parser_input_formats() {
         .success()
         .stdout(predicate::str::starts_with("s_reason,n\nAppOffline,1\n"));
 }
+
+#[test]
+fn log_parser_queries_over_iis_native_and_ncsa_use_their_field_names() {
+    let formats = fixtures().join("formats");
+    iisql()
+        .args(["lp", "-i:IIS", "-o:CSV", "-q", "-tz:UTC"])
+        .arg("SELECT UserIP, StatusCode, BytesSent FROM [LOGFILEPATH] WHERE RequestType = 'POST'")
+        .arg(formats.join("in240115.log"))
+        .assert()
+        .success()
+        .stdout("user_ip,status_code,bytes_sent\n10.1.2.3,403,1024\n");
+    iisql()
+        .args(["lp", "-i:NCSA", "-o:CSV", "-q"])
+        .arg(
+            "SELECT TOP 1 RemoteHostName, [User-Agent], TO_STRING(DateTime, 'yyyy-MM-dd hh:mm:ss') AS t \
+             FROM [LOGFILEPATH] WHERE StatusCode = 403",
+        )
+        .arg(formats.join("nc240115.log"))
+        .assert()
+        .success()
+        .stdout("remote_host_name,user_agent,t\n10.1.2.3,Apple-iPhone15C2/2101.123,2024-01-15 01:10:00\n");
+}
