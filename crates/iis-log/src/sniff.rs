@@ -138,6 +138,12 @@ impl TypeSniffer {
         }
     }
 
+    /// The fields in the order first seen, with the types of their sampled values (`None`:
+    /// only NULLs were seen, so files can be merged before the type is settled).
+    pub fn sniffed(&self) -> Vec<(String, Option<ValueType>)> {
+        self.fields.clone()
+    }
+
     /// The fields in the order first seen, with their types (text for fields whose sampled
     /// values were all NULL).
     pub fn fields(&self) -> Vec<(String, ValueType)> {

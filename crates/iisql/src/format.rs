@@ -226,18 +226,18 @@ impl Scanner {
         }
     }
 
-    fn finish(mut self) -> Vec<(String, ValueType)> {
+    fn finish(mut self) -> Vec<(String, Option<ValueType>)> {
         match &mut self {
             Scanner::Directives(s) => {
                 s.finish();
                 s.fields()
                     .values()
-                    .map(|w3c| (w3c.clone(), ValueType::Text))
+                    .map(|w3c| (w3c.clone(), Some(ValueType::Text)))
                     .collect()
             }
             Scanner::Types(s) => {
                 s.finish();
-                s.fields()
+                s.sniffed()
             }
         }
     }
@@ -253,7 +253,7 @@ async fn scan_fields(
     format: LogFormat,
     sample_rows: usize,
     member_table: Option<String>,
-) -> Result<Vec<(String, ValueType)>> {
+) -> Result<Vec<(String, Option<ValueType>)>> {
     let location = object.location.clone();
     let compression = file_compression(compression, location.as_ref());
     let context = move |e: DataFusionError| {
@@ -345,7 +345,7 @@ impl IisW3cFormat {
         &self,
         store: &Arc<dyn ObjectStore>,
         objects: &[ObjectMeta],
-    ) -> Result<Vec<(String, ValueType)>> {
+    ) -> Result<Vec<(String, Option<ValueType>)>> {
         if let (Some(cell), Some(first)) = (&self.detected, objects.first())
             && cell.get().is_none()
         {
@@ -355,7 +355,7 @@ impl IisW3cFormat {
             let _ = cell.set(found);
         }
         let format = self.log_format();
-        let mut fields: Vec<(String, ValueType)> = Vec::new();
+        let mut fields: Vec<(String, Option<ValueType>)> = Vec::new();
         if format.has_directives() {
             let compression = self.options.compression;
             let sample = self.options.sample_rows;
@@ -381,7 +381,7 @@ impl IisW3cFormat {
             let named = list
                 .split(|c: char| c.is_ascii_whitespace() || c == ',')
                 .filter(|w| !w.is_empty())
-                .map(|w| (w.to_string(), ValueType::Text))
+                .map(|w| (w.to_string(), Some(ValueType::Text)))
                 .collect();
             merge_fields(&mut fields, named);
         }
@@ -390,7 +390,7 @@ impl IisW3cFormat {
 
     /// The table schema for `fields` (as [`Self::infer_fields`] gives them), with the types of
     /// the `types` option (and all text with `sample_rows` 0).
-    pub fn schema_for(&self, fields: &[(String, ValueType)]) -> Result<SchemaRef> {
+    pub fn schema_for(&self, fields: &[(String, Option<ValueType>)]) -> Result<SchemaRef> {
         let given = self.options.given_types()?;
         let typed: Vec<(&str, ValueType)> = fields
             .iter()
@@ -399,7 +399,8 @@ impl IisW3cFormat {
                 let t = match given.iter().find(|(c, _)| *c == col) {
                     Some((_, g)) => *g,
                     None if self.options.sample_rows == 0 => ValueType::Text,
-                    None => *t,
+                    // A field whose sampled values were all NULL is text.
+                    None => t.unwrap_or(ValueType::Text),
                 };
                 (name.as_str(), t)
             })
@@ -409,14 +410,23 @@ impl IisW3cFormat {
 }
 
 /// Adds `found` to `fields`: new columns at the end, types of known ones widened.
-pub(crate) fn merge_fields(fields: &mut Vec<(String, ValueType)>, found: Vec<(String, ValueType)>) {
+pub(crate) fn merge_fields(
+    fields: &mut Vec<(String, Option<ValueType>)>,
+    found: Vec<(String, Option<ValueType>)>,
+) {
     for (name, t) in found {
         let col = iis_log::column_name(&name);
         match fields
             .iter_mut()
             .find(|(n, _)| iis_log::column_name(n) == col)
         {
-            Some((_, have)) => *have = iis_log::sniff::merge(*have, t),
+            // A file where a field was only NULL says nothing of its type.
+            Some((_, have)) => {
+                *have = match (*have, t) {
+                    (Some(a), Some(b)) => Some(iis_log::sniff::merge(a, b)),
+                    (a, b) => a.or(b),
+                }
+            }
             None => fields.push((name, t)),
         }
     }

@@ -288,3 +288,36 @@ async fn zip_archives_are_read_member_by_member() {
     .await;
     assert!(all.contains("| 3 "), "{all}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generic_w3c_types_merge_across_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = "#Software: Some Appliance\n#Fields: date time status note\n";
+    std::fs::write(
+        dir.path().join("a.log"),
+        format!("{head}2024-01-15 00:00:00 - -\n2024-01-15 00:00:01 - 7\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.log"),
+        format!("{head}2024-01-15 00:00:02 200 x\n2024-01-15 00:00:03 1.5 8\n"),
+    )
+    .unwrap();
+    let ctx = iisql::new_context().unwrap();
+    let tables = iisql::register_detected(
+        &ctx,
+        &[dir.path().display().to_string()],
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(tables[0].name, "w3c");
+    let types = text(
+        &ctx,
+        "SELECT arrow_typeof(status) AS s, arrow_typeof(note) AS n, sum(status) AS total FROM w3c GROUP BY 1, 2",
+    )
+    .await;
+    // Only NULLs in one file say nothing; an integer and a decimal make a decimal; a number
+    // and a word make text.
+    assert!(types.contains("| Float64 | Utf8View | 201.5 |"), "{types}");
+}

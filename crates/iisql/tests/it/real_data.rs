@@ -214,6 +214,16 @@ async fn the_generic_w3c_format_reads_every_real_file_like_iisw3c() {
     let quoted = |t: &str| format!("SELECT count(*) FROM {t} WHERE cs_user_agent LIKE '\"%'");
     assert_eq!(count(&ctx, &quoted("iisw3c")).await, 4);
     assert_eq!(count(&ctx, &quoted("w3c")).await, 0);
+    // Typed from the data: an FTP file whose first rows log `-` for the status does not make
+    // the status text.
+    let ints = count(
+        &ctx,
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'w3c' \
+         AND column_name IN ('sc_status', 'sc_substatus', 'sc_win32_status', 'time_taken', 's_port') \
+         AND data_type = 'Int64'",
+    )
+    .await;
+    assert_eq!(ints, 5);
     let rows = count(&ctx, "SELECT count(*) FROM w3c").await;
     assert!(rows > 90_000, "{rows}");
 }
