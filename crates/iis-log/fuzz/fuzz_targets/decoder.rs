@@ -1,11 +1,12 @@
-//! Arbitrary bytes through schema inference and the decoder, in chunks and with a line limit
-//! that the input chooses (so over-long lines are reached too): no panic, and every line
-//! accounted for.
+//! Arbitrary bytes through schema inference and the decoder, in any format, in chunks and
+//! with a line limit that the input chooses (so over-long lines are reached too): no panic, and
+//! every line accounted for.
 #![no_main]
 
 use std::sync::Arc;
 
-use iis_log::{DecoderConfig, LineChunker, W3cDecoder, scan_directives, w3c_schema};
+use iis_log::sniff::TypeSniffer;
+use iis_log::{DecoderConfig, LineChunker, LogFormat, W3cDecoder, log_schema};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,10 +14,18 @@ fuzz_target!(|data: &[u8]| {
         [c, m, rest @ ..] => (*c as usize % 64 + 1, (*m as usize % 64 + 1) * 16, rest),
         _ => (1, 1 << 20, data),
     };
-    let Ok(scan) = scan_directives(text) else { return };
-    let schema = Arc::new(w3c_schema(scan.fields().values().map(String::as_str)));
+    let format = LogFormat::ALL[chunk % LogFormat::ALL.len()];
+    let mut sniffer = TypeSniffer::new(100);
+    sniffer.push(text);
+    sniffer.finish();
+    let fields = sniffer.fields();
+    let schema = Arc::new(log_schema(format, fields.iter().map(|(n, t)| (n.as_str(), *t))));
     let Ok(cfg) = DecoderConfig::new(schema, None) else { return };
-    let cfg = Arc::new(cfg.with_batch_size(7));
+    let cfg = Arc::new(
+        cfg.with_format(format)
+            .with_time_zone(chrono_tz::UTC)
+            .with_batch_size(7),
+    );
     let mut chunker = LineChunker::new(chunk).with_max_line(max_line);
     let mut d = W3cDecoder::new(cfg, "fuzz.log");
     let mut rows = 0;
