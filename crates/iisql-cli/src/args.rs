@@ -32,9 +32,30 @@ pub enum Command {
     /// Run a Log Parser query: `iisql lp [-o:CSV] [-q] [-stats] "SELECT TOP 10 cs-uri-stem, ...
     /// FROM u_ex*.log"` (or `file:query.sql?p=v`); `--explain` prints the DataFusion SQL.
     Lp(LpArgs),
+    /// Convert logs to typed Parquet (zstd), partitioned hive-style by date (and more):
+    /// `iisql convert PATH... --to DIR [--partition-by date,s_computername] [--checkpoint F]`.
+    Convert(ConvertArgs),
     /// Log Parser Studio libraries: `iisql lps import LIBRARY.xml` lists its queries,
     /// `iisql lps run LIBRARY.xml "Query Name" [SWITCHES] PATH...` runs one over PATH.
     Lps(LpsArgs),
+}
+
+/// Options of `iisql convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The folder the Parquet files are written to (created if missing; later runs add files).
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+    /// Hive-style partition columns, outermost first (`date`, `s_computername`, `s_sitename`...);
+    /// `none` for one folder.
+    #[arg(long, default_value = "date", value_name = "COLUMNS")]
+    pub partition_by: String,
+    /// The table converted (default `logs`).
+    #[arg(long = "from-table", value_name = "NAME")]
+    pub from_table: Option<String>,
+    /// Inputs.
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 /// Options of `iisql lps`.
@@ -321,6 +342,12 @@ pub struct InputArgs {
     /// memory (default 16 MiB).
     #[arg(long, value_name = "BYTES")]
     pub max_line_bytes: Option<usize>,
+
+    /// Read only the complete lines written since the run that saved FILE (Log Parser's
+    /// -iCheckpoint); FILE is written when the run succeeds. Rotated or replaced files are read
+    /// from their start.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
 
     /// Write every rejected line to FILE (.csv or .ndjson).
     #[arg(long, value_name = "FILE")]

@@ -56,6 +56,8 @@ pub struct Runner {
     /// With [`Runner::logparser`]: register each query's `FROM` as `logs` (no PATHs were
     /// given), with these options.
     pub lp_inputs: Option<iisql::IisW3cOptions>,
+    /// With `--checkpoint`: the checkpoint to write once the work succeeded.
+    pub pending_checkpoint: Option<PendingCheckpoint>,
     /// The tables the PATHs were registered as (`\dt` lists them with their formats).
     pub tables: Vec<iisql::RegisteredTable>,
     /// The `FROM` registered last.
@@ -91,6 +93,7 @@ impl Runner {
             logparser: false,
             lp_inputs: None,
             tables: Vec::new(),
+            pending_checkpoint: None,
             lp_from: Vec::new(),
         }
     }
@@ -225,7 +228,7 @@ impl Runner {
     }
 
     /// Prints the scan summary when anything was rejected, and writes the rejects file.
-    async fn report(&mut self) -> Result<()> {
+    pub async fn report(&mut self) -> Result<()> {
         let report = self.log.snapshot();
         let troubled =
             report.stats.rejected + report.stats.invalid_values + report.stats.lossy_lines;
@@ -285,6 +288,27 @@ impl Runner {
 
 fn report_summary(log: &ScanLog) -> String {
     log.snapshot().summary()
+}
+
+/// A checkpoint to write when a run succeeds.
+#[derive(Debug)]
+pub struct PendingCheckpoint {
+    /// Where it is written.
+    pub path: PathBuf,
+    /// What it will say.
+    pub next: iisql::checkpoint::Checkpoint,
+    /// Bytes of new complete lines this run reads.
+    pub new_bytes: u64,
+}
+
+impl Runner {
+    /// Writes the pending checkpoint (call once the run's work is done and its output written).
+    pub fn commit_checkpoint(&mut self) -> Result<()> {
+        match self.pending_checkpoint.take() {
+            Some(c) => c.next.save(&c.path),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Parses `name=value` parameters.

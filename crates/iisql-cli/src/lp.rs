@@ -155,6 +155,7 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
         max_errors,
         strict: false,
         max_line_bytes: None,
+        checkpoint: None,
         rejects: None,
         partitions: None,
         time_zone,

@@ -1,6 +1,7 @@
 //! `iisql`: SQL over IIS logs from the command line. A thin binary over the `iisql` library.
 
 mod args;
+mod convert;
 mod exec;
 mod generate;
 mod lp;
@@ -42,11 +43,13 @@ fn main() -> ExitCode {
             Some(Command::Run(r)) => {
                 let mut runner = setup(&r.input, &r.output, r.queries.as_deref()).await?;
                 runner.run_saved(&r.name, &r.params).await?;
+                runner.commit_checkpoint()?;
                 Ok(ExitCode::SUCCESS)
             }
             Some(Command::Diagnose(d)) => report::diagnose(&d).await,
             Some(Command::Lp(l)) => lp::run(&l).await,
             Some(Command::Lps(l)) => lp::lps(&l).await,
+            Some(Command::Convert(c)) => convert::run(&c).await,
             None => run_sql(cli.run).await,
         }
     });
@@ -126,6 +129,24 @@ pub async fn setup(
         opts.format = f;
     }
     iisql::register_iis_with_options(&ctx, opts.clone())?;
+    // --checkpoint: only the complete lines written since the last successful run are read.
+    let mut pending = None;
+    if let Some(path) = &input.checkpoint {
+        let checkpoint = iisql::checkpoint::Checkpoint::load(path)?;
+        let files = iisql::register::local_log_files(&input.paths, &opts)?;
+        let inc = checkpoint.plan(&files)?;
+        if !input.quiet {
+            for f in &inc.restarted {
+                eprintln!("{f}: rotated or replaced since the checkpoint; read from its start");
+            }
+        }
+        opts.ranges = Some(std::sync::Arc::new(inc.ranges));
+        pending = Some(exec::PendingCheckpoint {
+            path: path.clone(),
+            next: inc.next,
+            new_bytes: inc.new_bytes,
+        });
+    }
     let mut total_bytes = None;
     let mut tables = Vec::new();
     if !input.paths.is_empty() {
@@ -176,6 +197,7 @@ pub async fn setup(
     }
     let mut runner = Runner::new(ctx, output.format);
     runner.tables = tables;
+    runner.pending_checkpoint = pending;
     runner.output = output.output.clone();
     runner.chart = output.chart_options();
     runner.timing = input.timing;
@@ -204,8 +226,10 @@ async fn run_sql(a: RunArgs) -> Result<ExitCode> {
             let text = std::fs::read_to_string(file).map_err(|e| {
                 DataFusionError::Execution(format!("cannot read {}: {e}", file.display()))
             })?;
-            return Ok(run_script(&mut runner, &text, &file.display().to_string()).await);
+            let code = run_script(&mut runner, &text, &file.display().to_string()).await;
+            return committed(&mut runner, code);
         }
+        runner.commit_checkpoint()?;
         return Ok(ExitCode::SUCCESS);
     }
     if !std::io::stdin().is_terminal() {
@@ -213,12 +237,21 @@ async fn run_sql(a: RunArgs) -> Result<ExitCode> {
         std::io::stdin()
             .read_to_string(&mut text)
             .map_err(|e| DataFusionError::Execution(format!("cannot read standard input: {e}")))?;
-        return Ok(run_script(&mut runner, &text, "<stdin>").await);
+        let code = run_script(&mut runner, &text, "<stdin>").await;
+        return committed(&mut runner, code);
     }
     repl::run_repl(runner)
         .await
         .map_err(|e| DataFusionError::Execution(format!("prompt: {e}")))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the pending checkpoint when the script succeeded.
+fn committed(runner: &mut Runner, code: ExitCode) -> Result<ExitCode> {
+    if code == ExitCode::SUCCESS {
+        runner.commit_checkpoint()?;
+    }
+    Ok(code)
 }
 
 /// Runs every statement of a script; stops at the first error, naming its line.

@@ -60,7 +60,7 @@ pub async fn diagnose(a: &DiagnoseArgs) -> Result<ExitCode> {
         ));
     }
     let output = OutputArgs::table();
-    let runner = crate::setup(&a.input, &output, a.queries.as_deref()).await?;
+    let mut runner = crate::setup(&a.input, &output, a.queries.as_deref()).await?;
     let params: HashMap<String, String> = parse_params(&a.params)?;
     let d = iisql::diagnose(&runner.ctx, &runner.catalog, &params).await?;
     if let Some(path) = &a.html {
@@ -83,6 +83,7 @@ pub async fn diagnose(a: &DiagnoseArgs) -> Result<ExitCode> {
     if !a.input.quiet && d.scan.stats.rejected > 0 {
         eprintln!("{} (use --rejects FILE)", d.scan.summary());
     }
+    runner.commit_checkpoint()?;
     Ok(if d.worst().is_some_and(|w| w >= fail_on) {
         ExitCode::from(1)
     } else {

@@ -17,6 +17,7 @@ pub mod activesync;
 pub mod archive;
 pub mod catalog;
 pub mod chart;
+pub mod checkpoint;
 pub mod diagnose;
 pub mod error;
 pub mod format;

@@ -352,6 +352,24 @@ impl FileOpener for IisW3cOpener {
             range = None;
         }
         let name = display_name(&self.store_url, location.as_ref());
+        // A checkpointed run reads only the file's new lines: its range, within the part of
+        // the file this partition owns (ranges tile the file, so their parts tile the new lines).
+        if let Some((start, end)) = self.options.ranges.as_ref().and_then(|r| r.get(&name)) {
+            let (start, end) = (*start, *end);
+            let own = range.unwrap_or((0, u64::MAX));
+            let whole = zip || compression.is_compressed();
+            let part = if whole {
+                // Read whole, once, by the range at 0: unless it was read already.
+                (start == 0 && end > 0 && own.0 == 0).then_some(None)
+            } else {
+                let (s, e) = (own.0.max(start), own.1.min(end));
+                (s < e).then_some(Some((s, e)))
+            };
+            match part {
+                None => return Ok(Box::pin(async { Ok(futures::stream::empty().boxed()) })),
+                Some(r) => range = r,
+            }
+        }
         Ok(Box::pin(async move {
             let result = store
                 .get_opts(&location, GetOptions::default())

@@ -29,6 +29,10 @@ pub struct IisW3cOptions {
     /// `httperr`...), as [`register_detected`](crate::register_detected) sets it; `None`: every
     /// log member.
     pub member_table: Option<String>,
+    /// Incremental reading: per file (absolute path), the byte range `[start, end)` whose lines
+    /// are read ([`Checkpoint::plan`](crate::checkpoint::Checkpoint::plan)); files not named are
+    /// read whole.
+    pub ranges: Option<std::sync::Arc<HashMap<String, (u64, u64)>>>,
     /// Field list (W3C names, space- or comma-separated) for lines that come before any `#Fields`
     /// directive, such as headerless files. `None`: IIS's default layout. SQL key: `fields`.
     pub fields: Option<String>,
@@ -53,6 +57,7 @@ impl Default for IisW3cOptions {
             types: None,
             sample_rows: iis_log::sniff::DEFAULT_SAMPLE_ROWS,
             member_table: None,
+            ranges: None,
             fields: None,
             max_errors: None,
             strict: false,

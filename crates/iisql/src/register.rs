@@ -119,6 +119,18 @@ pub fn expand_paths(paths: &[impl AsRef<str>]) -> Result<Vec<ListingTableUrl>> {
     Ok(expand(paths, None)?.into_iter().map(|(u, _)| u).collect())
 }
 
+/// The local log files among `paths` (folders walked as [`register_logs`] walks them), named
+/// as scans name them (`log_filename`): the keys of a [`Checkpoint`](crate::checkpoint::Checkpoint).
+/// Globs and URLs are not included.
+pub fn local_log_files(paths: &[impl AsRef<str>], options: &IisW3cOptions) -> Result<Vec<String>> {
+    let suffix = log_suffix(options.compression);
+    Ok(expand(paths, suffix.as_deref())?
+        .into_iter()
+        .filter(|(_, i)| matches!(i, Input::Local(_)))
+        .map(|(u, _)| format!("/{}", u.prefix()))
+        .collect())
+}
+
 /// One input of a table: a local file, or a glob or URL as the user gave it.
 #[derive(Debug, Clone)]
 enum Input {

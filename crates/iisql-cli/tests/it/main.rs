@@ -2,6 +2,7 @@
 
 mod charts;
 mod cli;
+mod convert;
 mod formats;
 mod hostile;
 mod lp;

@@ -1,0 +1,222 @@
+//! `iisql convert` and `--checkpoint`: Parquet out, hive partitions, incremental runs that
+//! neither duplicate nor skip a row.
+
+use std::fs;
+use std::path::Path;
+
+use predicates::prelude::*;
+
+use crate::{iisql, root};
+
+fn sample_day() -> Vec<u8> {
+    fs::read(root().join("data/sample/CAS01/W3SVC1/u_ex251103.log")).unwrap()
+}
+
+/// One CSV line summarising a Parquet folder (read back by iisql's own Parquet reader; the
+/// values compared come from both sides of the conversion).
+fn summary_of_parquet(dir: &Path) -> String {
+    let out = iisql()
+        .args(["-q", "--format", "csv", "-c"])
+        .arg(format!(
+            "CREATE EXTERNAL TABLE p STORED AS PARQUET LOCATION '{}/'",
+            dir.display()
+        ))
+        .arg("-c")
+        .arg(
+            "SELECT count(*) AS n, count(DISTINCT log_row) AS r, sum(sc_status) AS s, \
+             sum(length(cs_uri_query)) AS q, min(timestamp) AS t0, max(timestamp) AS t1 FROM p",
+        )
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn convert_writes_hive_partitions_with_the_tables_types() {
+    let out = tempfile::tempdir().unwrap();
+    let to = out.path().join("pq");
+    iisql()
+        .arg("convert")
+        .arg(root().join("data/sample/CAS01"))
+        .args(["--to"])
+        .arg(&to)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "3845 rows from 2 files -> 2 Parquet files",
+        ));
+    assert!(to.join("date=2025-11-03").is_dir());
+    assert!(to.join("date=2025-11-04").is_dir());
+    // The same rows and values as the logs, the types intact.
+    let logs = iisql()
+        .arg(root().join("data/sample/CAS01"))
+        .args(["-q", "--format", "csv", "-c"])
+        .arg(
+            "SELECT count(*) AS n, count(DISTINCT log_row) AS r, sum(sc_status) AS s, \
+             sum(length(cs_uri_query)) AS q, min(timestamp) AS t0, max(timestamp) AS t1 FROM logs",
+        )
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let logs = String::from_utf8(logs).unwrap();
+    assert_eq!(summary_of_parquet(&to).lines().nth(1), logs.lines().nth(1));
+    iisql()
+        .args(["-q", "--format", "csv", "-c"])
+        .arg(format!(
+            "CREATE EXTERNAL TABLE p STORED AS PARQUET LOCATION '{}/'",
+            to.display()
+        ))
+        .arg("-c")
+        .arg(
+            "SELECT arrow_typeof(timestamp) AS t, arrow_typeof(sc_status) AS s, \
+             arrow_typeof(time_taken) AS tt, arrow_typeof(cs_uri_stem) AS u FROM p LIMIT 1",
+        )
+        .assert()
+        .success()
+        .stdout("t,s,tt,u\n\"Timestamp(ms, \"\"UTC\"\")\",Int32,Int64,Utf8View\n");
+    // A partition column that is not one is refused before anything is written.
+    iisql()
+        .arg("convert")
+        .arg(root().join("data/sample/CAS01"))
+        .args(["--partition-by", "date,nope", "--to"])
+        .arg(out.path().join("bad"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "--partition-by nope: `logs` has no such column",
+        ));
+    assert!(!out.path().join("bad").exists());
+}
+
+#[test]
+fn repeated_checkpointed_conversions_equal_one_full_conversion() {
+    let day = sample_day();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    let log = input.join("u_ex251103.log");
+    let cp = dir.path().join("cp.json");
+    let to = dir.path().join("inc");
+    let convert = |expect: &str| {
+        iisql()
+            .arg("convert")
+            .arg(&input)
+            .args(["--partition-by", "none", "--checkpoint"])
+            .arg(&cp)
+            .arg("--to")
+            .arg(&to)
+            .assert()
+            .success()
+            .stderr(predicate::str::contains(expect.to_string()));
+    };
+    // The file as it grows: cut in the middle of lines, as a server writing it would leave it.
+    fs::write(&log, &day[..200_000]).unwrap();
+    convert("rows from 1 files");
+    let first = fs::read_to_string(&cp).unwrap();
+    // A failed run (a query error here: no such table) leaves the checkpoint as it was.
+    fs::write(&log, &day[..400_000]).unwrap();
+    iisql()
+        .arg("convert")
+        .arg(&input)
+        .args(["--from-table", "nope", "--checkpoint"])
+        .arg(&cp)
+        .arg("--to")
+        .arg(&to)
+        .assert()
+        .code(1);
+    assert_eq!(fs::read_to_string(&cp).unwrap(), first);
+    convert("rows from 1 files");
+    fs::write(&log, &day).unwrap();
+    convert("rows from 1 files");
+    convert("nothing new since the checkpoint");
+    // A second file appears.
+    fs::write(input.join("u_ex251104.log"), &day).unwrap();
+    convert("2007 rows from 1 files");
+
+    // One full conversion of the same final files.
+    let full = dir.path().join("full");
+    iisql()
+        .arg("convert")
+        .arg(&input)
+        .args(["--partition-by", "none", "--to"])
+        .arg(&full)
+        .assert()
+        .success();
+    let (a, b) = (summary_of_parquet(&to), summary_of_parquet(&full));
+    assert_eq!(a, b);
+    assert!(a.contains("\n4014,2007,"), "{a}");
+}
+
+#[test]
+fn checkpoints_work_for_queries_and_notice_replaced_files() {
+    let day = sample_day();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("u_ex251103.log");
+    let cp = dir.path().join("cp.json");
+    let count = |expect: &str| {
+        iisql()
+            .arg(dir.path())
+            .arg("--checkpoint")
+            .arg(&cp)
+            .args([
+                "-q",
+                "--format",
+                "csv",
+                "-c",
+                "SELECT count(*) AS n FROM logs",
+            ])
+            .assert()
+            .success()
+            .stdout(format!("n\n{expect}\n"))
+            .get_output()
+            .stderr
+            .clone()
+    };
+    fs::write(&log, &day[..300_000]).unwrap();
+    let n1: u64 = {
+        let out = iisql()
+            .arg(&log)
+            .args(["-q", "--format", "csv", "-c", "SELECT count(*) FROM logs"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    count(&n1.to_string());
+    count("0");
+    fs::write(&log, &day).unwrap();
+    count(&(2007 - n1).to_string());
+    // Replaced by another log (its first bytes differ): read again from the start.
+    let other = fs::read(root().join("data/sample/CAS02/W3SVC1/u_ex251103.log")).unwrap();
+    fs::write(&log, &other).unwrap();
+    let out = iisql()
+        .arg(dir.path())
+        .arg("--checkpoint")
+        .arg(&cp)
+        .args([
+            "--format",
+            "csv",
+            "-c",
+            "SELECT count(*) > 0 AS some FROM logs",
+        ])
+        .assert()
+        .success()
+        .stdout("some\ntrue\n")
+        .get_output()
+        .stderr
+        .clone();
+    assert!(
+        String::from_utf8_lossy(&out).contains("rotated or replaced since the checkpoint"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+}

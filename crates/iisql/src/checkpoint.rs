@@ -1,0 +1,264 @@
+//! Incremental reading (Log Parser's `-iCheckpoint`): a checkpoint file remembers, per log,
+//! who it is (size, modification time, a hash of its first bytes) and where the last complete
+//! line read ends; a later run reads only the complete lines written since.
+//!
+//! A file whose first bytes changed, or that shrank, was rotated or replaced: it is read from
+//! its start. The line being written (no final newline yet) is left for the next run. Compressed
+//! files and archives are read whole, once. The checkpoint is written only when the caller says
+//! the work succeeded ([`Checkpoint::save`]), atomically (a temporary file renamed over it).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use datafusion::error::{DataFusionError, Result};
+
+use crate::error::IisqlError;
+
+/// Bytes of a file's start whose hash identifies it.
+const HEAD_BYTES: usize = 4096;
+
+/// What a checkpoint remembers of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMark {
+    /// Its size when read.
+    pub size: u64,
+    /// Its modification time, milliseconds since the epoch.
+    pub modified_ms: i64,
+    /// FNV-1a hash of its first 4 KiB (fewer if it was shorter), hex.
+    pub head: String,
+    /// Where the last complete line read ends (the next run starts there).
+    pub offset: u64,
+}
+
+/// Per file (absolute path), what was read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The files, by absolute path.
+    pub files: BTreeMap<String, FileMark>,
+}
+
+/// What a run reads: per file the byte range of new complete lines, and the checkpoint to save
+/// once the run succeeded.
+#[derive(Debug, Clone, Default)]
+pub struct Increment {
+    /// Absolute path -> `[start, end)` to read (empty when nothing is new).
+    pub ranges: HashMap<String, (u64, u64)>,
+    /// The checkpoint after this run.
+    pub next: Checkpoint,
+    /// Files read from their start because they are new, rotated or replaced.
+    pub restarted: Vec<String>,
+    /// Bytes of new complete lines.
+    pub new_bytes: u64,
+}
+
+fn fnv1a(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+fn io(path: &str, source: std::io::Error) -> DataFusionError {
+    IisqlError::Io {
+        path: path.to_string(),
+        source,
+    }
+    .into()
+}
+
+/// Where the last complete line of the open file ends: just after its last `\n`, 0 if none.
+fn complete_end(file: &mut std::fs::File, size: u64) -> std::io::Result<u64> {
+    let mut end = size;
+    let mut buf = vec![0u8; 64 << 10];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let n = (end - start) as usize;
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut buf[..n])?;
+        if let Some(i) = memchr::memrchr(b'\n', &buf[..n]) {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
+/// Whether a file is read whole (its bytes are not its lines' offsets).
+fn read_whole(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    [".gz", ".zst", ".bz2", ".xz", ".zip"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+}
+
+impl Checkpoint {
+    /// Reads a checkpoint file; a missing file is an empty checkpoint (the first run).
+    pub fn load(path: &Path) -> Result<Self> {
+        let shown = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(io(&shown, e)),
+        };
+        let bad = |what: &str| {
+            DataFusionError::Execution(format!("{shown}: not an iisql checkpoint: {what}"))
+        };
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
+        let files = v
+            .get("files")
+            .and_then(|f| f.as_object())
+            .ok_or_else(|| bad("no `files` object"))?;
+        let mut out = Self::default();
+        for (name, m) in files {
+            let num = |k: &str| m.get(k).and_then(|x| x.as_i64()).ok_or_else(|| bad(k));
+            out.files.insert(
+                name.clone(),
+                FileMark {
+                    size: num("size")? as u64,
+                    modified_ms: num("modified_ms")?,
+                    head: m
+                        .get("head")
+                        .and_then(|h| h.as_str())
+                        .ok_or_else(|| bad("head"))?
+                        .to_string(),
+                    offset: num("offset")? as u64,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Writes the checkpoint to `path` atomically: a temporary file beside it, flushed to disk,
+    /// renamed over it.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let shown = path.display().to_string();
+        let mut files = serde_json::Map::new();
+        for (name, m) in &self.files {
+            files.insert(
+                name.clone(),
+                serde_json::json!({
+                    "size": m.size,
+                    "modified_ms": m.modified_ms,
+                    "head": m.head,
+                    "offset": m.offset,
+                }),
+            );
+        }
+        let text = serde_json::to_string_pretty(&serde_json::json!({
+            "iisql_checkpoint": 1,
+            "files": files,
+        }))
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let tmp = path.with_extension("tmp");
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, text.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, path)
+        };
+        write().map_err(|e| io(&shown, e))
+    }
+
+    /// Plans a run over the local `files` (absolute paths): the new complete lines of each.
+    pub fn plan(&self, files: &[String]) -> Result<Increment> {
+        let mut inc = Increment::default();
+        for path in files {
+            let mut f = std::fs::File::open(path).map_err(|e| io(path, e))?;
+            let meta = f.metadata().map_err(|e| io(path, e))?;
+            let size = meta.len();
+            let modified_ms = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_millis() as i64);
+            let mut head = vec![0u8; HEAD_BYTES.min(size as usize)];
+            f.read_exact(&mut head).map_err(|e| io(path, e))?;
+            let head = fnv1a(&head);
+            let end = if read_whole(path) {
+                size
+            } else {
+                complete_end(&mut f, size).map_err(|e| io(path, e))?
+            };
+            let old = self.files.get(path);
+            let same = old.is_some_and(|m| {
+                if read_whole(path) {
+                    // Compressed files and archives: done once, unless they changed at all.
+                    m.head == head && m.size == size && m.modified_ms == modified_ms
+                } else {
+                    // The same file grown (or untouched): on from where the last run stopped.
+                    m.head == head && size >= m.size && m.offset <= end
+                }
+            });
+            let start = match old {
+                Some(m) if same => m.offset,
+                Some(_) => {
+                    inc.restarted.push(path.clone());
+                    0
+                }
+                None => 0,
+            };
+            inc.new_bytes += end.saturating_sub(start);
+            inc.ranges.insert(path.clone(), (start, end.max(start)));
+            inc.next.files.insert(
+                path.clone(),
+                FileMark {
+                    size,
+                    modified_ms,
+                    head,
+                    offset: end.max(start),
+                },
+            );
+        }
+        // Files no longer given are forgotten only if they are gone; others keep their marks.
+        for (path, m) in &self.files {
+            if !inc.next.files.contains_key(path) && Path::new(path).exists() {
+                inc.next.files.insert(path.clone(), m.clone());
+            }
+        }
+        Ok(inc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_rotates_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("u_ex1.log");
+        let name = log.display().to_string();
+        std::fs::write(&log, "#Fields: a\n1\n2\npart").unwrap();
+        let cp = Checkpoint::default();
+        let inc = cp.plan(std::slice::from_ref(&name)).unwrap();
+        assert_eq!(inc.ranges[&name], (0, 13), "the unfinished line is left");
+        let cp_path = dir.path().join("cp.json");
+        inc.next.save(&cp_path).unwrap();
+        let cp = Checkpoint::load(&cp_path).unwrap();
+        assert_eq!(cp, inc.next);
+        // Grown: only what follows.
+        std::fs::write(&log, "#Fields: a\n1\n2\npartial\n3\n").unwrap();
+        let inc = cp.plan(std::slice::from_ref(&name)).unwrap();
+        assert_eq!(inc.ranges[&name], (13, 25));
+        assert!(inc.restarted.is_empty());
+        // Nothing new.
+        let again = inc.next.plan(std::slice::from_ref(&name)).unwrap();
+        assert_eq!(again.ranges[&name], (25, 25));
+        // Replaced by another file (its start differs): from the start.
+        std::fs::write(&log, "#Fields: b\n9\n").unwrap();
+        let inc = again.next.plan(std::slice::from_ref(&name)).unwrap();
+        assert_eq!(inc.ranges[&name], (0, 13));
+        assert_eq!(inc.restarted, vec![name.clone()]);
+        assert!(
+            Checkpoint::load(&dir.path().join("none.json"))
+                .unwrap()
+                .files
+                .is_empty()
+        );
+        std::fs::write(&cp_path, "{}").unwrap();
+        assert!(Checkpoint::load(&cp_path).is_err());
+    }
+}
