@@ -43,9 +43,10 @@ pub enum Command {
 /// Options of `iisql convert`.
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// The folder the Parquet files are written to (created if missing; later runs add files).
+    /// The folder the Parquet files are written to (created if missing; later runs add files),
+    /// or an object-store URL (`s3://bucket/iis/`, with the `cloud` feature).
     #[arg(long, value_name = "DIR")]
-    pub to: PathBuf,
+    pub to: String,
     /// Hive-style partition columns, outermost first (`date`, `s_computername`, `s_sitename`...);
     /// `none` for one folder.
     #[arg(long, default_value = "date", value_name = "COLUMNS")]

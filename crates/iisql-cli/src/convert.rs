@@ -54,9 +54,14 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
             )));
         }
     }
-    let to = a.to.display().to_string();
-    std::fs::create_dir_all(&a.to)
-        .map_err(|e| DataFusionError::Execution(format!("cannot create {to}: {e}")))?;
+    let to = a.to.clone();
+    let remote = to.contains("://");
+    if remote {
+        iisql::stores::register_store_for(&runner.ctx, &to)?;
+    } else {
+        std::fs::create_dir_all(&to)
+            .map_err(|e| DataFusionError::Execution(format!("cannot create {to}: {e}")))?;
+    }
     if runner
         .pending_checkpoint
         .as_ref()
@@ -69,7 +74,7 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut before = Vec::new();
-    parquet_files(&a.to, &mut before);
+    parquet_files(Path::new(&to), &mut before);
     // Hive-style: partition columns are in the folder names, not in the files (as Spark,
     // Trino, DuckDB and pyarrow expect; Spark refuses a column in both).
     let partitioned = if parts.is_empty() {
@@ -105,18 +110,21 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
         })
         .sum();
     let mut after = Vec::new();
-    parquet_files(&a.to, &mut after);
+    parquet_files(Path::new(&to), &mut after);
     let new: Vec<&(String, u64)> = after.iter().filter(|f| !before.contains(f)).collect();
     let bytes: u64 = new.iter().map(|(_, s)| s).sum();
     // The output is written and closed: now the checkpoint may move on.
     runner.commit_checkpoint()?;
     let report = runner.log.snapshot();
     if !a.input.quiet {
+        let written = if remote {
+            String::from("Parquet files")
+        } else {
+            format!("{} Parquet files ({:.1} MB)", new.len(), bytes as f64 / 1e6)
+        };
         eprintln!(
-            "{rows} rows from {} files -> {} Parquet files ({:.1} MB) in {to}; {} lines rejected{}",
+            "{rows} rows from {} files -> {written} in {to}; {} lines rejected{}",
             report.files,
-            new.len(),
-            bytes as f64 / 1e6,
             report.stats.rejected,
             if report.stats.rejected > 0 {
                 " (use --rejects FILE)"

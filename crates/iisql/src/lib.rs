@@ -32,6 +32,7 @@ pub mod register;
 pub mod scan_log;
 pub mod session;
 pub mod source;
+pub mod stores;
 
 pub use activesync::register_activesync_view;
 pub use catalog::{Catalog, SavedQuery, Severity};

@@ -185,6 +185,9 @@ pub async fn register_logs(
     paths: &[impl AsRef<str>],
     options: IisW3cOptions,
 ) -> Result<()> {
+    for p in paths {
+        crate::stores::register_store_for(ctx, p.as_ref())?;
+    }
     let suffix = log_suffix(options.compression);
     let urls: Vec<ListingTableUrl> = expand(paths, suffix.as_deref())?
         .into_iter()
@@ -298,6 +301,9 @@ pub async fn register_detected(
     paths: &[impl AsRef<str>],
     options: IisW3cOptions,
 ) -> Result<Vec<RegisteredTable>> {
+    for p in paths {
+        crate::stores::register_store_for(ctx, p.as_ref())?;
+    }
     let suffix = log_suffix(options.compression);
     let inputs = expand(paths, suffix.as_deref())?;
     let default = Detected {
