@@ -25,8 +25,10 @@ pub struct FileMark {
     pub size: u64,
     /// Its modification time, milliseconds since the epoch.
     pub modified_ms: i64,
-    /// FNV-1a hash of its first 4 KiB (fewer if it was shorter), hex.
+    /// FNV-1a hash of its first `head_len` bytes, hex.
     pub head: String,
+    /// How many bytes `head` covers: 4 KiB, or the whole file if it was shorter.
+    pub head_len: u64,
     /// Where the last complete line read ends (the next run starts there).
     pub offset: u64,
 }
@@ -124,6 +126,7 @@ impl Checkpoint {
                         .and_then(|h| h.as_str())
                         .ok_or_else(|| bad("head"))?
                         .to_string(),
+                    head_len: num("head_len")? as u64,
                     offset: num("offset")? as u64,
                 },
             );
@@ -143,6 +146,7 @@ impl Checkpoint {
                     "size": m.size,
                     "modified_ms": m.modified_ms,
                     "head": m.head,
+                    "head_len": m.head_len,
                     "offset": m.offset,
                 }),
             );
@@ -174,16 +178,22 @@ impl Checkpoint {
                 .ok()
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_millis() as i64);
-            let mut head = vec![0u8; HEAD_BYTES.min(size as usize)];
-            f.read_exact(&mut head).map_err(|e| io(path, e))?;
-            let head = fnv1a(&head);
+            let mut first = vec![0u8; HEAD_BYTES.min(size as usize)];
+            f.read_exact(&mut first).map_err(|e| io(path, e))?;
+            let head = fnv1a(&first);
             let end = if read_whole(path) {
                 size
             } else {
                 complete_end(&mut f, size).map_err(|e| io(path, e))?
             };
             let old = self.files.get(path);
+            // The bytes the old mark hashed: a file that grew past them keeps their hash.
+            let old_head = old.map(|m| {
+                let n = (m.head_len as usize).min(first.len());
+                (n as u64 == m.head_len).then(|| fnv1a(&first[..n]))
+            });
             let same = old.is_some_and(|m| {
+                let head = old_head.clone().flatten().unwrap_or_default();
                 if read_whole(path) {
                     // Compressed files and archives: done once, unless they changed at all.
                     m.head == head && m.size == size && m.modified_ms == modified_ms
@@ -208,6 +218,7 @@ impl Checkpoint {
                     size,
                     modified_ms,
                     head,
+                    head_len: first.len() as u64,
                     offset: end.max(start),
                 },
             );
@@ -234,7 +245,7 @@ mod tests {
         std::fs::write(&log, "#Fields: a\n1\n2\npart").unwrap();
         let cp = Checkpoint::default();
         let inc = cp.plan(std::slice::from_ref(&name)).unwrap();
-        assert_eq!(inc.ranges[&name], (0, 13), "the unfinished line is left");
+        assert_eq!(inc.ranges[&name], (0, 15), "the unfinished line is left");
         let cp_path = dir.path().join("cp.json");
         inc.next.save(&cp_path).unwrap();
         let cp = Checkpoint::load(&cp_path).unwrap();
@@ -242,7 +253,7 @@ mod tests {
         // Grown: only what follows.
         std::fs::write(&log, "#Fields: a\n1\n2\npartial\n3\n").unwrap();
         let inc = cp.plan(std::slice::from_ref(&name)).unwrap();
-        assert_eq!(inc.ranges[&name], (13, 25));
+        assert_eq!(inc.ranges[&name], (15, 25));
         assert!(inc.restarted.is_empty());
         // Nothing new.
         let again = inc.next.plan(std::slice::from_ref(&name)).unwrap();
