@@ -12,26 +12,29 @@ fn sample_day() -> Vec<u8> {
     fs::read(root().join("data/sample/CAS01/W3SVC1/u_ex251103.log")).unwrap()
 }
 
-/// One CSV line summarising a Parquet folder (read back by iisql's own Parquet reader; the
-/// values compared come from both sides of the conversion).
+/// A summary of table `t` that both sides of a conversion must agree on.
+fn summary_sql(t: &str) -> String {
+    format!(
+        "SELECT count(*) AS n, count(DISTINCT log_row) AS r, sum(sc_status) AS s, \
+         sum(length(cs_uri_query)) AS q, min(timestamp) AS t0, max(timestamp) AS t1 FROM {t}"
+    )
+}
+
+/// The summary of a Parquet folder, read back by iisql's own Parquet reader.
 fn summary_of_parquet(dir: &Path) -> String {
-    let out = iisql()
-        .args(["-q", "--format", "csv", "-c"])
-        .arg(format!(
-            "CREATE EXTERNAL TABLE p STORED AS PARQUET LOCATION '{}/'",
-            dir.display()
-        ))
-        .arg("-c")
-        .arg(
-            "SELECT count(*) AS n, count(DISTINCT log_row) AS r, sum(sc_status) AS s, \
-             sum(length(cs_uri_query)) AS q, min(timestamp) AS t0, max(timestamp) AS t1 FROM p",
-        )
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    String::from_utf8(out).unwrap()
+    let create = format!(
+        "CREATE EXTERNAL TABLE p STORED AS PARQUET LOCATION '{}/'",
+        dir.display()
+    );
+    crate::stdout_of(&[
+        "-q",
+        "--format",
+        "csv",
+        "-c",
+        &create,
+        "-c",
+        &summary_sql("p"),
+    ])
 }
 
 #[test]
@@ -51,19 +54,8 @@ fn convert_writes_hive_partitions_with_the_tables_types() {
     assert!(to.join("date=2025-11-03").is_dir());
     assert!(to.join("date=2025-11-04").is_dir());
     // The same rows and values as the logs, the types intact.
-    let logs = iisql()
-        .arg(root().join("data/sample/CAS01"))
-        .args(["-q", "--format", "csv", "-c"])
-        .arg(
-            "SELECT count(*) AS n, count(DISTINCT log_row) AS r, sum(sc_status) AS s, \
-             sum(length(cs_uri_query)) AS q, min(timestamp) AS t0, max(timestamp) AS t1 FROM logs",
-        )
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let logs = String::from_utf8(logs).unwrap();
+    let sample = root().join("data/sample/CAS01").display().to_string();
+    let logs = crate::stdout_of(&[&sample, "-q", "--format", "csv", "-c", &summary_sql("logs")]);
     assert_eq!(summary_of_parquet(&to).lines().nth(1), logs.lines().nth(1));
     iisql()
         .args(["-q", "--format", "csv", "-c"])

@@ -12,14 +12,7 @@ fn sample(p: &str) -> String {
 
 /// What `iisql PATH -q --format csv -c SQL` prints: the question in DataFusion SQL.
 fn csv_of(path: &str, sql: &str) -> String {
-    let out = iisql()
-        .args([path, "-q", "--format", "csv", "-c", sql])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    String::from_utf8(out).unwrap()
+    crate::stdout_of(&[path, "-q", "--format", "csv", "-c", sql])
 }
 
 #[test]

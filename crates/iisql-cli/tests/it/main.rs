@@ -25,3 +25,15 @@ pub fn iisql() -> assert_cmd::Command {
     c.env("IISQL_HISTORY", "/dev/null");
     c
 }
+
+/// What a successful `iisql ARGS...` prints on standard output.
+pub fn stdout_of<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> String {
+    let out = iisql()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).expect("UTF-8 output")
+}
