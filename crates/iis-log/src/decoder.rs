@@ -913,14 +913,14 @@ impl W3cDecoder {
                 ColumnKind::Timestamp | ColumnKind::Date | ColumnKind::LocalTimestamp
             )
         });
-        let times = if needs_times {
+        let mut times = if needs_times {
             Some(self.row_times(&seg, ts_projected))
         } else {
             None
         };
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(cfg.projection.len());
         for &c in &cfg.projection {
-            let col = self.build_column(c, &seg, &buf, times.as_ref())?;
+            let col = self.build_column(c, &seg, &buf, times.as_mut())?;
             columns.push(col);
         }
         let opts = RecordBatchOptions::new().with_row_count(Some(rows));
@@ -953,7 +953,7 @@ impl W3cDecoder {
         c: usize,
         seg: &Segment<'_>,
         buf: &Buffer,
-        times: Option<&RowTimes>,
+        times: Option<&mut RowTimes>,
     ) -> Result<ArrayRef> {
         let kind = self.cfg.kinds[c];
         let rows = seg.rows;
@@ -982,10 +982,9 @@ impl W3cDecoder {
                 }
                 Arc::new(b.finish())
             }
+            // Each of the row times is one column's: moved into it, not copied.
             ColumnKind::Timestamp => {
-                let utc = times
-                    .map(|t| t.utc.clone())
-                    .unwrap_or_else(|| vec![None; rows]);
+                let utc = times.map_or_else(|| vec![None; rows], |t| std::mem::take(&mut t.utc));
                 let arr = TimestampMillisecondArray::from(utc);
                 Arc::new(match &dt {
                     arrow_schema::DataType::Timestamp(_, tz) => arr.with_timezone_opt(tz.clone()),
@@ -993,15 +992,12 @@ impl W3cDecoder {
                 })
             }
             ColumnKind::LocalTimestamp => {
-                let local = times
-                    .map(|t| t.local.clone())
-                    .unwrap_or_else(|| vec![None; rows]);
+                let local =
+                    times.map_or_else(|| vec![None; rows], |t| std::mem::take(&mut t.local));
                 Arc::new(TimestampMillisecondArray::from(local))
             }
             ColumnKind::Date => {
-                let days = times
-                    .map(|t| t.days.clone())
-                    .unwrap_or_else(|| vec![None; rows]);
+                let days = times.map_or_else(|| vec![None; rows], |t| std::mem::take(&mut t.days));
                 Arc::new(Date32Array::from(days))
             }
             ColumnKind::DateTime => match pos {

@@ -165,35 +165,27 @@ pub async fn setup(
         } else {
             iisql::register_detected(&ctx, &input.paths, opts).await?
         };
-        // One format found: its table is `logs` too, so `-c "... FROM logs"` reads it.
+        // One format found: its table is `logs` too, so `-c "... FROM logs"` reads it (and
+        // `\dt` lists the alias with its format).
         if let [only] = tables.as_slice()
             && only.name != "logs"
             && input.table.is_none()
         {
             let provider = ctx.table_provider(only.name.as_str()).await?;
             ctx.register_table("logs", provider)?;
+            let alias = iisql::RegisteredTable {
+                name: "logs".to_string(),
+                ..only.clone()
+            };
+            tables.push(alias);
         }
         // The view `activesync` reads the IIS W3C web logs: table `logs`, or the one named.
         let logs = input.table.as_deref().unwrap_or("logs");
-        let logs_format = match tables.as_slice() {
-            [only] => Some(only.format),
-            all => all.iter().find(|t| t.name == logs).map(|t| t.format),
-        };
+        let logs_format = tables.iter().find(|t| t.name == logs).map(|t| t.format);
         if logs_format == Some(LogFormat::IisW3c) {
             iisql::register_activesync_view(&ctx, "activesync", logs).await?;
         }
         total_bytes = Some(iisql::register::local_size(&input.paths));
-    }
-    // `\dt` lists the `logs` alias of a single format's table with that format too.
-    if let [only] = tables.as_slice()
-        && only.name != "logs"
-        && input.table.is_none()
-    {
-        let alias = iisql::RegisteredTable {
-            name: "logs".to_string(),
-            ..only.clone()
-        };
-        tables.push(alias);
     }
     let mut runner = Runner::new(ctx, output.format);
     runner.tables = tables;

@@ -90,10 +90,7 @@ fn complete_end(file: &mut std::fs::File, size: u64) -> std::io::Result<u64> {
 
 /// Whether a file is read whole (its bytes are not its lines' offsets).
 fn read_whole(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    [".gz", ".zst", ".bz2", ".xz", ".zip"]
-        .iter()
-        .any(|e| lower.ends_with(e))
+    crate::format::compression_by_name(path).is_some() || crate::archive::is_zip(path)
 }
 
 impl Checkpoint {

@@ -153,17 +153,21 @@ pub fn file_compression(table: FileCompressionType, location: &str) -> FileCompr
     if table.is_compressed() {
         return table;
     }
-    let lower = location.to_ascii_lowercase();
-    let by_ext = [
+    compression_by_name(location).map_or(table, |(_, c)| c)
+}
+
+/// The compression a file name ends with (`.gz`, `.zst`, `.bz2`, `.xz`, any case), and that
+/// extension.
+pub fn compression_by_name(name: &str) -> Option<(&'static str, FileCompressionType)> {
+    let lower = name.to_ascii_lowercase();
+    [
         (".gz", FileCompressionType::GZIP),
         (".zst", FileCompressionType::ZSTD),
         (".bz2", FileCompressionType::BZIP2),
         (".xz", FileCompressionType::XZ),
-    ];
-    by_ext
-        .into_iter()
-        .find(|(ext, _)| lower.ends_with(ext))
-        .map_or(table, |(_, c)| c)
+    ]
+    .into_iter()
+    .find(|(ext, _)| lower.ends_with(ext))
 }
 
 /// Detects the format of one object from its first bytes (decompressed as its name says);

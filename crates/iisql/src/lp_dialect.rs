@@ -183,24 +183,34 @@ fn column(field: &str) -> String {
         "date" => "lp_to_date(timestamp)".into(),
         "time" => "lp_to_time(timestamp)".into(),
         "rownumber" => "log_row".into(),
-        // NCSA's and the IIS native format's field names (Log Parser writes them in camel case).
-        "datetime" => "timestamp".into(),
-        "userip" => "user_ip".into(),
-        "username" => "user_name".into(),
-        "serviceinstance" => "service_instance".into(),
-        "hostname" => "host_name".into(),
-        "serverip" => "server_ip".into(),
-        "timetaken" => "time_taken".into(),
-        "bytessent" => "bytes_sent".into(),
-        "bytesreceived" => "bytes_received".into(),
-        "statuscode" => "status_code".into(),
-        "win32statuscode" => "win32_status_code".into(),
-        "requesttype" => "request_type".into(),
-        "remotehostname" => "remote_host_name".into(),
-        "remotelogname" => "remote_log_name".into(),
-        _ => iis_log::fields::column_name(field),
+        other => match CAMEL_FIELDS.iter().find(|(lp, _)| *lp == other) {
+            Some((_, col)) => (*col).into(),
+            None => iis_log::fields::column_name(field),
+        },
     }
 }
+
+/// Log Parser's field names of the IIS native and NCSA formats (written in camel case, bare or
+/// in brackets), lower-cased, and their columns.
+const CAMEL_FIELDS: [(&str, &str); 17] = [
+    ("datetime", "timestamp"),
+    ("userip", "user_ip"),
+    ("username", "user_name"),
+    ("serviceinstance", "service_instance"),
+    ("hostname", "host_name"),
+    ("serverip", "server_ip"),
+    ("timetaken", "time_taken"),
+    ("bytessent", "bytes_sent"),
+    ("bytesreceived", "bytes_received"),
+    ("statuscode", "status_code"),
+    ("win32statuscode", "win32_status_code"),
+    ("requesttype", "request_type"),
+    ("remotehostname", "remote_host_name"),
+    ("remotelogname", "remote_log_name"),
+    ("target", "target"),
+    ("parameters", "parameters"),
+    ("request", "request"),
+];
 
 const CLAUSES: [&str; 8] = [
     "SELECT", "USING", "INTO", "FROM", "WHERE", "GROUP", "HAVING", "ORDER",
@@ -382,27 +392,6 @@ pub fn translate(query: &str) -> Result<Translated> {
     translate_for(query, iis_log::LogFormat::IisW3c)
 }
 
-/// Log Parser's field names of the IIS native and NCSA formats, written bare in its queries.
-const CAMEL_FIELDS: [&str; 17] = [
-    "userip",
-    "username",
-    "serviceinstance",
-    "hostname",
-    "serverip",
-    "timetaken",
-    "bytessent",
-    "bytesreceived",
-    "statuscode",
-    "win32statuscode",
-    "requesttype",
-    "target",
-    "parameters",
-    "remotehostname",
-    "remotelogname",
-    "request",
-    "datetime",
-];
-
 /// Translates one Log Parser query over logs of `format`: the IIS native and NCSA formats'
 /// bare field names (`UserIP`, `StatusCode`, `DateTime`) become their columns too.
 pub fn translate_for(query: &str, format: iis_log::LogFormat) -> Result<Translated> {
@@ -410,7 +399,9 @@ pub fn translate_for(query: &str, format: iis_log::LogFormat) -> Result<Translat
     if matches!(format, iis_log::LogFormat::Iis | iis_log::LogFormat::Ncsa) {
         for x in &mut t {
             if let Tok::Word(w) = x
-                && CAMEL_FIELDS.contains(&w.to_ascii_lowercase().as_str())
+                && CAMEL_FIELDS
+                    .iter()
+                    .any(|(lp, _)| *lp == w.to_ascii_lowercase())
             {
                 *x = Tok::Field(w.clone());
             }

@@ -25,11 +25,8 @@ use crate::session::scan_log;
 /// `.log.xz` for compressed ones; case-insensitive).
 pub fn is_log_file(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    let stem = [".gz", ".zst", ".bz2", ".xz"]
-        .iter()
-        .find_map(|ext| lower.strip_suffix(ext))
-        .unwrap_or(&lower);
-    stem.ends_with(".log")
+    let ext = crate::format::compression_by_name(&lower).map_or(0, |(e, _)| e.len());
+    lower[..lower.len() - ext].ends_with(".log")
 }
 
 /// The names a folder walk takes: logs, and with a declared compression only logs named
@@ -185,9 +182,7 @@ pub async fn register_logs(
     paths: &[impl AsRef<str>],
     options: IisW3cOptions,
 ) -> Result<()> {
-    for p in paths {
-        crate::stores::register_store_for(ctx, p.as_ref())?;
-    }
+    register_stores(ctx, paths)?;
     let suffix = log_suffix(options.compression);
     let urls: Vec<ListingTableUrl> = expand(paths, suffix.as_deref())?
         .into_iter()
@@ -248,6 +243,14 @@ async fn register_urls(
     Ok(())
 }
 
+/// Registers the object stores the URLs among `paths` need.
+fn register_stores(ctx: &SessionContext, paths: &[impl AsRef<str>]) -> Result<()> {
+    for p in paths {
+        crate::stores::register_store_for(ctx, p.as_ref())?;
+    }
+    Ok(())
+}
+
 /// A table [`register_detected`] registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisteredTable {
@@ -301,9 +304,7 @@ pub async fn register_detected(
     paths: &[impl AsRef<str>],
     options: IisW3cOptions,
 ) -> Result<Vec<RegisteredTable>> {
-    for p in paths {
-        crate::stores::register_store_for(ctx, p.as_ref())?;
-    }
+    register_stores(ctx, paths)?;
     let suffix = log_suffix(options.compression);
     let inputs = expand(paths, suffix.as_deref())?;
     let default = Detected {
