@@ -364,6 +364,12 @@ pub struct InputArgs {
     #[arg(long, value_name = "ZONE")]
     pub time_zone: Option<String>,
 
+    /// Run the queries on the DataFusion Ballista cluster whose scheduler is at URL
+    /// (df://host:50050): an iisql-scheduler with iisql-executors that read the logs at the
+    /// same paths or URLs. Needs an iisql built with the `cluster` feature.
+    #[arg(long, value_name = "URL")]
+    pub cluster: Option<String>,
+
     /// Print how long each statement took (on standard error).
     #[arg(long)]
     pub timing: bool,

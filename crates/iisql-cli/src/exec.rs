@@ -62,6 +62,8 @@ pub struct Runner {
     pub tables: Vec<iisql::RegisteredTable>,
     /// The `FROM` registered last.
     lp_from: Vec<String>,
+    /// Queries run on a Ballista cluster (`--cluster`).
+    pub cluster: bool,
 }
 
 /// A query the REPL can run again.
@@ -95,6 +97,7 @@ impl Runner {
             tables: Vec::new(),
             pending_checkpoint: None,
             lp_from: Vec::new(),
+            cluster: false,
         }
     }
 
@@ -130,6 +133,9 @@ impl Runner {
         {
             self.ctx.deregister_table("logs")?;
             iisql::register_logs(&self.ctx, "logs", &t.from, opts).await?;
+            if self.cluster {
+                crate::cluster::distribute(&self.ctx).await?;
+            }
             iisql::register_activesync_view(&self.ctx, "activesync", "logs").await?;
             self.total_bytes = Some(iisql::register::local_size(&t.from));
             self.lp_from = t.from.clone();

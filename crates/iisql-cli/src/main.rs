@@ -1,6 +1,7 @@
 //! `iisql`: SQL over IIS logs from the command line. A thin binary over the `iisql` library.
 
 mod args;
+mod cluster;
 mod convert;
 mod exec;
 mod generate;
@@ -113,7 +114,10 @@ pub async fn setup(
         })?;
         config.options_mut().execution.time_zone = Some(z.clone());
     }
-    let ctx = iisql::new_context_with_config(config)?;
+    let ctx = match &input.cluster {
+        Some(url) => cluster::context(url, config).await?,
+        None => iisql::new_context_with_config(config)?,
+    };
     let mut opts = options(input)?;
     if let Some(z) = &input.time_zone {
         opts.time_zone = z.parse().ok();
@@ -179,6 +183,9 @@ pub async fn setup(
             };
             tables.push(alias);
         }
+        if input.cluster.is_some() {
+            cluster::distribute(&ctx).await?;
+        }
         // The view `activesync` reads the IIS W3C web logs: table `logs`, or the one named.
         let logs = input.table.as_deref().unwrap_or("logs");
         let logs_format = tables.iter().find(|t| t.name == logs).map(|t| t.format);
@@ -189,6 +196,7 @@ pub async fn setup(
     }
     let mut runner = Runner::new(ctx, output.format);
     runner.tables = tables;
+    runner.cluster = input.cluster.is_some();
     runner.pending_checkpoint = pending;
     runner.output = output.output.clone();
     runner.chart = output.chart_options();

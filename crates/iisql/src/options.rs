@@ -142,6 +142,35 @@ impl IisW3cOptions {
         self
     }
 
+    /// The options as `key = value` pairs that [`Self::apply`] reads back into the same
+    /// options: how they travel in a serialized plan (Ballista). `member_table` and `ranges`
+    /// have no SQL key and are not among them.
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        let mut pairs = vec![
+            ("format".to_string(), self.format.name().to_string()),
+            ("sample_rows".to_string(), self.sample_rows.to_string()),
+            ("strict".to_string(), self.strict.to_string()),
+            (
+                "compression".to_string(),
+                self.compression.get_variant().to_string(),
+            ),
+            ("max_line_bytes".to_string(), self.max_line_bytes.to_string()),
+        ];
+        if let Some(tz) = self.time_zone {
+            pairs.push(("time_zone".to_string(), tz.name().to_string()));
+        }
+        if let Some(types) = &self.types {
+            pairs.push(("types".to_string(), types.clone()));
+        }
+        if let Some(fields) = &self.fields {
+            pairs.push(("fields".to_string(), fields.clone()));
+        }
+        if let Some(max) = self.max_errors {
+            pairs.push(("max_errors".to_string(), max.to_string()));
+        }
+        pairs
+    }
+
     /// Applies `key = value` pairs (keys may carry a `format.` prefix, as DataFusion passes
     /// `OPTIONS (...)` of `CREATE EXTERNAL TABLE`).
     pub fn apply(&mut self, options: &HashMap<String, String>) -> Result<(), IisqlError> {
@@ -218,6 +247,30 @@ impl IisW3cOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pairs_read_back_into_the_same_options() {
+        let given = IisW3cOptions {
+            format: LogFormat::Ncsa,
+            time_zone: Some(chrono_tz::Europe::Berlin),
+            types: Some("x=int".to_string()),
+            sample_rows: 7,
+            fields: Some("date time c-ip".to_string()),
+            max_errors: Some(4),
+            strict: true,
+            compression: FileCompressionType::ZSTD,
+            max_line_bytes: 1234,
+            ..Default::default()
+        };
+        let mut back = IisW3cOptions::default();
+        back.apply(&given.to_pairs().into_iter().collect()).unwrap();
+        assert_eq!(format!("{back:?}"), format!("{given:?}"));
+        let mut plain = IisW3cOptions::default();
+        plain
+            .apply(&IisW3cOptions::default().to_pairs().into_iter().collect())
+            .unwrap();
+        assert_eq!(format!("{plain:?}"), format!("{:?}", IisW3cOptions::default()));
+    }
 
     #[test]
     fn parses_sql_options() {
