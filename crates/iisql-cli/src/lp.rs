@@ -159,6 +159,7 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
         rejects: None,
         partitions: None,
         time_zone,
+        cluster: None,
         timing: false,
         quiet,
     };

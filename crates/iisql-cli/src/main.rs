@@ -28,6 +28,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Plans over the `activesync` view are deep; a cluster client serializes them
+        // recursively (Ballista's own binaries use the same size).
+        .thread_stack_size(32 * 1024 * 1024)
         .build()
     {
         Ok(rt) => rt,
@@ -197,6 +200,12 @@ pub async fn setup(
     let mut runner = Runner::new(ctx, output.format);
     runner.tables = tables;
     runner.cluster = input.cluster.is_some();
+    if runner.cluster && !input.quiet {
+        eprintln!(
+            "iisql: on a cluster, the executors read the logs: lines they reject are written \
+             to their logs, not summarized here"
+        );
+    }
     runner.pending_checkpoint = pending;
     runner.output = output.output.clone();
     runner.chart = output.chart_options();

@@ -73,10 +73,10 @@ pub async fn diagnose(a: &DiagnoseArgs) -> Result<ExitCode> {
         }
     }
     match a.format {
-        ReportFormat::Text => print!("{}", text_report(&d)),
+        ReportFormat::Text => print!("{}", text_report(&d, runner.cluster)),
         ReportFormat::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&json_report(&d))
+            serde_json::to_string_pretty(&json_report(&d, runner.cluster))
                 .map_err(|e| DataFusionError::External(Box::new(e)))?
         ),
     }
@@ -99,14 +99,19 @@ fn list(v: &[String], max: usize) -> String {
     s
 }
 
-/// The report for a person.
-pub fn text_report(d: &Diagnosis) -> String {
+/// The report for a person. `cluster`: the logs were read by a cluster's executors, whose
+/// file and reject counts stay in their logs.
+pub fn text_report(d: &Diagnosis, cluster: bool) -> String {
     let mut s = String::new();
+    let source = if cluster {
+        "read on the cluster".to_string()
+    } else {
+        format!("from {} files", thousands(d.scan.files))
+    };
     s.push_str(&format!(
-        "iisql diagnose: {} requests ({} ActiveSync) from {} files; {} checks run.\n",
+        "iisql diagnose: {} requests ({} ActiveSync) {source}; {} checks run.\n",
         thousands(d.requests),
         thousands(d.activesync_requests),
-        thousands(d.scan.files),
         d.checks.len()
     ));
     if d.findings.is_empty() {
@@ -184,12 +189,19 @@ fn shorten(s: &str, max: usize) -> String {
 }
 
 /// The report for a program.
-pub fn json_report(d: &Diagnosis) -> Value {
+/// `cluster`: the logs were read by a cluster's executors; the file and reject counts, which
+/// stay in their logs, are `null`.
+pub fn json_report(d: &Diagnosis, cluster: bool) -> Value {
+    let (files, rejected) = if cluster {
+        (Value::Null, Value::Null)
+    } else {
+        (json!(d.scan.files), json!(d.scan.stats.rejected))
+    };
     json!({
         "requests": d.requests,
         "activesync_requests": d.activesync_requests,
-        "files": d.scan.files,
-        "rejected_lines": d.scan.stats.rejected,
+        "files": files,
+        "rejected_lines": rejected,
         "checks": d.checks,
         "findings": d.findings.iter().map(|f| json!({
             "check": f.check,

@@ -36,11 +36,21 @@ use iisql::{IisW3cFormat, IisW3cOptions, ScanLog};
 use crate::proto::{self, LogScanNode, LogTableNode, OptionsNode};
 use crate::table::LogTable;
 
-/// The session's scan log, or a fresh one (an executor's task context has none).
+/// The session's scan log or, where there is none (an executor's task), one that writes each
+/// rejected line to the process's log: the client that asked never sees an executor's scan
+/// log, so that is where they are reported.
 fn scan_log(ctx: &TaskContext) -> Arc<ScanLog> {
     ctx.session_config()
         .get_extension::<ScanLog>()
-        .unwrap_or_else(|| Arc::new(ScanLog::new()))
+        .unwrap_or_else(|| Arc::new(logging_scan_log()))
+}
+
+/// A scan log that writes each rejected line to the process's log, as `rejected: FILE:LINE:
+/// REASON`.
+pub fn logging_scan_log() -> ScanLog {
+    ScanLog::new().with_observer(Arc::new(|reject: &iisql::iis_log::Reject| {
+        log::warn!("rejected: {reject}");
+    }))
 }
 
 fn missing(what: &str) -> DataFusionError {
@@ -75,7 +85,11 @@ impl IisqlLogicalCodec {
         let options = listing.options();
         let schema = listing.schema();
         Ok(LogTableNode {
-            paths: listing.table_paths().iter().map(|u| u.to_string()).collect(),
+            paths: listing
+                .table_paths()
+                .iter()
+                .map(|u| u.to_string())
+                .collect(),
             file_extension: options.file_extension.clone(),
             schema: Some(schema.as_ref().try_into()?),
             partition_cols: options
@@ -96,7 +110,12 @@ impl IisqlLogicalCodec {
         let partition_cols = node
             .partition_cols
             .iter()
-            .map(|name| Ok((name.clone(), schema.field_with_name(name)?.data_type().clone())))
+            .map(|name| {
+                Ok((
+                    name.clone(),
+                    schema.field_with_name(name)?.data_type().clone(),
+                ))
+            })
             .collect::<Result<Vec<_>>>()?;
         let file_fields: Vec<_> = schema
             .fields()
@@ -297,5 +316,4 @@ impl PhysicalExtensionCodec for IisqlPhysicalCodec {
     fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> Result<()> {
         self.inner.try_encode_udwf(node, buf)
     }
-
 }

@@ -36,6 +36,9 @@ pub mod table;
 #[cfg(feature = "ballista")]
 pub use codec::{IisqlLogicalCodec, IisqlPhysicalCodec};
 #[cfg(feature = "ballista")]
-pub use session::{iisql_state, remote_context, standalone_context, with_iisql_codecs};
+pub use session::{
+    executor_config, iisql_state, remote_context, scheduler_config, standalone_context,
+    with_iisql_codecs,
+};
 #[cfg(feature = "ballista")]
 pub use table::{LogTable, distribute_tables, enable_log_url_tables};

@@ -20,9 +20,27 @@ pub fn with_iisql_codecs(config: SessionConfig) -> SessionConfig {
         .with_ballista_physical_extension_codec(Arc::new(IisqlPhysicalCodec::default()))
 }
 
+/// The session config an iisql scheduler or executor starts from: iisql's settings and codecs,
+/// with Ballista's.
+pub fn scheduler_config() -> SessionConfig {
+    with_iisql_codecs(iisql::session_config()).upgrade_for_ballista()
+}
+
+/// The session config of an executor's tasks: [`scheduler_config`] with a scan log that writes
+/// each rejected line to the executor's log (the client never sees the executors' scan logs).
+pub fn executor_config() -> SessionConfig {
+    scheduler_config().with_extension(Arc::new(crate::codec::logging_scan_log()))
+}
+
 /// A session state with iisql's formats and SQL functions and its codecs: what a scheduler
 /// plans with and an executor runs with. `config` is typically [`iisql::session_config`].
-pub fn iisql_state(config: SessionConfig) -> Result<SessionState> {
+pub fn iisql_state(mut config: SessionConfig) -> Result<SessionState> {
+    // A client's settings say not to create the default catalog (its session derives from
+    // another); the scheduler's new session needs it for iisql's lookup tables.
+    config
+        .options_mut()
+        .catalog
+        .create_default_catalog_and_schema = true;
     let ctx = SessionContext::new_with_config(with_iisql_codecs(config));
     iisql::register_iis(&ctx)?;
     Ok(ctx.state())

@@ -174,11 +174,13 @@ struct LogUrlTables {
 #[async_trait]
 impl UrlTableFactory for LogUrlTables {
     async fn try_new(&self, url: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        Ok(self.listing.try_new(url).await?.map(|table| {
-            match LogTable::wrap(&table) {
+        Ok(self
+            .listing
+            .try_new(url)
+            .await?
+            .map(|table| match LogTable::wrap(&table) {
                 Some(log_table) => Arc::new(log_table) as Arc<dyn TableProvider>,
                 None => table,
-            }
-        }))
+            }))
     }
 }

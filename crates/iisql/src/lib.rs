@@ -42,7 +42,7 @@ pub use format::{IISW3C, IisW3cFormat, IisW3cFormatFactory};
 pub use html_report::html_report;
 pub use options::IisW3cOptions;
 pub use register::{RegisteredTable, expand_paths, register_detected, register_logs};
-pub use scan_log::{MAX_KEPT_REJECTS, ScanLog, ScanReport};
+pub use scan_log::{MAX_KEPT_REJECTS, RejectObserver, ScanLog, ScanReport};
 pub use session::{
     new_context, new_context_with_config, register_iis, register_iis_with_options, scan_log,
     session_config,

@@ -154,7 +154,10 @@ impl IisW3cOptions {
                 "compression".to_string(),
                 self.compression.get_variant().to_string(),
             ),
-            ("max_line_bytes".to_string(), self.max_line_bytes.to_string()),
+            (
+                "max_line_bytes".to_string(),
+                self.max_line_bytes.to_string(),
+            ),
         ];
         if let Some(tz) = self.time_zone {
             pairs.push(("time_zone".to_string(), tz.name().to_string()));
@@ -269,7 +272,10 @@ mod tests {
         plain
             .apply(&IisW3cOptions::default().to_pairs().into_iter().collect())
             .unwrap();
-        assert_eq!(format!("{plain:?}"), format!("{:?}", IisW3cOptions::default()));
+        assert_eq!(
+            format!("{plain:?}"),
+            format!("{:?}", IisW3cOptions::default())
+        );
     }
 
     #[test]

@@ -18,6 +18,19 @@ pub const MAX_KEPT_REJECTS: usize = 100_000;
 pub struct ScanLog {
     inner: Mutex<Inner>,
     bytes: AtomicU64,
+    observer: Option<Observer>,
+}
+
+/// Called with each reject a [`ScanLog`] records, once per line and reason, as it is recorded:
+/// where nobody reads the log afterwards (a Ballista executor), it writes them to its own log.
+pub type RejectObserver = Arc<dyn Fn(&Reject) + Send + Sync>;
+
+struct Observer(RejectObserver);
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RejectObserver")
+    }
 }
 
 #[derive(Debug, Default)]
@@ -120,6 +133,12 @@ impl ScanLog {
         Self::default()
     }
 
+    /// The same log, calling `observer` with each reject it records.
+    pub fn with_observer(mut self, observer: RejectObserver) -> Self {
+        self.observer = Some(Observer(observer));
+        self
+    }
+
     /// Records the rejects a scan of `file` from byte `start` found, in the order of its lines
     /// (a line already recorded by another scan of the same range is not counted again);
     /// returns the distinct lines rejected so far in this log.
@@ -143,6 +162,9 @@ impl ScanLog {
             reasons.push(r.reason.clone());
             if !r.reason.row_kept() {
                 g.rejected_lines += 1;
+            }
+            if let Some(Observer(observe)) = &self.observer {
+                observe(&r);
             }
             if g.rejects.len() < MAX_KEPT_REJECTS {
                 g.rejects.push(r);
@@ -242,6 +264,30 @@ mod tests {
             (r.files, r.stats.rows, r.stats.rejected, r.rejects.len()),
             (1, 8, 2, 2)
         );
+    }
+
+    #[test]
+    fn the_observer_sees_each_reject_once() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        let log = ScanLog::new().with_observer(Arc::new(move |r: &Reject| {
+            sink.lock().unwrap().push(r.line);
+        }));
+        let file: Arc<str> = Arc::from("/x.log");
+        let reject = |line| Reject {
+            file: Arc::clone(&file),
+            line,
+            byte_offset: line * 10,
+            reason: RejectReason::FieldCount {
+                expected: 3,
+                found: 2,
+            },
+            text: String::new(),
+        };
+        log.add_rejects(0, vec![reject(7), reject(3)]);
+        // A second scan of the same range reports the same lines: not seen again.
+        log.add_rejects(0, vec![reject(3), reject(7)]);
+        assert_eq!(*seen.lock().unwrap(), vec![3, 7]);
     }
 
     #[test]

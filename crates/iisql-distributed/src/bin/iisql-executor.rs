@@ -6,16 +6,23 @@
 
 use std::sync::Arc;
 
-use ballista_core::extension::SessionConfigExt;
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::config::Config;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use clap::Parser;
-use iisql_distributed::{IisqlLogicalCodec, IisqlPhysicalCodec, iisql_state, with_iisql_codecs};
+use iisql_distributed::{IisqlLogicalCodec, IisqlPhysicalCodec, executor_config, iisql_state};
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> ballista_core::error::Result<()> {
+fn main() -> ballista_core::error::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // Deep stage plans (the `activesync` view) are decoded recursively.
+        .thread_stack_size(32 * 1024 * 1024)
+        .build()?
+        .block_on(serve())
+}
+
+async fn serve() -> ballista_core::error::Result<()> {
     let opt = Config::parse();
     let mut config: ExecutorProcessConfig = opt.try_into()?;
     let filter =
@@ -28,8 +35,6 @@ async fn main() -> ballista_core::error::Result<()> {
     config.override_function_registry = Some(Arc::new(BallistaFunctionRegistry::from(&state)));
     config.override_logical_codec = Some(Arc::new(IisqlLogicalCodec::default()));
     config.override_physical_codec = Some(Arc::new(IisqlPhysicalCodec::default()));
-    config.override_config_producer = Some(Arc::new(|| {
-        with_iisql_codecs(iisql::session_config()).upgrade_for_ballista()
-    }));
+    config.override_config_producer = Some(Arc::new(executor_config));
     start_executor_process(Arc::new(config)).await
 }

@@ -5,12 +5,11 @@
 
 use std::sync::Arc;
 
-use ballista_core::extension::SessionConfigExt;
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::{Config, SchedulerConfig};
 use ballista_scheduler::scheduler_process::start_server;
 use clap::Parser;
-use iisql_distributed::{IisqlLogicalCodec, IisqlPhysicalCodec, iisql_state, with_iisql_codecs};
+use iisql_distributed::{IisqlLogicalCodec, IisqlPhysicalCodec, iisql_state, scheduler_config};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ballista_core::error::Result<()> {
@@ -39,9 +38,7 @@ async fn serve() -> ballista_core::error::Result<()> {
     config.override_logical_codec = Some(Arc::new(IisqlLogicalCodec::default()));
     config.override_physical_codec = Some(Arc::new(IisqlPhysicalCodec::default()));
     let config = config
-        .with_override_config_producer(Arc::new(|| {
-            with_iisql_codecs(iisql::session_config()).upgrade_for_ballista()
-        }))
+        .with_override_config_producer(Arc::new(scheduler_config))
         .with_override_session_builder(Arc::new(iisql_state));
     let cluster = BallistaCluster::new_from_config(&config).await?;
     start_server(cluster, addr, Arc::new(config)).await

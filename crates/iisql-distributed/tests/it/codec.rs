@@ -21,7 +21,9 @@ const QUERY: &str = "SELECT sc_status, sc_substatus, count(*) AS hits, sum(sc_by
 
 async fn context(paths: &[String], options: IisW3cOptions) -> SessionContext {
     let ctx = iisql::new_context().unwrap();
-    iisql::register_logs(&ctx, "logs", paths, options).await.unwrap();
+    iisql::register_logs(&ctx, "logs", paths, options)
+        .await
+        .unwrap();
     ctx
 }
 
@@ -39,7 +41,13 @@ fn physical_round_trip(
 }
 
 async fn physical_rows_both_ways(ctx: &SessionContext, sql: &str) -> (Vec<String>, Vec<String>) {
-    let plan = ctx.sql(sql).await.unwrap().create_physical_plan().await.unwrap();
+    let plan = ctx
+        .sql(sql)
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
     let (back, ours) = physical_round_trip(Arc::clone(&plan), ctx);
     assert!(ours, "the scan went through iisql's codec");
     assert_eq!(
@@ -112,14 +120,37 @@ async fn a_log_table_read_back_from_bytes_reads_the_same_rows() {
         .to_string();
     assert!(err.contains("unknown file format"), "{err}");
 
-    assert_eq!(distribute_tables(&ctx).await.unwrap(), vec!["logs".to_string()]);
+    assert_eq!(
+        distribute_tables(&ctx).await.unwrap(),
+        vec!["logs".to_string()]
+    );
     let plan = ctx.sql(sql).await.unwrap().into_optimized_plan().unwrap();
     let codec = IisqlLogicalCodec::default();
     let bytes = logical_plan_to_bytes_with_extension_codec(&plan, &codec).unwrap();
-    let back = logical_plan_from_bytes_with_extension_codec(&bytes, &ctx.task_ctx(), &codec).unwrap();
-    assert_eq!(format!("{}", plan.display_indent()), format!("{}", back.display_indent()));
-    let before = rows(&ctx.execute_logical_plan(plan).await.unwrap().collect().await.unwrap(), false);
-    let after = rows(&ctx.execute_logical_plan(back).await.unwrap().collect().await.unwrap(), false);
+    let back =
+        logical_plan_from_bytes_with_extension_codec(&bytes, &ctx.task_ctx(), &codec).unwrap();
+    assert_eq!(
+        format!("{}", plan.display_indent()),
+        format!("{}", back.display_indent())
+    );
+    let before = rows(
+        &ctx.execute_logical_plan(plan)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap(),
+        false,
+    );
+    let after = rows(
+        &ctx.execute_logical_plan(back)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap(),
+        false,
+    );
     assert!(!before.is_empty());
     assert_eq!(before, after);
 }

@@ -39,7 +39,9 @@ pub fn rows(batches: &[RecordBatch], ordered: bool) -> Vec<String> {
                 .columns()
                 .iter()
                 .zip(&formatters)
-                .map(|(col, f)| float_cell(col.as_ref(), row).unwrap_or_else(|| f.value(row).to_string()))
+                .map(|(col, f)| {
+                    float_cell(col.as_ref(), row).unwrap_or_else(|| f.value(row).to_string())
+                })
                 .collect();
             out.push(cells.join(" | "));
         }

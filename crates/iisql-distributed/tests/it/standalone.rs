@@ -50,7 +50,9 @@ async fn contexts(paths: &[String]) -> (SessionContext, SessionContext) {
     iisql::register_detected(&cluster, paths, IisW3cOptions::default())
         .await
         .unwrap();
-    let wrapped = iisql_distributed::distribute_tables(&cluster).await.unwrap();
+    let wrapped = iisql_distributed::distribute_tables(&cluster)
+        .await
+        .unwrap();
     assert!(wrapped.contains(&"logs".to_string()), "{wrapped:?}");
     iisql::register_activesync_view(&cluster, "activesync", "logs")
         .await
@@ -60,7 +62,13 @@ async fn contexts(paths: &[String]) -> (SessionContext, SessionContext) {
 
 /// The plan of `sql` in `ctx`, as text.
 async fn physical_plan(ctx: &SessionContext, sql: &str) -> String {
-    let plan = ctx.sql(sql).await.unwrap().create_physical_plan().await.unwrap();
+    let plan = ctx
+        .sql(sql)
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
     displayable(plan.as_ref()).indent(true).to_string()
 }
 
@@ -86,7 +94,11 @@ async fn answers_as_local_execution() {
     // The cluster really runs the queries: its plan is a Ballista job.
     let plan = physical_plan(&cluster, QUERIES[0]).await;
     assert!(plan.contains("DistributedQueryExec"), "{plan}");
-    assert!(!physical_plan(&local, QUERIES[0]).await.contains("DistributedQueryExec"));
+    assert!(
+        !physical_plan(&local, QUERIES[0])
+            .await
+            .contains("DistributedQueryExec")
+    );
 
     let started = Instant::now();
     let mut total_rows = 0;
@@ -128,7 +140,15 @@ async fn answers_as_local_execution() {
     let summary = |d: &iisql::Diagnosis| {
         d.findings
             .iter()
-            .map(|f| (f.check.clone(), f.rows, f.hits, f.users.clone(), f.evidence.clone()))
+            .map(|f| {
+                (
+                    f.check.clone(),
+                    f.rows,
+                    f.hits,
+                    f.users.clone(),
+                    f.evidence.clone(),
+                )
+            })
             .collect::<Vec<_>>()
     };
     assert_eq!(summary(&got), summary(&want));
@@ -176,4 +196,28 @@ async fn reads_the_real_logs() {
         "cluster: 3 queries over the real logs in {:.2} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// What an `iisql-scheduler` does with a client's query: a session made by the scheduler's
+/// session builder from its config updated with the client's settings (which say not to
+/// create the default catalog, as any session derived from another does).
+#[tokio::test]
+async fn the_scheduler_makes_iisql_sessions_from_client_settings() {
+    use ballista_core::extension::{SessionConfigExt, SessionConfigHelperExt};
+    // No scheduler listens there: a client context connects only when a query runs.
+    let client = iisql_distributed::remote_context("df://127.0.0.1:9", iisql::session_config())
+        .await
+        .unwrap();
+    let settings = client.state().config().to_key_value_pairs();
+    let config = iisql_distributed::scheduler_config().update_from_key_value_pair(&settings);
+    let state = iisql_distributed::iisql_state(config).unwrap();
+    let ctx = SessionContext::new_with_state(state);
+    let rows = collect_rows(
+        ctx.sql("SELECT iis_status_text(403, 7) AS t")
+            .await
+            .unwrap(),
+        true,
+    )
+    .await;
+    assert_eq!(rows.len(), 1);
 }
