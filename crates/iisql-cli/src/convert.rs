@@ -122,16 +122,24 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
         } else {
             format!("{} Parquet files ({:.1} MB)", new.len(), bytes as f64 / 1e6)
         };
-        eprintln!(
-            "{rows} rows from {} files -> {written} in {to}; {} lines rejected{}",
-            report.files,
-            report.stats.rejected,
-            if report.stats.rejected > 0 {
-                " (use --rejects FILE)"
-            } else {
-                ""
-            }
-        );
+        if runner.cluster {
+            // The executors read the logs and wrote the files; their counts are in their logs.
+            eprintln!(
+                "{rows} rows -> {written} in {to}; read on the cluster (rejected lines are in \
+                 the executors' logs)"
+            );
+        } else {
+            eprintln!(
+                "{rows} rows from {} files -> {written} in {to}; {} lines rejected{}",
+                report.files,
+                report.stats.rejected,
+                if report.stats.rejected > 0 {
+                    " (use --rejects FILE)"
+                } else {
+                    ""
+                }
+            );
+        }
     }
     runner.report().await?;
     Ok(ExitCode::SUCCESS)

@@ -165,8 +165,10 @@ mod tests {
         let whole = IisW3cOptions::default();
         let back = IisW3cOptions::try_from(&OptionsNode::from(&whole)).unwrap();
         assert!(back.ranges.is_none());
-        let mut nothing_new = IisW3cOptions::default();
-        nothing_new.ranges = Some(Arc::new(HashMap::new()));
+        let nothing_new = IisW3cOptions {
+            ranges: Some(Arc::new(HashMap::new())),
+            ..Default::default()
+        };
         let back = IisW3cOptions::try_from(&OptionsNode::from(&nothing_new)).unwrap();
         assert_eq!(back.ranges.map(|r| r.len()), Some(0));
     }

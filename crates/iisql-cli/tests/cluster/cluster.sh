@@ -113,6 +113,23 @@ else
   echo "FAIL checkpoint on the cluster: $first + $second rows, the file has $whole"; fail=1
 fi
 
+# Conversion on the cluster: the executors write the Parquet (here on the one disk they share);
+# it holds the rows and values of a local conversion.
+summary="SELECT count(*) AS n, sum(sc_status) AS s, sum(sc_bytes) AS b, count(DISTINCT cs_uri_stem) AS u, min(timestamp) AS t0, max(timestamp) AS t1, max(\"date\") AS d FROM"
+t0="$(date +%s.%N)"
+"$iisql" convert "$sample" --to "$out/pq-cluster" --cluster "$cluster" -q
+t1="$(date +%s.%N)"
+"$iisql" convert "$sample" --to "$out/pq-local" -q
+"$iisql" -q --format csv -c "$summary '$out/pq-cluster/'" >"$out/pq-cluster.csv"
+"$iisql" -q --format csv -c "$summary '$out/pq-local/'" >"$out/pq-local.csv"
+"$iisql" "$sample" -q --format csv -c "$summary logs" >"$out/pq-logs.csv"
+if cmp -s "$out/pq-cluster.csv" "$out/pq-local.csv" && cmp -s "$out/pq-cluster.csv" "$out/pq-logs.csv" \
+   && [ -n "$(find "$out/pq-cluster" -path '*date=2025-11-03*' -name '*.parquet')" ]; then
+  echo "ok   convert on the cluster ($(python3 -c "print(f'{$t1 - $t0:.2f}')") s): $(tail -1 "$out/pq-cluster.csv")"
+else
+  echo "FAIL convert on the cluster"; cat "$out/pq-cluster.csv" "$out/pq-local.csv"; fail=1
+fi
+
 # A line the executors cannot parse is counted and written to an executor's log, with its file
 # and line number.
 bad="$out/bad"

@@ -436,3 +436,28 @@ fn compressed_logs_in_a_folder() {
         .code(1)
         .stderr(predicate::str::contains("--compression"));
 }
+
+/// `--cluster` without the `cluster` feature says how to build it, and touches nothing.
+#[cfg(not(feature = "cluster"))]
+#[test]
+fn cluster_without_the_feature_says_how_to_get_it() {
+    iisql()
+        .arg(crate::root().join("data/sample"))
+        .args(["--cluster", "df://127.0.0.1:9", "-c", "SELECT 1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--features cluster"));
+}
+
+/// With the feature, a URL that is not a scheduler's is refused before anything runs (a
+/// cluster itself is tested by `tests/cluster/cluster.sh`).
+#[cfg(feature = "cluster")]
+#[test]
+fn cluster_wants_a_scheduler_url() {
+    iisql()
+        .arg(crate::root().join("data/sample"))
+        .args(["--cluster", "http://127.0.0.1:9", "-c", "SELECT 1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("df://host:50050"));
+}

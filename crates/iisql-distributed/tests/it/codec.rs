@@ -74,8 +74,10 @@ async fn checkpoint_ranges_and_compression_travel_with_the_scan() {
     let bytes = std::fs::read(&file).unwrap();
     // The first 300 lines, as a checkpoint would give them.
     let end = memchr_nth(&bytes, 300) + 1;
-    let mut options = IisW3cOptions::default();
-    options.ranges = Some(Arc::new(HashMap::from([(file.clone(), (0, end as u64))])));
+    let options = IisW3cOptions {
+        ranges: Some(Arc::new(HashMap::from([(file.clone(), (0, end as u64))]))),
+        ..Default::default()
+    };
     let ctx = context(std::slice::from_ref(&file), options).await;
     let sql = "SELECT count(*) AS n, max(log_row) AS last FROM logs";
     let (before, after) = physical_rows_both_ways(&ctx, sql).await;

@@ -203,7 +203,7 @@ async fn reads_the_real_logs() {
 /// create the default catalog, as any session derived from another does).
 #[tokio::test]
 async fn the_scheduler_makes_iisql_sessions_from_client_settings() {
-    use ballista_core::extension::{SessionConfigExt, SessionConfigHelperExt};
+    use ballista_core::extension::SessionConfigHelperExt;
     // No scheduler listens there: a client context connects only when a query runs.
     let client = iisql_distributed::remote_context("df://127.0.0.1:9", iisql::session_config())
         .await
