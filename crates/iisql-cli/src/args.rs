@@ -364,6 +364,12 @@ pub struct InputArgs {
     #[arg(long, value_name = "ZONE")]
     pub time_zone: Option<String>,
 
+    /// Most memory that sorts, joins and aggregations hold (e.g. 512MB, 2GiB); beyond it they
+    /// spill to temporary files. Default: no limit, except for `convert`, whose sort by
+    /// timestamp holds at most 1 GiB.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+
     /// Run the queries on the DataFusion Ballista cluster whose scheduler is at URL
     /// (df://host:50050): an iisql-scheduler with iisql-executors that read the logs at the
     /// same paths or URLs. Needs an iisql built with the `cluster` feature.

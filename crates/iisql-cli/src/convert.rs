@@ -12,6 +12,9 @@ use datafusion::error::{DataFusionError, Result};
 use crate::args::{ConvertArgs, OutputArgs};
 use crate::progress::Progress;
 
+/// The memory `convert` holds by default (`--memory-limit` changes it).
+const CONVERT_MEMORY: u64 = 1 << 30;
+
 /// The Parquet files below `dir`, with their sizes.
 fn parquet_files(dir: &Path, out: &mut Vec<(String, u64)>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -35,7 +38,10 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
             "convert needs at least one PATH".into(),
         ));
     }
-    let mut runner = crate::setup(&a.input, &OutputArgs::table(), None).await?;
+    // The sort by timestamp spills beyond 1 GiB: memory bounded by the work, not the input.
+    let mut runner =
+        crate::setup_with_memory(&a.input, &OutputArgs::table(), None, Some(CONVERT_MEMORY))
+            .await?;
     let table = a.from_table.clone().unwrap_or_else(|| "logs".to_string());
     let schema = runner.ctx.table(table.as_str()).await?.schema().clone();
     let parts: Vec<String> = if a.partition_by.trim().eq_ignore_ascii_case("none") {

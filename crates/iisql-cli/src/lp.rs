@@ -160,6 +160,7 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
         partitions: None,
         time_zone,
         cluster: None,
+        memory_limit: None,
         timing: false,
         quiet,
     };

@@ -105,6 +105,40 @@ pub async fn setup(
     output: &OutputArgs,
     queries: Option<&Path>,
 ) -> Result<Runner> {
+    setup_with_memory(input, output, queries, None).await
+}
+
+/// The runtime of a local session: with `--memory-limit` (or `default`, in bytes), a
+/// `FairSpillPool` of that size, whose operators spill to temporary files beyond it.
+fn runtime(
+    input: &InputArgs,
+    default: Option<u64>,
+) -> Result<std::sync::Arc<datafusion::execution::runtime_env::RuntimeEnv>> {
+    use datafusion::execution::memory_pool::FairSpillPool;
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+    let limit = match &input.memory_limit {
+        Some(s) => Some(generate::parse_size(s).filter(|&n| n > 0).ok_or_else(|| {
+            DataFusionError::Plan(format!(
+                "--memory-limit: cannot read `{s}` (e.g. 512MB, 2GiB)"
+            ))
+        })?),
+        None => default,
+    };
+    let mut builder = RuntimeEnvBuilder::new();
+    if let Some(bytes) = limit {
+        builder = builder.with_memory_pool(std::sync::Arc::new(FairSpillPool::new(bytes as usize)));
+    }
+    builder.build_arc()
+}
+
+/// Like [`setup`], with `memory_default` bytes as the memory limit when `--memory-limit` is not
+/// given.
+pub async fn setup_with_memory(
+    input: &InputArgs,
+    output: &OutputArgs,
+    queries: Option<&Path>,
+    memory_default: Option<u64>,
+) -> Result<Runner> {
     let mut config = iisql::session_config();
     if let Some(n) = input.partitions {
         config = config.with_target_partitions(n.max(1));
@@ -117,9 +151,16 @@ pub async fn setup(
         })?;
         config.options_mut().execution.time_zone = Some(z.clone());
     }
+    if input.cluster.is_some() && input.memory_limit.is_some() {
+        return Err(DataFusionError::Plan(
+            "--memory-limit bounds a local run; on a cluster each executor's \
+             --memory-pool-size does"
+                .into(),
+        ));
+    }
     let ctx = match &input.cluster {
         Some(url) => cluster::context(url, config).await?,
-        None => iisql::new_context_with_config(config)?,
+        None => iisql::new_context_with_runtime(config, runtime(input, memory_default)?)?,
     };
     let mut opts = options(input)?;
     if let Some(z) = &input.time_zone {

@@ -44,8 +44,8 @@ pub use options::IisW3cOptions;
 pub use register::{RegisteredTable, expand_paths, register_detected, register_logs};
 pub use scan_log::{MAX_KEPT_REJECTS, RejectObserver, ScanLog, ScanReport};
 pub use session::{
-    new_context, new_context_with_config, register_iis, register_iis_with_options, scan_log,
-    session_config,
+    new_context, new_context_with_config, new_context_with_runtime, register_iis,
+    register_iis_with_options, scan_log, session_config,
 };
 
 /// The parser crate, re-exported.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use datafusion::datasource::listing_table_factory::ListingTableFactory;
 use datafusion::error::Result;
 use datafusion::execution::context::SessionContext;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::SessionConfig;
 
 use crate::format::IisW3cFormatFactory;
@@ -33,11 +34,21 @@ pub fn new_context() -> Result<SessionContext> {
 }
 
 /// Like [`new_context`], starting from the caller's config (a [`ScanLog`] is added if missing).
-pub fn new_context_with_config(mut config: SessionConfig) -> Result<SessionContext> {
+pub fn new_context_with_config(config: SessionConfig) -> Result<SessionContext> {
+    new_context_with_runtime(config, Arc::new(RuntimeEnv::default()))
+}
+
+/// Like [`new_context_with_config`], with the caller's runtime: its memory pool (a
+/// `FairSpillPool` bounds what sorts, joins and aggregations hold, the rest spilling to its
+/// disk manager's temporary files), object stores and caches.
+pub fn new_context_with_runtime(
+    mut config: SessionConfig,
+    runtime: Arc<RuntimeEnv>,
+) -> Result<SessionContext> {
     if config.get_extension::<ScanLog>().is_none() {
         config = config.with_extension(Arc::new(ScanLog::new()));
     }
-    let ctx = SessionContext::new_with_config(config).enable_url_table();
+    let ctx = SessionContext::new_with_config_rt(config, runtime).enable_url_table();
     register_iis(&ctx)?;
     Ok(ctx)
 }

@@ -212,3 +212,55 @@ fn checkpoints_work_for_queries_and_notice_replaced_files() {
         String::from_utf8_lossy(&out)
     );
 }
+
+/// `--memory-limit`: the sort by timestamp spills to temporary files beyond it, and the
+/// conversion holds the same rows as one with room to spare.
+#[test]
+fn a_memory_limit_makes_the_sort_spill_and_keeps_every_row() {
+    let sample = root().join("data/sample");
+    let sample = sample.to_str().unwrap();
+    // 96 MB is below what sorting the 4 MB sample holds (its text columns share read
+    // buffers, which DataFusion counts per column): the plan must spill.
+    let plan = crate::stdout_of(&[
+        sample,
+        "-q",
+        "--memory-limit",
+        "96MB",
+        "-c",
+        "EXPLAIN ANALYZE SELECT * FROM logs ORDER BY timestamp",
+    ]);
+    let spills: u64 = plan
+        .split("spill_count=")
+        .skip(1)
+        .filter_map(|s| {
+            s.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    assert!(spills > 0, "{plan}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let tight = dir.path().join("tight");
+    let roomy = dir.path().join("roomy");
+    for (to, limit) in [(&tight, "96MB"), (&roomy, "4GiB")] {
+        iisql()
+            .args(["convert", sample, "--to"])
+            .arg(to)
+            .args(["--memory-limit", limit, "-q"])
+            .assert()
+            .success();
+    }
+    let want = crate::stdout_of(&[sample, "-q", "--format", "csv", "-c", &summary_sql("logs")]);
+    assert_eq!(summary_of_parquet(&tight), want);
+    assert_eq!(summary_of_parquet(&roomy), want);
+
+    iisql()
+        .args([sample, "--memory-limit", "lots", "-c", "SELECT 1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "--memory-limit: cannot read `lots`",
+        ));
+}
