@@ -12,6 +12,9 @@ use datafusion::error::{DataFusionError, Result};
 use crate::args::{ConvertArgs, OutputArgs};
 use crate::progress::Progress;
 
+/// The folder name Hive, Spark, Trino and DuckDB read as a NULL partition value.
+const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
+
 /// The memory `convert` holds by default (`--memory-limit` changes it).
 const CONVERT_MEMORY: u64 = 1 << 30;
 
@@ -89,13 +92,29 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
         // Checked above to be columns; snake_case names need no quotes.
         format!("PARTITIONED BY ({})", parts.join(", "))
     };
+    // A row without a value for a partition column goes to Hive's NULL folder
+    // (`s_computername=__HIVE_DEFAULT_PARTITION__`), which Spark, Trino and DuckDB read as
+    // NULL, rather than to an empty name (`s_computername=`), which they read as ''.
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let c = f.name();
+            if parts.iter().any(|p| p == c) {
+                format!("coalesce(CAST(\"{c}\" AS VARCHAR), '{HIVE_NULL}') AS \"{c}\"")
+            } else {
+                format!("\"{c}\"")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     let dir = if to.ends_with('/') {
         to.clone()
     } else {
         format!("{to}/")
     };
     let sql = format!(
-        "COPY (SELECT * FROM \"{table}\" ORDER BY timestamp, log_filename, log_row) TO '{}' \
+        "COPY (SELECT {columns} FROM \"{table}\" ORDER BY timestamp, log_filename, log_row) TO '{}' \
          STORED AS PARQUET {partitioned} OPTIONS ('format.compression' 'zstd(3)', \
          'format.max_row_group_size' '122880')",
         dir.replace('\'', "''")

@@ -264,3 +264,62 @@ fn a_memory_limit_makes_the_sort_spill_and_keeps_every_row() {
             "--memory-limit: cannot read `lots`",
         ));
 }
+
+/// A row without a value for a partition column goes to Hive's NULL folder, which Spark, Trino
+/// and pyarrow read as NULL; the others keep their values as folder names.
+#[test]
+fn rows_without_a_partition_value_go_to_the_hive_null_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = "#Software: Microsoft Internet Information Services 10.0\n";
+    fs::write(
+        dir.path().join("u_ex251103.log"),
+        format!("{header}#Fields: date time cs-method cs-uri-stem sc-status\n2025-11-03 10:00:00 GET /a 200\n"),
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("u_ex251104.log"),
+        format!(
+            "{header}#Fields: date time s-computername cs-method cs-uri-stem sc-status\n\
+             2025-11-04 10:00:00 CAS9 GET /b 200\n2025-11-04 10:00:01 CAS9 GET /c 404\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    iisql()
+        .arg("convert")
+        .arg(dir.path())
+        .arg("--to")
+        .arg(&out)
+        .args(["--partition-by", "date,s_computername", "-q"])
+        .assert()
+        .success();
+    let mut folders: Vec<String> = walk(&out)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .map(|p| {
+            let rel = p.parent().unwrap().strip_prefix(&out).unwrap();
+            rel.display().to_string()
+        })
+        .collect();
+    folders.sort();
+    assert_eq!(
+        folders,
+        [
+            "date=2025-11-03/s_computername=__HIVE_DEFAULT_PARTITION__",
+            "date=2025-11-04/s_computername=CAS9"
+        ]
+    );
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
