@@ -182,7 +182,13 @@ pub async fn setup_with_memory(
     if let Some(path) = &input.checkpoint {
         let checkpoint = iisql::checkpoint::Checkpoint::load(path)?;
         let files = iisql::register::local_log_files(&input.paths, &opts)?;
-        let inc = checkpoint.plan(&files)?;
+        let urls: Vec<String> = input
+            .paths
+            .iter()
+            .filter(|p| p.contains("://") && !p.starts_with("file://"))
+            .cloned()
+            .collect();
+        let inc = checkpoint.plan_all(&ctx, &files, &urls).await?;
         if !input.quiet {
             for f in &inc.restarted {
                 eprintln!("{f}: rotated or replaced since the checkpoint; read from its start");

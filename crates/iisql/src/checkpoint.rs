@@ -11,7 +11,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
+use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::context::SessionContext;
+use futures::TryStreamExt;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
 use crate::error::IisqlError;
 
@@ -177,57 +181,176 @@ impl Checkpoint {
                 .map_or(0, |d| d.as_millis() as i64);
             let mut first = vec![0u8; HEAD_BYTES.min(size as usize)];
             f.read_exact(&mut first).map_err(|e| io(path, e))?;
-            let head = fnv1a(&first);
             let end = if read_whole(path) {
                 size
             } else {
                 complete_end(&mut f, size).map_err(|e| io(path, e))?
             };
-            let old = self.files.get(path);
-            // The bytes the old mark hashed: a file that grew past them keeps their hash.
-            let old_head = old.map(|m| {
-                let n = (m.head_len as usize).min(first.len());
-                (n as u64 == m.head_len).then(|| fnv1a(&first[..n]))
-            });
-            let same = old.is_some_and(|m| {
-                let head = old_head.clone().flatten().unwrap_or_default();
-                if read_whole(path) {
-                    // Compressed files and archives: done once, unless they changed at all.
-                    m.head == head && m.size == size && m.modified_ms == modified_ms
-                } else {
-                    // The same file grown (or untouched): on from where the last run stopped.
-                    m.head == head && size >= m.size && m.offset <= end
-                }
-            });
-            let start = match old {
-                Some(m) if same => m.offset,
-                Some(_) => {
-                    inc.restarted.push(path.clone());
-                    0
-                }
-                None => 0,
-            };
-            inc.new_bytes += end.saturating_sub(start);
-            inc.ranges.insert(path.clone(), (start, end.max(start)));
-            inc.next.files.insert(
-                path.clone(),
-                FileMark {
-                    size,
-                    modified_ms,
-                    head,
-                    head_len: first.len() as u64,
-                    offset: end.max(start),
-                },
-            );
+            self.add(&mut inc, path, size, modified_ms, &first, end);
         }
-        // Files no longer given are forgotten only if they are gone; others keep their marks.
+        // Files no longer given are forgotten only if they are gone; others (and objects, which
+        // only [`Self::plan_urls`] looks at) keep their marks.
         for (path, m) in &self.files {
-            if !inc.next.files.contains_key(path) && Path::new(path).exists() {
+            if !inc.next.files.contains_key(path) && (is_url(path) || Path::new(path).exists()) {
                 inc.next.files.insert(path.clone(), m.clone());
             }
         }
         Ok(inc)
     }
+
+    /// Plans a run over the log objects under `urls` (`s3://bucket/logs/`, `gs://...`, a single
+    /// object's URL) in `ctx`'s object stores, as [`Self::plan`] does for local files: each
+    /// object is known by its URL, its size, modification time and a hash of its first bytes
+    /// (ranged reads), and only its new complete lines are read. An object re-uploaded with more
+    /// lines (as sync tools upload a growing log) is read on from where the last run stopped.
+    pub async fn plan_urls(&self, ctx: &SessionContext, urls: &[String]) -> Result<Increment> {
+        let mut inc = Increment::default();
+        let state = ctx.state();
+        let mut listed = Vec::new();
+        for url in urls {
+            crate::stores::register_store_for(ctx, url)?;
+            let table_url = ListingTableUrl::parse(url)?;
+            let store = state.runtime_env().object_store(&table_url)?;
+            let base = table_url.object_store().as_str().to_string();
+            listed.push(crate::opener::display_name(
+                &base,
+                table_url.prefix().as_ref(),
+            ));
+            // Straight from the store: a session's listing cache may predate the new objects.
+            let objects: Vec<ObjectMeta> = match store.head(table_url.prefix()).await {
+                Ok(one) if !url.ends_with('/') => vec![one],
+                _ => store.list(Some(table_url.prefix())).try_collect().await?,
+            };
+            for meta in objects {
+                let name = crate::opener::display_name(&base, meta.location.as_ref());
+                let file_name = meta.location.filename().unwrap_or_default();
+                if !crate::register::is_log_file(file_name) {
+                    continue;
+                }
+                let size = meta.size;
+                let first = store
+                    .get_range(&meta.location, 0..(HEAD_BYTES as u64).min(size))
+                    .await?;
+                let end = if read_whole(&name) {
+                    size
+                } else {
+                    object_complete_end(store.as_ref(), &meta.location, size).await?
+                };
+                let modified_ms = meta.last_modified.timestamp_millis();
+                self.add(&mut inc, &name, size, modified_ms, &first, end);
+            }
+        }
+        // Objects no longer listed under a listed URL are gone; the others keep their marks.
+        for (name, m) in &self.files {
+            if is_url(name)
+                && !inc.next.files.contains_key(name)
+                && !listed.iter().any(|l| name.starts_with(l.as_str()))
+            {
+                inc.next.files.insert(name.clone(), m.clone());
+            }
+        }
+        Ok(inc)
+    }
+
+    /// Plans a run over local `files` and the objects under `urls` together.
+    pub async fn plan_all(
+        &self,
+        ctx: &SessionContext,
+        files: &[String],
+        urls: &[String],
+    ) -> Result<Increment> {
+        let mut inc = self.plan(files)?;
+        if urls.is_empty() {
+            return Ok(inc);
+        }
+        let remote = self.plan_urls(ctx, urls).await?;
+        inc.next.files.retain(|name, _| !is_url(name));
+        inc.next.files.extend(
+            remote
+                .next
+                .files
+                .into_iter()
+                .filter(|(name, _)| is_url(name)),
+        );
+        inc.ranges.extend(remote.ranges);
+        inc.restarted.extend(remote.restarted);
+        inc.new_bytes += remote.new_bytes;
+        Ok(inc)
+    }
+
+    /// Adds the file `name` (of `size` bytes, modified at `modified_ms`, starting with `first`,
+    /// its last complete line ending at `end`) to `inc`: from the last run's offset when it is
+    /// the same file, grown or untouched; from its start when it is new, rotated or replaced.
+    fn add(
+        &self,
+        inc: &mut Increment,
+        name: &str,
+        size: u64,
+        modified_ms: i64,
+        first: &[u8],
+        end: u64,
+    ) {
+        let head = fnv1a(first);
+        let old = self.files.get(name);
+        // The bytes the old mark hashed: a file that grew past them keeps their hash.
+        let old_head = old.map(|m| {
+            let n = (m.head_len as usize).min(first.len());
+            (n as u64 == m.head_len).then(|| fnv1a(&first[..n]))
+        });
+        let same = old.is_some_and(|m| {
+            let head = old_head.clone().flatten().unwrap_or_default();
+            if read_whole(name) {
+                // Compressed files and archives: done once, unless they changed at all.
+                m.head == head && m.size == size && m.modified_ms == modified_ms
+            } else {
+                // The same file grown (or untouched): on from where the last run stopped.
+                m.head == head && size >= m.size && m.offset <= end
+            }
+        });
+        let start = match old {
+            Some(m) if same => m.offset,
+            Some(_) => {
+                inc.restarted.push(name.to_string());
+                0
+            }
+            None => 0,
+        };
+        inc.new_bytes += end.saturating_sub(start);
+        inc.ranges.insert(name.to_string(), (start, end.max(start)));
+        inc.next.files.insert(
+            name.to_string(),
+            FileMark {
+                size,
+                modified_ms,
+                head,
+                head_len: first.len() as u64,
+                offset: end.max(start),
+            },
+        );
+    }
+}
+
+/// Whether a checkpoint entry names an object by URL rather than a local file by path.
+fn is_url(name: &str) -> bool {
+    name.contains("://")
+}
+
+/// [`complete_end`] of an object, by ranged reads from its end.
+async fn object_complete_end(
+    store: &dyn ObjectStore,
+    location: &object_store::path::Path,
+    size: u64,
+) -> Result<u64> {
+    let mut end = size;
+    while end > 0 {
+        let start = end.saturating_sub(64 << 10);
+        let bytes = store.get_range(location, start..end).await?;
+        if let Some(i) = memchr::memrchr(b'\n', &bytes) {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
 }
 
 #[cfg(test)]

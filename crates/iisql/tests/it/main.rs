@@ -2,6 +2,7 @@
 
 mod activesync;
 mod chart;
+mod checkpoint;
 mod formats;
 mod html_report;
 mod library;
