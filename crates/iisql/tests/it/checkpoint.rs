@@ -35,8 +35,10 @@ async fn run(store: &Arc<InMemory>, cp: &Checkpoint) -> (Vec<String>, Checkpoint
     let ctx = &context(store);
     let urls = ["memory://bucket/logs/".to_string()];
     let inc = cp.plan_all(ctx, &[], &urls).await.unwrap();
-    let mut options = IisW3cOptions::default();
-    options.ranges = Some(Arc::new(inc.ranges));
+    let options = IisW3cOptions {
+        ranges: Some(Arc::new(inc.ranges)),
+        ..Default::default()
+    };
     iisql::register_logs(ctx, "logs", &urls, options)
         .await
         .unwrap();
