@@ -205,12 +205,11 @@ impl Checkpoint {
     /// lines (as sync tools upload a growing log) is read on from where the last run stopped.
     pub async fn plan_urls(&self, ctx: &SessionContext, urls: &[String]) -> Result<Increment> {
         let mut inc = Increment::default();
-        let state = ctx.state();
         let mut listed = Vec::new();
         for url in urls {
             crate::stores::register_store_for(ctx, url)?;
             let table_url = ListingTableUrl::parse(url)?;
-            let store = state.runtime_env().object_store(&table_url)?;
+            let store = ctx.runtime_env().object_store(&table_url)?;
             let base = table_url.object_store().as_str().to_string();
             listed.push(crate::opener::display_name(
                 &base,
