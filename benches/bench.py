@@ -221,6 +221,8 @@ def main():
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--questions", default="Q1,Q2,Q3,Q4,Q5")
+    ap.add_argument("--modes", default="plain,honour",
+                    help="peer modes to run (plain: DuckDB's and Polars' CSV readers; honour: with #Fields changes)")
     args = ap.parse_args()
     corpus = os.path.abspath(args.corpus)
     glob = corpus + "/**/*.log"
@@ -243,7 +245,7 @@ def main():
             t2, rss2, so = timed(["wc", "-l"] + files, args.runs)
             tools.append(("wc -l (floor)", t2, rss2, "n/a"))
         for peer, script in (("duckdb", duck_script), ("polars", polars_script)):
-            for mode in ("plain", "honour"):
+            for mode in args.modes.split(","):
                 pout = os.path.join(tmp, f"{q}-{peer}-{mode}.parquet")
                 cmd = [args.python, "-c", script(mode, q, glob, pout)]
                 t2, rss2, so = timed(cmd, args.runs)

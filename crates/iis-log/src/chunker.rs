@@ -16,6 +16,9 @@ pub const DEFAULT_CHUNK_SIZE: usize = 2 << 20;
 /// Default longest line read as a line (16 MiB); a longer one is rejected without buffering it.
 pub const DEFAULT_MAX_LINE: usize = 16 << 20;
 
+/// Chunks handed on that are kept to be reused when nothing else holds them any more.
+const REUSED: usize = 4;
+
 /// What the chunker hands on.
 #[derive(Debug, Clone)]
 pub enum Chunk {
@@ -41,6 +44,10 @@ pub struct LineChunker {
     /// Inside an over-long line: its length so far and its head.
     skipping: Option<(u64, Vec<u8>)>,
     out: VecDeque<Chunk>,
+    /// The last chunks handed on. Once the batches that point into one are gone, its memory
+    /// takes the next chunk: reading into memory already mapped and cached is cheaper than
+    /// into a new allocation.
+    handed: VecDeque<Buffer>,
 }
 
 impl Default for LineChunker {
@@ -59,7 +66,37 @@ impl LineChunker {
             max_line: DEFAULT_MAX_LINE,
             skipping: None,
             out: VecDeque::new(),
+            handed: VecDeque::new(),
         }
+    }
+
+    /// An empty buffer for the next chunk: a handed-on chunk nothing holds any more, or a new one.
+    fn fresh(&mut self) -> Vec<u8> {
+        let capacity = self.target + self.target / 8;
+        for _ in 0..self.handed.len() {
+            let Some(b) = self.handed.pop_front() else {
+                break;
+            };
+            match b.into_vec::<u8>() {
+                Ok(mut v) if v.capacity() >= capacity => {
+                    v.clear();
+                    return v;
+                }
+                Ok(_) => {}
+                Err(b) => self.handed.push_back(b),
+            }
+        }
+        Vec::with_capacity(capacity)
+    }
+
+    /// Hands `chunk` on as whole lines, keeping a reference to reuse its memory later.
+    fn hand_on(&mut self, chunk: Vec<u8>) {
+        let b = Buffer::from_vec(chunk);
+        if self.handed.len() >= REUSED {
+            self.handed.pop_front();
+        }
+        self.handed.push_back(b.clone());
+        self.out.push_back(Chunk::Lines(b));
     }
 
     /// Sets the longest line kept as a line (at least 1 KiB).
@@ -190,18 +227,17 @@ impl LineChunker {
             let line = std::mem::take(&mut self.buf);
             let head = line[..line.len().min(MAX_REJECT_TEXT)].to_vec();
             self.skipping = Some((line.len() as u64, head));
-            self.buf = Vec::with_capacity(self.target + self.target / 8);
+            self.buf = self.fresh();
         }
     }
 
     /// Emits `buf[..=nl]` as a chunk and keeps the rest.
     fn split(&mut self, nl: usize) {
-        let rest = self.buf[nl + 1..].to_vec();
+        let mut next = self.fresh();
+        next.extend_from_slice(&self.buf[nl + 1..]);
         self.buf.truncate(nl + 1);
-        let mut next = Vec::with_capacity(self.target + self.target / 8);
-        next.extend_from_slice(&rest);
         let chunk = std::mem::replace(&mut self.buf, next);
-        self.out.push_back(Chunk::Lines(Buffer::from_vec(chunk)));
+        self.hand_on(chunk);
     }
 }
 

@@ -11,22 +11,25 @@ use arrow_array::builder::{
     Float64Builder, Int32Builder, Int64Builder, StringBuilder, StringViewBuilder,
 };
 use arrow_array::{
-    ArrayRef, Date32Array, Int64Array, RecordBatch, RecordBatchOptions, TimestampMillisecondArray,
-    new_null_array,
+    Array, ArrayRef, BooleanArray, Date32Array, Int64Array, RecordBatch, RecordBatchOptions,
+    TimestampMillisecondArray, new_null_array,
 };
 use arrow_buffer::Buffer;
 use arrow_schema::{Schema, SchemaRef};
+use arrow_select::coalesce::BatchCoalescer;
 
 use crate::chunker::Chunk;
 use crate::datetime::{MS_PER_DAY, parse_date, parse_time};
 use crate::datetime::{parse_datetime, parse_time_lenient, parse_us_date};
 use crate::directives::{Directive, parse_directive};
 use crate::error::{Error, Result};
+use crate::filter::RowFilter;
 use crate::formats::{Dialect, LogFormat};
 use crate::layout::{Layout, RequestPart};
 use crate::range::RangeStart;
 use crate::reject::{MAX_REJECT_TEXT, Reject, RejectReason, ScanStats};
 use crate::schema::{ColumnKind, column_kinds};
+use crate::separators::Separators;
 use crate::tokenize::{fields_separator, split_line, unescape, value_span};
 
 /// What to decode: the table's file schema, the columns wanted, batch size and the layout of
@@ -46,6 +49,8 @@ pub struct DecoderConfig {
     /// The field that takes separators past the layout's (IIS native's parameters).
     greedy: Option<usize>,
     time_zone: Option<chrono_tz::Tz>,
+    /// The condition rows must meet, and the schema of the columns it reads.
+    filter: Option<(Arc<dyn RowFilter>, SchemaRef)>,
 }
 
 impl DecoderConfig {
@@ -74,6 +79,7 @@ impl DecoderConfig {
             alternates: Vec::new(),
             greedy: None,
             time_zone: None,
+            filter: None,
         }
         .with_format(LogFormat::IisW3c))
     }
@@ -98,6 +104,21 @@ impl DecoderConfig {
     pub fn with_time_zone(mut self, tz: chrono_tz::Tz) -> Self {
         self.time_zone = Some(tz);
         self
+    }
+
+    /// Keeps only the rows `filter` accepts. The columns it reads are built for every row; the
+    /// other projected columns only for the rows kept, so their values (and any value they fail
+    /// to read as their type) are not looked at in the rows dropped.
+    pub fn with_filter(mut self, filter: Arc<dyn RowFilter>) -> Result<Self> {
+        let columns = filter.columns();
+        if columns.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(Error::Filter(
+                format!("filter columns {columns:?} are not ascending").into(),
+            ));
+        }
+        let schema = Arc::new(self.schema.project(columns)?);
+        self.filter = Some((filter, schema));
+        Ok(self)
     }
 
     /// The format read.
@@ -174,6 +195,8 @@ pub struct W3cDecoder {
     last_directive_was_fields: bool,
     /// Whether the chunk being decoded holds a NUL byte (lines are then searched for NUL runs).
     chunk_has_nul: bool,
+    /// With a filter: gathers the small batches of the rows it keeps into full ones.
+    coalescer: Option<BatchCoalescer>,
 }
 
 /// A borrowed view of the segment, used while building columns.
@@ -186,7 +209,24 @@ struct Segment<'a> {
     plain: bool,
 }
 
-impl Segment<'_> {
+impl<'a> Segment<'a> {
+    fn new(
+        cfg: &DecoderConfig,
+        data: &'a [u8],
+        starts: &'a [u32],
+        stride: usize,
+        rows: usize,
+    ) -> Self {
+        Segment {
+            data,
+            starts,
+            stride,
+            rows,
+            dialect: cfg.dialect,
+            plain: cfg.plain(),
+        }
+    }
+
     #[inline]
     fn field(&self, row: usize, pos: usize) -> (usize, usize) {
         let i = row * self.stride + pos;
@@ -252,6 +292,23 @@ struct RowTimes {
     days: Vec<Option<i32>>,
     /// The local date and time as logged, in milliseconds since the epoch of that wall clock.
     local: Vec<Option<i64>>,
+}
+
+impl RowTimes {
+    /// The times of the rows `mask` selects.
+    fn keep(self, mask: &BooleanArray) -> Self {
+        fn pick<T: Copy>(v: Vec<T>, mask: &BooleanArray) -> Vec<T> {
+            if v.len() != mask.len() {
+                return v;
+            }
+            mask.values().set_indices().map(|i| v[i]).collect()
+        }
+        Self {
+            utc: pick(self.utc, mask),
+            days: pick(self.days, mask),
+            local: pick(self.local, mask),
+        }
+    }
 }
 
 /// The day (since the epoch) of a time in milliseconds.
@@ -371,6 +428,11 @@ impl W3cDecoder {
             batches: VecDeque::new(),
             last_directive_was_fields: false,
             chunk_has_nul: false,
+            // A batch at least half full goes on as it is.
+            coalescer: (cfg.filter.is_some() && !cfg.projection.is_empty()).then(|| {
+                BatchCoalescer::new(Arc::clone(&cfg.projected), cfg.batch_size)
+                    .with_biggest_coalesce_batch_size(Some(cfg.batch_size / 2))
+            }),
             cfg,
         }
     }
@@ -494,7 +556,7 @@ impl W3cDecoder {
         }
         self.seg_buf = Some(buf.clone());
         self.chunk_has_nul = memchr::memchr(0, &data[pos..end]).is_some();
-        if self.cfg.projection.is_empty() {
+        if self.cfg.projection.is_empty() && self.cfg.filter.is_none() {
             self.count_lines(data, pos, start, end, last, base_offset)?;
             self.flush()?;
             self.seg_buf = None;
@@ -516,7 +578,7 @@ impl W3cDecoder {
         let mut found = 1usize;
         let mut n = self.layout.len();
         self.starts.push(line_start as u32);
-        for i in memchr::memchr2_iter(b' ', b'\n', &data[pos..end]) {
+        for i in Separators::new(&data[pos..end], b' ', b'\n') {
             let p = pos + i;
             if data[p] == b' ' {
                 if found < n {
@@ -892,46 +954,115 @@ impl W3cDecoder {
         let Some(buf) = self.seg_buf.clone() else {
             return Ok(());
         };
-        let starts = std::mem::take(&mut self.starts);
-        let seg = Segment {
-            data: buf.as_slice(),
-            starts: &starts,
-            stride: self.layout.len() + 1,
-            rows,
-            dialect: self.cfg.dialect,
-            plain: self.cfg.plain(),
-        };
-        let cfg = self.cfg.clone();
-        let ts_projected = cfg
-            .projection
-            .iter()
-            .any(|&c| cfg.kinds[c] == ColumnKind::Timestamp);
-        // Rows' times when a column needs them.
-        let needs_times = cfg.projection.iter().any(|&c| {
-            matches!(
-                cfg.kinds[c],
-                ColumnKind::Timestamp | ColumnKind::Date | ColumnKind::LocalTimestamp
-            )
-        });
-        let mut times = if needs_times {
-            Some(self.row_times(&seg, ts_projected))
-        } else {
-            None
-        };
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(cfg.projection.len());
-        for &c in &cfg.projection {
-            let col = self.build_column(c, &seg, &buf, times.as_mut())?;
-            columns.push(col);
-        }
-        let opts = RecordBatchOptions::new().with_row_count(Some(rows));
-        let batch = RecordBatch::try_new_with_options(cfg.projected.clone(), columns, &opts)?;
-        self.batches.push_back(batch);
-        let mut starts = starts;
+        let mut starts = std::mem::take(&mut self.starts);
+        let result = self.build_batch(&buf, &mut starts, rows);
         starts.clear();
         self.starts = starts;
         self.rows_line.clear();
         self.rows_offset.clear();
+        result
+    }
+
+    /// Builds the `rows` pending rows (field starts in `starts`) into a batch: with a filter,
+    /// its columns first, then the other projected columns of the rows it keeps.
+    fn build_batch(&mut self, buf: &Buffer, starts: &mut Vec<u32>, rows: usize) -> Result<()> {
+        let cfg = Arc::clone(&self.cfg);
+        let stride = self.layout.len() + 1;
+        let reads = |c: &usize, kinds: &[ColumnKind]| kinds.contains(&cfg.kinds[*c]);
+        let time_kinds = [
+            ColumnKind::Timestamp,
+            ColumnKind::Date,
+            ColumnKind::LocalTimestamp,
+        ];
+        // The UTC time is parsed when a column built in either pass needs it.
+        let filter_columns = cfg.filter.as_ref().map_or(&[][..], |(f, _)| f.columns());
+        let need_utc = cfg
+            .projection
+            .iter()
+            .chain(filter_columns)
+            .any(|c| reads(c, &[ColumnKind::Timestamp]));
+        let mut rows = rows;
+        let mut times: Option<RowTimes> = None;
+        let mut built: Vec<(usize, ArrayRef)> = Vec::new();
+        if let Some((filter, filter_schema)) = &cfg.filter {
+            let seg = Segment::new(&cfg, buf.as_slice(), starts, stride, rows);
+            if filter_columns.iter().any(|c| reads(c, &time_kinds)) {
+                times = Some(self.row_times(&seg, need_utc));
+            }
+            let mut columns = Vec::with_capacity(filter_columns.len());
+            for &c in filter_columns {
+                columns.push(self.build_column(c, &seg, buf, times.as_ref())?);
+            }
+            let opts = RecordBatchOptions::new().with_row_count(Some(rows));
+            let batch =
+                RecordBatch::try_new_with_options(Arc::clone(filter_schema), columns, &opts)?;
+            let mask = filter.evaluate(&batch).map_err(Error::Filter)?;
+            if mask.len() != rows {
+                return Err(Error::Filter(
+                    format!("{} values for {rows} rows", mask.len()).into(),
+                ));
+            }
+            let mask = if mask.null_count() > 0 {
+                arrow_select::filter::prep_null_mask_filter(&mask)
+            } else {
+                mask
+            };
+            let kept = mask.true_count();
+            if kept == 0 {
+                return Ok(());
+            }
+            let mut columns = batch.columns().to_vec();
+            if kept < rows {
+                self.keep_rows(&mask, starts, stride);
+                columns = columns
+                    .iter()
+                    .map(|c| arrow_select::filter::filter(c, &mask))
+                    .collect::<std::result::Result<_, _>>()?;
+                times = times.map(|t| t.keep(&mask));
+                rows = kept;
+            }
+            built = filter_columns.iter().copied().zip(columns).collect();
+        }
+        let seg = Segment::new(&cfg, buf.as_slice(), starts, stride, rows);
+        if times.is_none() && cfg.projection.iter().any(|c| reads(c, &time_kinds)) {
+            times = Some(self.row_times(&seg, need_utc));
+        }
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(cfg.projection.len());
+        for &c in &cfg.projection {
+            match built.iter().find(|(b, _)| *b == c) {
+                Some((_, col)) => columns.push(Arc::clone(col)),
+                None => columns.push(self.build_column(c, &seg, buf, times.as_ref())?),
+            }
+        }
+        let opts = RecordBatchOptions::new().with_row_count(Some(rows));
+        let batch = RecordBatch::try_new_with_options(cfg.projected.clone(), columns, &opts)?;
+        match self.coalescer.as_mut() {
+            Some(c) => {
+                c.push_batch(batch)?;
+                while let Some(b) = c.next_completed_batch() {
+                    self.batches.push_back(b);
+                }
+            }
+            None => self.batches.push_back(batch),
+        }
         Ok(())
+    }
+
+    /// Keeps the pending rows `mask` selects: their field starts (`stride` per row), lines and
+    /// offsets move to the front, in order.
+    fn keep_rows(&mut self, mask: &BooleanArray, starts: &mut Vec<u32>, stride: usize) {
+        let mut w = 0;
+        for r in mask.values().set_indices() {
+            if r != w {
+                starts.copy_within(r * stride..(r + 1) * stride, w * stride);
+                self.rows_line[w] = self.rows_line[r];
+                self.rows_offset[w] = self.rows_offset[r];
+            }
+            w += 1;
+        }
+        starts.truncate(w * stride);
+        self.rows_line.truncate(w);
+        self.rows_offset.truncate(w);
     }
 
     fn value_reject(&mut self, seg: &Segment<'_>, row: usize, pos: usize) {
@@ -953,7 +1084,7 @@ impl W3cDecoder {
         c: usize,
         seg: &Segment<'_>,
         buf: &Buffer,
-        times: Option<&mut RowTimes>,
+        times: Option<&RowTimes>,
     ) -> Result<ArrayRef> {
         let kind = self.cfg.kinds[c];
         let rows = seg.rows;
@@ -982,9 +1113,8 @@ impl W3cDecoder {
                 }
                 Arc::new(b.finish())
             }
-            // Each of the row times is one column's: moved into it, not copied.
             ColumnKind::Timestamp => {
-                let utc = times.map_or_else(|| vec![None; rows], |t| std::mem::take(&mut t.utc));
+                let utc = times.map_or_else(|| vec![None; rows], |t| t.utc.clone());
                 let arr = TimestampMillisecondArray::from(utc);
                 Arc::new(match &dt {
                     arrow_schema::DataType::Timestamp(_, tz) => arr.with_timezone_opt(tz.clone()),
@@ -992,12 +1122,11 @@ impl W3cDecoder {
                 })
             }
             ColumnKind::LocalTimestamp => {
-                let local =
-                    times.map_or_else(|| vec![None; rows], |t| std::mem::take(&mut t.local));
+                let local = times.map_or_else(|| vec![None; rows], |t| t.local.clone());
                 Arc::new(TimestampMillisecondArray::from(local))
             }
             ColumnKind::Date => {
-                let days = times.map_or_else(|| vec![None; rows], |t| std::mem::take(&mut t.days));
+                let days = times.map_or_else(|| vec![None; rows], |t| t.days.clone());
                 Arc::new(Date32Array::from(days))
             }
             ColumnKind::DateTime => match pos {
@@ -1257,7 +1386,14 @@ impl W3cDecoder {
 
     /// Builds any rows still pending. Call after the last chunk.
     pub fn finish(&mut self) -> Result<()> {
-        self.flush()
+        self.flush()?;
+        if let Some(c) = self.coalescer.as_mut() {
+            c.finish_buffered_batch()?;
+            while let Some(b) = c.next_completed_batch() {
+                self.batches.push_back(b);
+            }
+        }
+        Ok(())
     }
 
     /// The next finished batch, if any.

@@ -27,6 +27,9 @@ pub enum Error {
         /// Byte offset of the chunk.
         offset: u64,
     },
+    /// A row filter (see [`crate::RowFilter`]) failed or returned the wrong number of values.
+    #[error("evaluating the scan's filter: {0}")]
+    Filter(crate::FilterError),
 }
 
 /// Result with this crate's [`Error`].

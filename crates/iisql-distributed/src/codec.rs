@@ -267,8 +267,18 @@ impl PhysicalExtensionCodec for IisqlPhysicalCodec {
         let options = options_of(node.options.as_ref())?;
         let compression = options.compression;
         let table_schema = parse_table_schema_from_proto(conf)?;
-        let source = Arc::new(IisW3cSource::new(table_schema, options, scan_log(ctx)));
         let decode_ctx = PhysicalPlanDecodeContext::new(ctx, self);
+        // Dropping the pushed-down `WHERE` would return the rows it filters out.
+        let predicate = node
+            .predicate
+            .as_ref()
+            .map(|p| {
+                proto_converter.proto_to_physical_expr(p, table_schema.table_schema(), &decode_ctx)
+            })
+            .transpose()?;
+        let source = Arc::new(
+            IisW3cSource::new(table_schema, options, scan_log(ctx)).with_predicate(predicate),
+        );
         let conf = parse_protobuf_file_scan_config(conf, &decode_ctx, proto_converter, source)?;
         // The file scan's protobuf has no compression: the format sets it, as at planning.
         let conf = FileScanConfigBuilder::from(conf)
@@ -289,6 +299,10 @@ impl PhysicalExtensionCodec for IisqlPhysicalCodec {
         let scan = LogScanNode {
             conf: Some(serialize_file_scan_config(conf, self, proto_converter)?),
             options: Some(OptionsNode::from(source.options())),
+            predicate: source
+                .predicate()
+                .map(|p| proto_converter.physical_expr_to_proto(p, self))
+                .transpose()?,
         };
         proto::encode(&scan, buf)
     }

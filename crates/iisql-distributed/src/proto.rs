@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::error::{DataFusionError, Result};
-use datafusion_proto::protobuf::{FileScanExecConf, Schema};
+use datafusion_proto::protobuf::{FileScanExecConf, PhysicalExprNode, Schema};
 use iisql::IisW3cOptions;
 
 /// The bytes every iisql node starts with. Ballista's and DataFusion's own extension nodes are
@@ -42,6 +42,9 @@ pub struct LogScanNode {
     /// How the files are read.
     #[prost(message, optional, tag = "2")]
     pub options: Option<OptionsNode>,
+    /// The `WHERE` conditions pushed down into the scan, over the table schema.
+    #[prost(message, optional, tag = "3")]
+    pub predicate: Option<PhysicalExprNode>,
 }
 
 /// [`IisW3cOptions`] on the wire.

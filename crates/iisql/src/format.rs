@@ -247,9 +247,18 @@ impl Scanner {
     }
 }
 
+/// The size of the blocks schema inference reads local files in: small enough to stay in the
+/// core's cache, so the kernel copies each block into memory that is already there.
+const READ_BUFFER_LEN: usize = 256 << 10;
+
+thread_local! {
+    /// The block schema inference reads into, one per blocking thread and kept between files.
+    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Scans one object for its fields: the `#Fields` directives (reading its bytes, parsing only
 /// directive lines), and for generic W3C the types of the first rows' values. Local files are
-/// read in large blocks on a blocking thread; other stores are streamed.
+/// read in blocks on a blocking thread; other stores are streamed.
 async fn scan_fields(
     store: Arc<dyn ObjectStore>,
     object: ObjectMeta,
@@ -315,15 +324,17 @@ async fn scan_fields(
         GetResultPayload::File(file, _) => {
             let mut reader = compression.convert_read(file).map_err(context.clone())?;
             scanner = tokio::task::spawn_blocking(move || -> std::io::Result<Scanner> {
-                let mut buf = vec![0u8; 1 << 20];
-                loop {
-                    match std::io::Read::read(&mut reader, &mut buf) {
-                        Ok(0) => return Ok(scanner),
-                        Ok(n) => scanner.push(&buf[..n]),
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(e),
+                READ_BUFFER.with_borrow_mut(|buf| {
+                    buf.resize(READ_BUFFER_LEN, 0);
+                    loop {
+                        match std::io::Read::read(&mut reader, buf) {
+                            Ok(0) => return Ok(scanner),
+                            Ok(n) => scanner.push(&buf[..n]),
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(e) => return Err(e),
+                        }
                     }
-                }
+                })
             })
             .await
             .map_err(|e| DataFusionError::External(Box::new(e)))?

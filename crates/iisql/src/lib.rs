@@ -20,6 +20,7 @@ pub mod chart;
 pub mod checkpoint;
 pub mod diagnose;
 pub mod error;
+mod filter;
 pub mod format;
 pub mod functions;
 pub mod generator;

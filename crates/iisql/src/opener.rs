@@ -340,7 +340,10 @@ impl FileOpener for IisW3cOpener {
         let mut range = file
             .range
             .as_ref()
-            .map(|r| (r.start.max(0) as u64, r.end.max(0) as u64));
+            .map(|r| (r.start.max(0) as u64, r.end.max(0) as u64))
+            // A range that covers the whole file (DataFusion gives every file of a
+            // repartitioned scan one) is read as the file: straight into chunks.
+            .filter(|&(start, end)| start > 0 || end < file.object_meta.size);
         if (zip || compression.is_compressed())
             && let Some((start, _)) = range
         {

@@ -5,17 +5,21 @@ use std::fmt;
 use std::sync::Arc;
 
 use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::config::ConfigOptions;
 use datafusion::datasource::physical_plan::{FileOpener, FileScanConfig, FileSource};
 use datafusion::datasource::projection::{ProjectionOpener, SplitProjection};
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::Result;
+use datafusion::physical_expr::conjunction;
 use datafusion::physical_expr::projection::ProjectionExprs;
+use datafusion::physical_plan::filter_pushdown::{FilterPushdownPropagation, PushedDown};
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use datafusion::physical_plan::{DisplayFormatType, PhysicalExpr};
 use iis_log::DecoderConfig;
 use object_store::ObjectStore;
 
 use crate::error::IisqlError;
+use crate::filter::{ScanFilter, pushable};
 use crate::opener::IisW3cOpener;
 use crate::options::IisW3cOptions;
 use crate::scan_log::ScanLog;
@@ -27,6 +31,8 @@ pub struct IisW3cSource {
     projection: SplitProjection,
     batch_size: Option<usize>,
     options: IisW3cOptions,
+    /// The conditions rows must meet (over the table schema), pushed down from a `WHERE`.
+    predicate: Option<Arc<dyn PhysicalExpr>>,
     log: Arc<ScanLog>,
     metrics: ExecutionPlanMetricsSet,
 }
@@ -39,9 +45,22 @@ impl IisW3cSource {
             table_schema,
             batch_size: None,
             options,
+            predicate: None,
             log,
             metrics: ExecutionPlanMetricsSet::new(),
         }
+    }
+
+    /// Applies `predicate` (over the table schema, reading file columns only) to the rows, as a
+    /// pushed-down `WHERE` is: the rows it does not keep are not returned.
+    pub fn with_predicate(mut self, predicate: Option<Arc<dyn PhysicalExpr>>) -> Self {
+        self.predicate = predicate;
+        self
+    }
+
+    /// The conditions the scan applies to rows, if a `WHERE` was pushed down into it.
+    pub fn predicate(&self) -> Option<&Arc<dyn PhysicalExpr>> {
+        self.predicate.as_ref()
     }
 
     /// The options the files are read with.
@@ -67,6 +86,12 @@ impl FileSource for IisW3cSource {
         .with_batch_size(self.batch_size.unwrap_or(8192));
         if let Some(fields) = &self.options.fields {
             cfg = cfg.with_default_fields(fields);
+        }
+        if let Some(predicate) = &self.predicate {
+            let filter = ScanFilter::new(predicate, &file_schema)?;
+            cfg = cfg
+                .with_filter(Arc::new(filter))
+                .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
         }
         match self.options.time_zone {
             Some(tz) => cfg = cfg.with_time_zone(tz),
@@ -114,6 +139,46 @@ impl FileSource for IisW3cSource {
         Ok(Some(Arc::new(s)))
     }
 
+    /// Takes the conditions over file columns that give the same answer each time: they are
+    /// applied to the rows exactly, so DataFusion drops its `FilterExec`.
+    fn try_pushdown_filters(
+        &self,
+        filters: Vec<Arc<dyn PhysicalExpr>>,
+        _config: &ConfigOptions,
+    ) -> Result<FilterPushdownPropagation<Arc<dyn FileSource>>> {
+        let file_schema = self.table_schema.file_schema();
+        let verdicts: Vec<PushedDown> = filters
+            .iter()
+            .map(|f| {
+                if pushable(f, file_schema) {
+                    PushedDown::Yes
+                } else {
+                    PushedDown::No
+                }
+            })
+            .collect();
+        let mut taken: Vec<Arc<dyn PhysicalExpr>> = filters
+            .into_iter()
+            .zip(&verdicts)
+            .filter(|(_, v)| matches!(v, PushedDown::Yes))
+            .map(|(f, _)| f)
+            .collect();
+        if taken.is_empty() {
+            return Ok(FilterPushdownPropagation::with_parent_pushdown_result(
+                verdicts,
+            ));
+        }
+        let mut s = self.clone();
+        if let Some(p) = s.predicate.take() {
+            taken.insert(0, p);
+        }
+        s.predicate = Some(conjunction(taken));
+        Ok(
+            FilterPushdownPropagation::with_parent_pushdown_result(verdicts)
+                .with_updated_node(Arc::new(s) as Arc<dyn FileSource>),
+        )
+    }
+
     fn projection(&self) -> Option<&ProjectionExprs> {
         Some(&self.projection.source)
     }
@@ -150,6 +215,9 @@ impl FileSource for IisW3cSource {
                 if let Some(tz) = self.options.time_zone {
                     write!(f, ", time_zone={tz}")?;
                 }
+                if let Some(p) = &self.predicate {
+                    write!(f, ", predicate={p}")?;
+                }
                 Ok(())
             }
             DisplayFormatType::TreeRender => Ok(()),
@@ -160,6 +228,11 @@ impl FileSource for IisW3cSource {
         &self,
         f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
     ) -> Result<TreeNodeRecursion> {
-        datafusion::physical_plan::apply_expression_roots(self.projection.source.iter(), f)
+        datafusion::physical_plan::apply_expression_roots(
+            self.predicate
+                .iter()
+                .chain(self.projection.source.iter().map(|p| &p.expr)),
+            f,
+        )
     }
 }

@@ -1,6 +1,7 @@
 //! Integration tests of the parser crate: one binary, one module per area.
 
 mod decoder;
+mod filter;
 mod formats;
 mod properties;
 

@@ -8,6 +8,7 @@ mod html_report;
 mod library;
 mod lp_dialect;
 mod parquet;
+mod pushdown;
 mod real_data;
 mod slt;
 

@@ -1,0 +1,272 @@
+//! A query's `WHERE`, evaluated inside the scan: DataFusion pushes a `FilterExec`'s conditions
+//! into [`IisW3cSource`](crate::IisW3cSource), which takes those over file columns and hands
+//! them to the decoder as a [`RowFilter`]. The decoder builds the columns a condition reads
+//! for every row and the rest of the projection only for the rows kept.
+//!
+//! The test of an ActiveSync request, `starts_with(lower(cs_uri_stem), '/microsoft-...')` (or
+//! `lower(..) LIKE '/microsoft-...%'`), is evaluated on the values as they are: an ASCII prefix
+//! compared without case, `lower` computed only for a value with non-ASCII bytes in that prefix.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::common::ScalarValue;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::error::Result;
+use datafusion::physical_expr::expressions::{
+    CastExpr, Column, DynamicFilterPhysicalExpr, LikeExpr, Literal,
+};
+use datafusion::physical_expr::utils::{collect_columns, reassign_expr_columns};
+use datafusion::physical_expr::{ScalarFunctionExpr, split_conjunction};
+use datafusion::physical_expr_common::physical_expr::is_volatile;
+use datafusion::physical_plan::PhysicalExpr;
+use iis_log::{FilterError, RowFilter};
+
+/// Whether the scan can apply `filter` (over the table schema) exactly: it reads file columns
+/// only (not hive partition columns, which the listing already prunes by), gives the same
+/// answer each time it is evaluated, and is not a dynamic filter (which joins and top-k sorts
+/// update while they run).
+pub(crate) fn pushable(filter: &Arc<dyn PhysicalExpr>, file_schema: &Schema) -> bool {
+    if is_volatile(filter) {
+        return false;
+    }
+    let mut ok = true;
+    let walk = filter.apply(|e| {
+        if e.downcast_ref::<DynamicFilterPhysicalExpr>().is_some() {
+            ok = false;
+        } else if let Some(c) = e.downcast_ref::<Column>() {
+            let matches = file_schema
+                .fields()
+                .get(c.index())
+                .is_some_and(|f| f.name() == c.name());
+            ok &= matches;
+        }
+        Ok(if ok {
+            TreeNodeRecursion::Continue
+        } else {
+            TreeNodeRecursion::Stop
+        })
+    });
+    ok && walk.is_ok()
+}
+
+/// A pushed-down predicate as the decoder's [`RowFilter`]: the file columns it reads and the
+/// predicate's conditions rewritten over just those columns. A row is kept when every condition
+/// is true.
+#[derive(Debug)]
+pub(crate) struct ScanFilter {
+    columns: Vec<usize>,
+    conditions: Vec<Condition>,
+}
+
+/// One of the `AND`ed conditions of a [`ScanFilter`].
+#[derive(Debug)]
+enum Condition {
+    /// `starts_with(lower(column), prefix)` for a lowercase ASCII `prefix`: the column's index
+    /// in the filter's batch.
+    LowerPrefix { column: usize, prefix: Vec<u8> },
+    /// Any other condition, evaluated by DataFusion.
+    Expr(Arc<dyn PhysicalExpr>),
+}
+
+impl Condition {
+    fn of(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Self {
+        match lower_prefix(expr, schema) {
+            Some((column, prefix)) => Condition::LowerPrefix { column, prefix },
+            None => Condition::Expr(Arc::clone(expr)),
+        }
+    }
+
+    fn evaluate(&self, batch: &RecordBatch) -> std::result::Result<BooleanArray, FilterError> {
+        match self {
+            Condition::LowerPrefix { column, prefix } => {
+                let values = batch.column(*column).as_string_view();
+                Ok(values
+                    .iter()
+                    .map(|v| v.map(|v| starts_with_lower(v, prefix)))
+                    .collect())
+            }
+            Condition::Expr(e) => {
+                let values = e.evaluate(batch)?.into_array(batch.num_rows())?;
+                match values.as_any().downcast_ref::<BooleanArray>() {
+                    Some(b) => Ok(b.clone()),
+                    None => Err(format!(
+                        "the condition {e} gives {} values, not booleans",
+                        values.data_type()
+                    )
+                    .into()),
+                }
+            }
+        }
+    }
+}
+
+/// Whether `lower(value)` starts with `prefix` (lowercase ASCII). When the value's first
+/// `prefix.len()` bytes are ASCII, lowering them is enough; otherwise a character such as the
+/// Kelvin sign (lowered to `k`) could lower into the prefix, so the value is lowered whole.
+fn starts_with_lower(value: &str, prefix: &[u8]) -> bool {
+    let head = &value.as_bytes()[..value.len().min(prefix.len())];
+    if head.is_ascii() {
+        head.len() == prefix.len() && head.eq_ignore_ascii_case(prefix)
+    } else {
+        value.to_lowercase().as_bytes().starts_with(prefix)
+    }
+}
+
+/// The column (index in `schema`) and prefix of `starts_with(lower(col), 'p')` or
+/// `lower(col) LIKE 'p%'` over a `Utf8View` column, with `p` lowercase ASCII and (for `LIKE`)
+/// without wildcards or escapes.
+fn lower_prefix(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Option<(usize, Vec<u8>)> {
+    let (lowered, prefix) = if let Some(f) = expr.downcast_ref::<ScalarFunctionExpr>() {
+        match (f.name(), f.args()) {
+            ("starts_with", [a, p]) => (a, text_literal(p)?),
+            _ => return None,
+        }
+    } else if let Some(like) = expr.downcast_ref::<LikeExpr>() {
+        if like.negated() || like.case_insensitive() {
+            return None;
+        }
+        let pattern = text_literal(like.pattern())?;
+        let prefix = pattern.strip_suffix('%')?;
+        if prefix.contains(['%', '_', '\\']) {
+            return None;
+        }
+        (like.expr(), prefix.to_string())
+    } else {
+        return None;
+    };
+    let lower = lowered.downcast_ref::<ScalarFunctionExpr>()?;
+    let [arg] = lower.args() else {
+        return None;
+    };
+    let column = arg.downcast_ref::<Column>()?;
+    let usable = lower.name() == "lower"
+        && schema.fields().get(column.index())?.data_type() == &DataType::Utf8View
+        && prefix.is_ascii()
+        && !prefix.bytes().any(|b| b.is_ascii_uppercase());
+    usable.then(|| (column.index(), prefix.into_bytes()))
+}
+
+/// The text of a string literal (or of one cast to another string type).
+fn text_literal(expr: &Arc<dyn PhysicalExpr>) -> Option<String> {
+    if let Some(cast) = expr.downcast_ref::<CastExpr>() {
+        let to_text = matches!(
+            cast.cast_type(),
+            DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+        );
+        return if to_text {
+            text_literal(cast.expr())
+        } else {
+            None
+        };
+    }
+    match expr.downcast_ref::<Literal>()?.value() {
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::Utf8View(Some(s))
+        | ScalarValue::LargeUtf8(Some(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+impl ScanFilter {
+    /// The filter for `predicate`, an expression over the table schema whose columns are all
+    /// file columns (see [`pushable`]) of `file_schema`.
+    pub(crate) fn new(predicate: &Arc<dyn PhysicalExpr>, file_schema: &Schema) -> Result<Self> {
+        let mut columns: Vec<usize> = collect_columns(predicate)
+            .iter()
+            .map(Column::index)
+            .collect();
+        columns.sort_unstable();
+        columns.dedup();
+        let schema = file_schema.project(&columns)?;
+        let predicate = reassign_expr_columns(Arc::clone(predicate), &schema)?;
+        let conditions = split_conjunction(&predicate)
+            .into_iter()
+            .map(|c| Condition::of(c, &schema))
+            .collect();
+        Ok(Self {
+            columns,
+            conditions,
+        })
+    }
+}
+
+impl RowFilter for ScanFilter {
+    fn columns(&self) -> &[usize] {
+        &self.columns
+    }
+
+    fn evaluate(&self, batch: &RecordBatch) -> std::result::Result<BooleanArray, FilterError> {
+        let mut keep: Option<BooleanArray> = None;
+        for c in &self.conditions {
+            let m = c.evaluate(batch)?;
+            keep = Some(match keep {
+                None => m,
+                Some(k) => datafusion::arrow::compute::and(&k, &m)?,
+            });
+        }
+        Ok(keep.unwrap_or_else(|| BooleanArray::from(vec![true; batch.num_rows()])))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::Field;
+    use datafusion::common::DFSchema;
+    use datafusion::functions::expr_fn::{lower, starts_with, upper};
+    use datafusion::prelude::{SessionContext, col, lit};
+
+    #[test]
+    fn lowered_prefixes() {
+        assert!(starts_with_lower(
+            "/Microsoft-Server-ActiveSync/x",
+            b"/microsoft-server-activesync"
+        ));
+        assert!(!starts_with_lower("/Microsoft", b"/microsoft-server"));
+        assert!(starts_with_lower("/\u{212A}ey", b"/key"));
+        assert!(starts_with_lower("/\u{130}x", b"/i"));
+        assert!(!starts_with_lower("/\u{e9}", b"/e"));
+        assert!(starts_with_lower("", b""));
+    }
+
+    fn filter_of(e: datafusion::prelude::Expr) -> ScanFilter {
+        let schema = Schema::new(vec![
+            Field::new("n", DataType::Int32, true),
+            Field::new("s", DataType::Utf8View, true),
+        ]);
+        let df = DFSchema::try_from(schema.clone()).unwrap();
+        let p = SessionContext::new().create_physical_expr(e, &df).unwrap();
+        ScanFilter::new(&p, &schema).unwrap()
+    }
+
+    #[test]
+    fn the_activesync_test_is_read_as_a_prefix() {
+        let f = filter_of(
+            starts_with(lower(col("s")), lit("/microsoft-server-activesync"))
+                .and(col("n").eq(lit(1))),
+        );
+        assert_eq!(f.columns, [0, 1]);
+        assert!(matches!(
+            &f.conditions[..],
+            [Condition::LowerPrefix { column: 1, prefix }, Condition::Expr(_)]
+                if prefix == b"/microsoft-server-activesync"
+        ));
+        let like = filter_of(lower(col("s")).like(lit("/owa%")));
+        assert!(
+            matches!(&like.conditions[..], [Condition::LowerPrefix { .. }]),
+            "{like:?}"
+        );
+        // Not a lowercase prefix, a wildcard inside, or upper(): evaluated by DataFusion.
+        for e in [
+            starts_with(lower(col("s")), lit("/OWA")),
+            lower(col("s")).like(lit("/o_a%")),
+            starts_with(upper(col("s")), lit("/OWA")),
+            col("s").like(lit("/owa%")),
+        ] {
+            let f = filter_of(e);
+            assert!(matches!(&f.conditions[..], [Condition::Expr(_)]), "{f:?}");
+        }
+    }
+}
