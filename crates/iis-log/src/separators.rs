@@ -50,15 +50,12 @@ impl Iterator for Separators<'_> {
 /// for byte `base + i`.
 #[inline]
 fn block_mask(data: &[u8], base: usize, a: u8, b: u8) -> u64 {
-    match data.get(base..base + 64) {
-        Some(block) => {
-            let block: &[u8; 64] = block.try_into().unwrap_or(&[0; 64]);
-            full_block_mask(block, a, b)
-        }
+    let rest = data.get(base..).unwrap_or_default();
+    match rest.first_chunk::<64>() {
+        Some(block) => full_block_mask(block, a, b),
         None => {
-            let tail = data.get(base..).unwrap_or_default();
             let mut m = 0u64;
-            for (i, &c) in tail.iter().enumerate() {
+            for (i, &c) in rest.iter().enumerate() {
                 m |= ((c == a || c == b) as u64) << i;
             }
             m
