@@ -115,9 +115,12 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
     };
     let sql = format!(
         "COPY (SELECT {columns} FROM \"{table}\" ORDER BY timestamp, log_filename, log_row) TO '{}' \
-         STORED AS PARQUET {partitioned} OPTIONS ('format.compression' 'zstd(3)', \
-         'format.max_row_group_size' '122880')",
-        dir.replace('\'', "''")
+         STORED AS PARQUET {partitioned} OPTIONS ('format.max_row_group_size' '122880'{})",
+        dir.replace('\'', "''"),
+        match iisql::parquet_out::parquet_column_options_sql(schema.as_arrow()) {
+            o if o.is_empty() => o,
+            o => format!(", {o}"),
+        }
     );
     runner.log.reset();
     let progress = Progress::start(Arc::clone(&runner.log), runner.total_bytes, !a.input.quiet);

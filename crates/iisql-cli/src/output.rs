@@ -9,7 +9,6 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::pretty::pretty_format_batches;
-use datafusion::common::config::TableParquetOptions;
 use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
@@ -218,8 +217,10 @@ pub async fn write_file(
 /// Writes a query's result to one zstd Parquet file with DataFusion's writer (columns encoded
 /// in parallel, row groups of up to 1M rows). Returns the number of rows.
 pub async fn write_parquet(df: DataFrame, path: &Path) -> Result<usize> {
-    let mut opts = TableParquetOptions::default();
-    opts.global.compression = Some("zstd(3)".to_string());
+    let opts = iisql::parquet_out::parquet_write_options(
+        df.task_ctx().session_config().options(),
+        df.schema().as_arrow(),
+    );
     let out = df
         .write_parquet(
             &path.display().to_string(),

@@ -29,6 +29,7 @@ pub mod lp_dialect;
 pub mod lps;
 pub mod opener;
 pub mod options;
+pub mod parquet_out;
 pub mod register;
 pub mod scan_log;
 pub mod session;

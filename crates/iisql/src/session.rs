@@ -11,19 +11,19 @@ use datafusion::prelude::SessionConfig;
 
 use crate::format::IisW3cFormatFactory;
 use crate::options::IisW3cOptions;
+use crate::parquet_out::PARQUET_COMPRESSION;
 use crate::scan_log::ScanLog;
 
 /// The session settings iisql relies on: subfolders are read when a table's location is a
-/// folder (IIS keeps `W3SVC*/u_ex*.log` below `LogFiles`), `information_schema` is on, and the
-/// session carries a [`ScanLog`].
+/// folder (IIS keeps `W3SVC*/u_ex*.log` below `LogFiles`), `information_schema` is on, Parquet
+/// is written with [`PARQUET_COMPRESSION`], and the session carries a [`ScanLog`].
 pub fn session_config() -> SessionConfig {
     let mut config = SessionConfig::new()
         .with_information_schema(true)
         .with_extension(Arc::new(ScanLog::new()));
-    config
-        .options_mut()
-        .execution
-        .listing_table_ignore_subdirectory = false;
+    let options = config.options_mut();
+    options.execution.listing_table_ignore_subdirectory = false;
+    options.execution.parquet.compression = Some(PARQUET_COMPRESSION.to_string());
     config
 }
 

@@ -134,8 +134,41 @@ fn output_files_follow_their_extension() {
             .to_string(),
         "Timestamp(ms, \"UTC\")"
     );
+    // zstd; times and row numbers delta-encoded; statistics for numbers, times and the file's
+    // name, none for free text (see iisql::parquet_out).
+    let meta = reader.metadata().clone();
     let rows: usize = reader.build().unwrap().map(|b| b.unwrap().num_rows()).sum();
     assert_eq!(rows, 8);
+    let group = meta.row_group(0);
+    let column = |name: &str| {
+        group
+            .columns()
+            .iter()
+            .find(|c| c.column_path().string() == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    for c in group.columns() {
+        assert!(
+            matches!(c.compression(), parquet::basic::Compression::ZSTD(_)),
+            "{:?}",
+            c.compression()
+        );
+    }
+    let encodings = |name: &str| format!("{:?}", column(name).encodings().collect::<Vec<_>>());
+    assert!(encodings("timestamp").contains("DELTA_BINARY_PACKED"));
+    assert!(!encodings("timestamp").contains("DICTIONARY"));
+    assert!(encodings("log_row").contains("DELTA_BINARY_PACKED"));
+    assert!(encodings("cs_uri_stem").contains("RLE_DICTIONARY"));
+    let has_min_max = |name: &str| {
+        column(name)
+            .statistics()
+            .is_some_and(|s| s.min_bytes_opt().is_some())
+    };
+    assert!(has_min_max("timestamp"));
+    assert!(has_min_max("sc_status"));
+    assert!(has_min_max("log_filename"));
+    assert!(!has_min_max("cs_uri_stem"));
+    assert!(!has_min_max("cs_user_agent"));
 
     // COPY works as well.
     let copy = dir.path().join("copy.parquet");
@@ -147,7 +180,17 @@ fn output_files_follow_their_extension() {
         ))
         .assert()
         .success();
-    assert!(copy.exists());
+    // with the session's compression, zstd (a file does not record the level)
+    let copied =
+        parquet::file::reader::SerializedFileReader::new(fs::File::open(&copy).unwrap()).unwrap();
+    let codec = parquet::file::reader::FileReader::metadata(&copied)
+        .row_group(0)
+        .column(0)
+        .compression();
+    assert!(
+        matches!(codec, parquet::basic::Compression::ZSTD(_)),
+        "{codec:?}"
+    );
 }
 
 #[test]

@@ -1,0 +1,112 @@
+//! How iisql writes Parquet. zstd at level 1: on a 2-core machine, level 3 made converting
+//! 1 GiB of logs take a quarter longer for a file 3% smaller. `timestamp` and `log_row` ascend
+//! within a file, so they are written with delta encoding and no dictionary (a dictionary of
+//! millisecond times fills and falls back to plain values within a row group).
+//!
+//! Text columns other than the ones naming a server, site or file are written without min/max
+//! statistics. The writer computes them by comparing every value with the page's minimum and
+//! maximum, which took 12% of a conversion's CPU time, and on logs ordered by time the minimum
+//! and maximum of a user agent or query string over a row group of mixed requests prune
+//! nothing. Numbers, times and dates keep their statistics.
+
+use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::common::config::{ConfigOptions, ParquetColumnOptions, TableParquetOptions};
+
+/// The compression iisql sessions write Parquet with (`COPY ... TO 'x.parquet'`, `-o`,
+/// `convert`), set as the session's `datafusion.execution.parquet.compression`.
+pub const PARQUET_COMPRESSION: &str = "zstd(1)";
+
+/// The columns written delta-encoded without a dictionary, where the written table has them.
+pub const DELTA_COLUMNS: [&str; 2] = ["timestamp", "log_row"];
+
+/// The text columns that keep min/max statistics: the server, site and file a row comes from.
+pub const TEXT_COLUMNS_WITH_STATISTICS: [&str; 5] = [
+    "s_computername",
+    "s_sitename",
+    "s_ip",
+    "log_filename",
+    "cs_host",
+];
+
+/// The per-column settings iisql writes `schema` with, as (column, option, value): delta
+/// encoding without a dictionary for [`DELTA_COLUMNS`], no statistics for the text columns not
+/// in [`TEXT_COLUMNS_WITH_STATISTICS`].
+pub fn parquet_column_settings(schema: &Schema) -> Vec<(String, &'static str, &'static str)> {
+    let mut out = Vec::new();
+    for field in schema.fields() {
+        let name = field.name();
+        if DELTA_COLUMNS.contains(&name.as_str()) {
+            out.push((name.clone(), "encoding", "delta_binary_packed"));
+            out.push((name.clone(), "dictionary_enabled", "false"));
+        }
+        let text = matches!(
+            field.data_type(),
+            DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+        );
+        if text && !TEXT_COLUMNS_WITH_STATISTICS.contains(&name.as_str()) {
+            out.push((name.clone(), "statistics_enabled", "none"));
+        }
+    }
+    out
+}
+
+/// The options iisql writes `schema` to a Parquet file with: the session's (`config`) plus
+/// [`parquet_column_settings`].
+pub fn parquet_write_options(config: &ConfigOptions, schema: &Schema) -> TableParquetOptions {
+    let mut opts = TableParquetOptions {
+        global: config.execution.parquet.clone(),
+        ..Default::default()
+    };
+    for (column, option, value) in parquet_column_settings(schema) {
+        let entry: &mut ParquetColumnOptions =
+            opts.column_specific_options.entry(column).or_default();
+        match option {
+            "encoding" => entry.encoding = Some(value.to_string()),
+            "dictionary_enabled" => entry.dictionary_enabled = Some(value == "true"),
+            _ => entry.statistics_enabled = Some(value.to_string()),
+        }
+    }
+    opts
+}
+
+/// [`parquet_column_settings`] as the `OPTIONS` of a `COPY` statement
+/// (`'format.encoding::timestamp' 'delta_binary_packed', ...`); empty when there are none.
+pub fn parquet_column_options_sql(schema: &Schema) -> String {
+    parquet_column_settings(schema)
+        .iter()
+        .map(|(c, o, v)| format!("'format.{o}::{c}' '{v}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::{Field, TimeUnit};
+
+    #[test]
+    fn settings_follow_the_schema() {
+        let schema = Schema::new(vec![
+            Field::new(
+                "timestamp",
+                DataType::Timestamp(TimeUnit::Millisecond, None),
+                true,
+            ),
+            Field::new("cs_uri_query", DataType::Utf8View, true),
+            Field::new("s_computername", DataType::Utf8View, true),
+            Field::new("sc_status", DataType::Int32, true),
+        ]);
+        let sql = parquet_column_options_sql(&schema);
+        assert_eq!(
+            sql,
+            "'format.encoding::timestamp' 'delta_binary_packed', \
+             'format.dictionary_enabled::timestamp' 'false', \
+             'format.statistics_enabled::cs_uri_query' 'none'"
+        );
+        let opts = parquet_write_options(&ConfigOptions::default(), &schema);
+        assert_eq!(opts.column_specific_options.len(), 2);
+        let ts = &opts.column_specific_options["timestamp"];
+        assert_eq!(ts.dictionary_enabled, Some(false));
+        assert_eq!(ts.encoding.as_deref(), Some("delta_binary_packed"));
+    }
+}
