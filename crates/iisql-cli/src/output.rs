@@ -220,7 +220,7 @@ pub async fn write_parquet(df: DataFrame, path: &Path) -> Result<usize> {
     let opts = iisql::parquet_out::parquet_write_options(
         df.task_ctx().session_config().options(),
         df.schema().as_arrow(),
-    );
+    )?;
     let out = df
         .write_parquet(
             &path.display().to_string(),

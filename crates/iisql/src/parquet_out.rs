@@ -10,7 +10,8 @@
 //! nothing. Numbers, times and dates keep their statistics.
 
 use datafusion::arrow::datatypes::{DataType, Schema};
-use datafusion::common::config::{ConfigOptions, ParquetColumnOptions, TableParquetOptions};
+use datafusion::common::Result;
+use datafusion::common::config::{ConfigField, ConfigOptions, TableParquetOptions};
 
 /// The compression iisql sessions write Parquet with (`COPY ... TO 'x.parquet'`, `-o`,
 /// `convert`), set as the session's `datafusion.execution.parquet.compression`.
@@ -51,22 +52,19 @@ pub fn parquet_column_settings(schema: &Schema) -> Vec<(String, &'static str, &'
 }
 
 /// The options iisql writes `schema` to a Parquet file with: the session's (`config`) plus
-/// [`parquet_column_settings`].
-pub fn parquet_write_options(config: &ConfigOptions, schema: &Schema) -> TableParquetOptions {
+/// [`parquet_column_settings`], set through DataFusion's own `option::column` keys.
+pub fn parquet_write_options(
+    config: &ConfigOptions,
+    schema: &Schema,
+) -> Result<TableParquetOptions> {
     let mut opts = TableParquetOptions {
         global: config.execution.parquet.clone(),
         ..Default::default()
     };
     for (column, option, value) in parquet_column_settings(schema) {
-        let entry: &mut ParquetColumnOptions =
-            opts.column_specific_options.entry(column).or_default();
-        match option {
-            "encoding" => entry.encoding = Some(value.to_string()),
-            "dictionary_enabled" => entry.dictionary_enabled = Some(value == "true"),
-            _ => entry.statistics_enabled = Some(value.to_string()),
-        }
+        opts.set(&format!("{option}::{column}"), value)?;
     }
-    opts
+    Ok(opts)
 }
 
 /// [`parquet_column_settings`] as the `OPTIONS` of a `COPY` statement
@@ -103,7 +101,7 @@ mod tests {
              'format.dictionary_enabled::timestamp' 'false', \
              'format.statistics_enabled::cs_uri_query' 'none'"
         );
-        let opts = parquet_write_options(&ConfigOptions::default(), &schema);
+        let opts = parquet_write_options(&ConfigOptions::default(), &schema).unwrap();
         assert_eq!(opts.column_specific_options.len(), 2);
         let ts = &opts.column_specific_options["timestamp"];
         assert_eq!(ts.dictionary_enabled, Some(false));
