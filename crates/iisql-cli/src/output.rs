@@ -244,6 +244,8 @@ async fn write_parquet_stream(mut stream: SendableRecordBatchStream, file: File)
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(1 << 20))
+        .set_data_page_row_count_limit(iisql::parquet_out::PARQUET_DATA_PAGE_ROW_LIMIT)
+        .set_data_page_size_limit(iisql::parquet_out::PARQUET_DATA_PAGE_BYTES)
         .build();
     let mut writer = ArrowWriter::try_new(file, stream.schema(), Some(props))?;
     let mut rows = 0;

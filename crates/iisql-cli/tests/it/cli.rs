@@ -504,3 +504,81 @@ fn cluster_wants_a_scheduler_url() {
         .code(1)
         .stderr(predicate::str::contains("df://host:50050"));
 }
+
+/// The rows in the first data page of `column` in the first row group of the Parquet file at
+/// `path`, from its offset index.
+fn first_page_rows(path: &std::path::Path, column: &str) -> i64 {
+    use parquet::file::reader::FileReader;
+    let reader = parquet::file::serialized_reader::SerializedFileReader::new_with_options(
+        fs::File::open(path).unwrap(),
+        parquet::file::serialized_reader::ReadOptionsBuilder::new()
+            .with_page_index()
+            .build(),
+    )
+    .unwrap();
+    let meta = reader.metadata();
+    let group = meta.row_group(0);
+    let index = group
+        .columns()
+        .iter()
+        .position(|c| c.column_path().string() == column)
+        .unwrap_or_else(|| panic!("no column {column}"));
+    let pages = meta.offset_index().expect("an offset index")[0][index].page_locations();
+    pages
+        .get(1)
+        .map_or(group.num_rows(), |second| second.first_row_index)
+}
+
+#[test]
+fn parquet_pages_hold_up_to_100000_rows() {
+    // The writer's own default closes a page at 20,000 rows; iisql's at 100,000 (see
+    // iisql::parquet_out), whether the file comes from `-o` or from `convert`.
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    iisql()
+        .args([
+            "generate",
+            "--size",
+            "12MB",
+            "--days",
+            "1",
+            "--servers",
+            "1",
+            "--seed",
+            "5",
+            "--no-backend",
+            "--out",
+        ])
+        .arg(&logs)
+        .assert()
+        .success();
+    let pq = dir.path().join("out.parquet");
+    iisql()
+        .arg(&logs)
+        .args(["-q", "-c", "SELECT * FROM logs", "-o"])
+        .arg(&pq)
+        .assert()
+        .success();
+    let first = first_page_rows(&pq, "sc_status");
+    assert!(first > 30_000, "first page of sc_status: {first} rows");
+    let to = dir.path().join("pq");
+    iisql()
+        .arg("convert")
+        .arg(&logs)
+        .arg("--to")
+        .arg(&to)
+        .assert()
+        .success();
+    let partition = fs::read_dir(&to).unwrap().next().unwrap().unwrap().path();
+    let file = fs::read_dir(&partition)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let first = first_page_rows(&file, "sc_status");
+    assert!(
+        first > 30_000,
+        "first page of sc_status in {file:?}: {first} rows"
+    );
+}
