@@ -251,6 +251,38 @@ impl Scanner {
 /// core's cache, so the kernel copies each block into memory that is already there.
 const READ_BUFFER_LEN: usize = 256 << 10;
 
+/// How much of a file schema inference maps at a time: a window is unmapped before the next
+/// is mapped, so the mapped pages (which count in the process's resident memory) stay few
+/// while several files are scanned at once.
+const MAP_WINDOW: u64 = 4 << 20;
+
+/// Scans an uncompressed local file through mapped windows: the scanner reads the page cache
+/// in place instead of a copy of it. On 1 GiB of logs, reading into a buffer spent more CPU
+/// in the kernel's copy than the scanner spent finding the directives. `Ok(false)`, with
+/// nothing scanned, when the file cannot be mapped (it is then read).
+fn scan_mapped(file: &std::fs::File, scanner: &mut Scanner) -> std::io::Result<bool> {
+    let len = file.metadata()?.len();
+    let mut at = 0;
+    while at < len {
+        let n = (len - at).min(MAP_WINDOW) as usize;
+        // SAFETY: the window is read only, and only while it is scanned here. A file cut
+        // shorter by another process in that time would fault on the lost pages, the risk
+        // every reader that maps files takes (ripgrep maps single files the same way); IIS
+        // appends to its logs and rotates them, it does not truncate them.
+        let map = unsafe { memmap2::MmapOptions::new().offset(at).len(n).map(file) };
+        let map = match map {
+            Ok(map) => map,
+            Err(_) if at == 0 => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        for block in map.chunks(READ_BUFFER_LEN) {
+            scanner.push(block);
+        }
+        at += n as u64;
+    }
+    Ok(true)
+}
+
 thread_local! {
     /// The block schema inference reads into, one per blocking thread and kept between files.
     static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -322,8 +354,11 @@ async fn scan_fields(
     }
     match result.payload {
         GetResultPayload::File(file, _) => {
-            let mut reader = compression.convert_read(file).map_err(context.clone())?;
-            scanner = tokio::task::spawn_blocking(move || -> std::io::Result<Scanner> {
+            scanner = tokio::task::spawn_blocking(move || -> Result<Scanner> {
+                if !compression.is_compressed() && scan_mapped(&file, &mut scanner)? {
+                    return Ok(scanner);
+                }
+                let mut reader = compression.convert_read(file)?;
                 READ_BUFFER.with_borrow_mut(|buf| {
                     buf.resize(READ_BUFFER_LEN, 0);
                     loop {
@@ -331,14 +366,14 @@ async fn scan_fields(
                             Ok(0) => return Ok(scanner),
                             Ok(n) => scanner.push(&buf[..n]),
                             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                            Err(e) => return Err(e),
+                            Err(e) => return Err(e.into()),
                         }
                     }
                 })
             })
             .await
             .map_err(|e| DataFusionError::External(Box::new(e)))?
-            .map_err(|e| context(e.into()))?;
+            .map_err(context.clone())?;
         }
         GetResultPayload::Stream(s) => {
             let stream = s.map_err(DataFusionError::from).boxed();

@@ -474,3 +474,83 @@ fn iisql_functions_never_replace_a_datafusion_function() {
     }
     assert!(builtin.contains_key("substr"));
 }
+
+#[tokio::test]
+async fn fields_directives_across_inference_windows_become_columns() {
+    // Inference reads a local file in 4 MiB windows: directives that straddle the first two
+    // window ends, and one after NUL padding at the third, are all seen.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("u_ex251103.log");
+    let mut text = "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n\
+                    #Fields: date time cs-uri-stem sc-status\r\n"
+        .to_string();
+    // Rows of each layout: the fields added so far hold `a`, `b`.
+    let row = |stem: &str, extra: &str| format!("2025-11-03 10:00:00 /{stem} 200{extra}\r\n");
+    let mut rows = 0;
+    let mut extra = String::new();
+    for (window_end, directive, value) in [
+        (
+            4usize << 20,
+            "#Fields: date time cs-uri-stem sc-status X-Late\r\n",
+            " a",
+        ),
+        (
+            8 << 20,
+            "#Fields: date time cs-uri-stem sc-status X-Late X-Later\r\n",
+            " b",
+        ),
+    ] {
+        let line = row("Microsoft-Server-ActiveSync/default.eas", &extra);
+        let target = window_end - directive.len() / 2;
+        while text.len() + 2 * line.len() < target {
+            text.push_str(&line);
+            rows += 1;
+        }
+        // A last row long enough to end exactly at `target`.
+        let short = row("", &extra).len();
+        text.push_str(&row(&"x".repeat(target - text.len() - short), &extra));
+        rows += 1;
+        // The directive begins before the window's end and ends after it.
+        assert!(text.len() < window_end && text.len() + directive.len() > window_end);
+        text.push_str(directive);
+        extra.push_str(value);
+    }
+    let line = row("owa/", &extra);
+    let mut later = 0;
+    while text.len() + line.len() < (12 << 20) - 8 {
+        text.push_str(&line);
+        later += 1;
+    }
+    let mut bytes = text.into_bytes();
+    bytes.resize(12 << 20, 0);
+    bytes.extend_from_slice(
+        b"#Fields: date time cs-uri-stem sc-status X-Late X-Later X-After-Crash\r\n\
+          2025-11-03 11:00:00 /owa/ 200 a b c\r\n",
+    );
+    rows += later + 1;
+    std::fs::write(&path, bytes).unwrap();
+
+    let ctx = iisql::new_context().unwrap();
+    iisql::register_logs(
+        &ctx,
+        "logs",
+        &[path.display().to_string()],
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(count(&ctx, "SELECT count(*) FROM logs").await, rows);
+    assert_eq!(iisql::scan_log(&ctx).snapshot().stats.rejected, 0);
+    assert_eq!(
+        count(&ctx, "SELECT count(*) FROM logs WHERE x_later = 'b'").await,
+        later + 1
+    );
+    assert_eq!(
+        count(
+            &ctx,
+            "SELECT count(*) FROM logs WHERE x_late = 'a' AND x_after_crash = 'c'"
+        )
+        .await,
+        1
+    );
+}
