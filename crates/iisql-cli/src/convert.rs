@@ -115,8 +115,9 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
     };
     let sql = format!(
         "COPY (SELECT {columns} FROM \"{table}\" ORDER BY timestamp, log_filename, log_row) TO '{}' \
-         STORED AS PARQUET {partitioned} OPTIONS ('format.max_row_group_size' '122880'{})",
+         STORED AS PARQUET {partitioned} OPTIONS ('format.max_row_group_size' '{}'{})",
         dir.replace('\'', "''"),
+        iisql::parquet_out::PARQUET_ROW_GROUP_ROWS,
         match iisql::parquet_out::parquet_column_options_sql(schema.as_arrow()) {
             o if o.is_empty() => o,
             o => format!(", {o}"),

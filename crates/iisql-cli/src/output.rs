@@ -243,7 +243,7 @@ pub async fn write_parquet(df: DataFrame, path: &Path) -> Result<usize> {
 async fn write_parquet_stream(mut stream: SendableRecordBatchStream, file: File) -> Result<usize> {
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_max_row_group_row_count(Some(1 << 20))
+        .set_max_row_group_row_count(Some(iisql::parquet_out::PARQUET_ROW_GROUP_ROWS))
         .set_data_page_row_count_limit(iisql::parquet_out::PARQUET_DATA_PAGE_ROW_LIMIT)
         .set_data_page_size_limit(iisql::parquet_out::PARQUET_DATA_PAGE_BYTES)
         .build();

@@ -22,6 +22,12 @@ use datafusion::common::config::{ConfigField, ConfigOptions, TableParquetOptions
 /// `convert`), set as the session's `datafusion.execution.parquet.compression`.
 pub const PARQUET_COMPRESSION: &str = "zstd(1)";
 
+/// The most rows a row group holds (`datafusion.execution.parquet.max_row_group_size`), also
+/// for `convert`: DuckDB's size. DataFusion's default of 1,048,576 kept converting 1 GiB at
+/// about 300 MB of memory, and 330 MB for 4 GiB; with 122,880 rows it was 230 and 275 MB, in
+/// the same time, for a file 1% larger.
+pub const PARQUET_ROW_GROUP_ROWS: usize = 122_880;
+
 /// The most rows a data page holds (`datafusion.execution.parquet.data_page_row_count_limit`).
 pub const PARQUET_DATA_PAGE_ROW_LIMIT: usize = 100_000;
 

@@ -13,13 +13,15 @@ use crate::format::IisW3cFormatFactory;
 use crate::options::IisW3cOptions;
 use crate::parquet_out::{
     PARQUET_COMPRESSION, PARQUET_DATA_PAGE_BYTES, PARQUET_DATA_PAGE_ROW_LIMIT,
+    PARQUET_ROW_GROUP_ROWS,
 };
 use crate::scan_log::ScanLog;
 
 /// The session settings iisql relies on: subfolders are read when a table's location is a
 /// folder (IIS keeps `W3SVC*/u_ex*.log` below `LogFiles`), `information_schema` is on, Parquet
-/// is written with [`PARQUET_COMPRESSION`] in pages of up to [`PARQUET_DATA_PAGE_ROW_LIMIT`]
-/// rows and [`PARQUET_DATA_PAGE_BYTES`] bytes, and the session carries a [`ScanLog`].
+/// is written with [`PARQUET_COMPRESSION`] in row groups of [`PARQUET_ROW_GROUP_ROWS`] rows and
+/// pages of up to [`PARQUET_DATA_PAGE_ROW_LIMIT`] rows and [`PARQUET_DATA_PAGE_BYTES`] bytes, and
+/// the session carries a [`ScanLog`].
 pub fn session_config() -> SessionConfig {
     let mut config = SessionConfig::new()
         .with_information_schema(true)
@@ -27,6 +29,7 @@ pub fn session_config() -> SessionConfig {
     let options = config.options_mut();
     options.execution.listing_table_ignore_subdirectory = false;
     options.execution.parquet.compression = Some(PARQUET_COMPRESSION.to_string());
+    options.execution.parquet.max_row_group_size = PARQUET_ROW_GROUP_ROWS;
     options.execution.parquet.data_page_row_count_limit = PARQUET_DATA_PAGE_ROW_LIMIT;
     options.execution.parquet.data_pagesize_limit = PARQUET_DATA_PAGE_BYTES;
     config

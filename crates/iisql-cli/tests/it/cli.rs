@@ -530,8 +530,9 @@ fn first_page_rows(path: &std::path::Path, column: &str) -> i64 {
 }
 
 #[test]
-fn parquet_pages_hold_up_to_100000_rows() {
-    // The writer's own default closes a page at 20,000 rows; iisql's at 100,000 (see
+fn parquet_row_groups_of_122880_rows_pages_of_up_to_100000() {
+    // The writer's own defaults are row groups of 1,048,576 rows and pages closed at 20,000
+    // rows; iisql's are 122,880 and 100,000 (see
     // iisql::parquet_out), whether the file comes from `-o` or from `convert`.
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
@@ -539,7 +540,7 @@ fn parquet_pages_hold_up_to_100000_rows() {
         .args([
             "generate",
             "--size",
-            "12MB",
+            "36MB",
             "--days",
             "1",
             "--servers",
@@ -561,6 +562,17 @@ fn parquet_pages_hold_up_to_100000_rows() {
         .success();
     let first = first_page_rows(&pq, "sc_status");
     assert!(first > 30_000, "first page of sc_status: {first} rows");
+    // Row groups of 122,880 rows, not the writer's million.
+    let groups = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        fs::File::open(&pq).unwrap(),
+    )
+    .unwrap()
+    .metadata()
+    .row_groups()
+    .iter()
+    .map(|g| g.num_rows())
+    .collect::<Vec<_>>();
+    assert!(groups.len() > 1 && groups[0] == 122_880, "{groups:?}");
     let to = dir.path().join("pq");
     iisql()
         .arg("convert")
