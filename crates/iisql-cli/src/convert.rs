@@ -115,12 +115,12 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
     };
     let sql = format!(
         "COPY (SELECT {columns} FROM \"{table}\" ORDER BY timestamp, log_filename, log_row) TO '{}' \
-         STORED AS PARQUET {partitioned} OPTIONS ('format.max_row_group_size' '{}'{})",
+         STORED AS PARQUET {partitioned}{}",
         dir.replace('\'', "''"),
-        iisql::parquet_out::PARQUET_ROW_GROUP_ROWS,
+        // Row group and page sizes and compression come from the session's defaults.
         match iisql::parquet_out::parquet_column_options_sql(schema.as_arrow()) {
             o if o.is_empty() => o,
-            o => format!(", {o}"),
+            o => format!(" OPTIONS ({o})"),
         }
     );
     runner.log.reset();

@@ -193,7 +193,7 @@ impl Runner {
         chart.kind = kind.or(chart.kind);
         chart.title = title.or(chart.title);
         let stream = df.execute_stream().await?;
-        write_file(stream, path, &chart).await
+        write_file(stream, path, &chart, self.ctx.state().config_options()).await
     }
 
     /// Executes a planned query and writes its result.
@@ -217,7 +217,9 @@ impl Runner {
                 return Ok(0);
             }
             match &self.output {
-                Some(path) => write_file(stream, path, &self.chart).await,
+                Some(path) => {
+                    write_file(stream, path, &self.chart, self.ctx.state().config_options()).await
+                }
                 None => {
                     write_stream(stream, self.format, &self.chart, std::io::stdout().lock()).await
                 }
@@ -286,9 +288,14 @@ impl Runner {
         let batch = rejects_batch(&self.rejects)?;
         let schema = batch.schema();
         let stream = MemoryStream::try_new(vec![batch], schema, None)?;
-        write_file(Box::pin(stream), path, &self.chart)
-            .await
-            .map(|_| ())
+        write_file(
+            Box::pin(stream),
+            path,
+            &self.chart,
+            self.ctx.state().config_options(),
+        )
+        .await
+        .map(|_| ())
     }
 }
 

@@ -9,14 +9,14 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::file_options::parquet_writer::ParquetWriterOptions;
 use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use futures::StreamExt;
 use iisql::chart::{ChartOptions, ImageFormat};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
 use crate::args::Format;
 
@@ -189,11 +189,12 @@ pub async fn write_stream<W: Write>(
 }
 
 /// Streams results into the file at `path`, the writer chosen by its extension (a chart is
-/// drawn with `chart`).
+/// drawn with `chart`, Parquet written with the session's `config`).
 pub async fn write_file(
     stream: SendableRecordBatchStream,
     path: &Path,
     chart: &ChartOptions,
+    config: &ConfigOptions,
 ) -> Result<usize> {
     let kind = kind_for_path(path)?;
     if let FileKind::Chart(format) = kind {
@@ -209,7 +210,7 @@ pub async fn write_file(
     })?;
     match kind {
         FileKind::Text(format) => write_stream(stream, format, chart, BufWriter::new(file)).await,
-        FileKind::Parquet => write_parquet_stream(stream, file).await,
+        FileKind::Parquet => write_parquet_stream(stream, file, config).await,
         FileKind::Chart(_) => Ok(0),
     }
 }
@@ -239,14 +240,20 @@ pub async fn write_parquet(df: DataFrame, path: &Path) -> Result<usize> {
     Ok(rows)
 }
 
-/// Streams batches into one zstd Parquet file (for results that are not a DataFrame).
-async fn write_parquet_stream(mut stream: SendableRecordBatchStream, file: File) -> Result<usize> {
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_max_row_group_row_count(Some(iisql::parquet_out::PARQUET_ROW_GROUP_ROWS))
-        .set_data_page_row_count_limit(iisql::parquet_out::PARQUET_DATA_PAGE_ROW_LIMIT)
-        .set_data_page_size_limit(iisql::parquet_out::PARQUET_DATA_PAGE_BYTES)
-        .build();
+/// Streams batches into one Parquet file (for results that are not a DataFrame), with the
+/// settings a DataFrame is written with ([`iisql::parquet_out::parquet_write_options`]).
+async fn write_parquet_stream(
+    mut stream: SendableRecordBatchStream,
+    file: File,
+    config: &ConfigOptions,
+) -> Result<usize> {
+    let mut opts = iisql::parquet_out::parquet_write_options(config, &stream.schema())?;
+    // ArrowWriter embeds the Arrow schema itself; DataFusion's options only check that their
+    // own sink did.
+    opts.global.skip_arrow_metadata = true;
+    let props = ParquetWriterOptions::try_from(&opts)?
+        .writer_options()
+        .clone();
     let mut writer = ArrowWriter::try_new(file, stream.schema(), Some(props))?;
     let mut rows = 0;
     while let Some(b) = stream.next().await {

@@ -212,6 +212,31 @@ fn rejects_file_lists_every_rejected_line() {
         lines[1].contains("field_count,9 fields where #Fields has 19"),
         "{text}"
     );
+    // As Parquet: written with the session's settings, as query results are (zstd).
+    let pq = dir.path().join("rejects.parquet");
+    iisql()
+        .args([
+            &tree(),
+            "-q",
+            "-c",
+            "SELECT count(*) FROM logs",
+            "--rejects",
+        ])
+        .arg(&pq)
+        .assert()
+        .success();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        fs::File::open(&pq).unwrap(),
+    )
+    .unwrap();
+    let column = reader.metadata().row_group(0).column(0).clone();
+    assert!(
+        matches!(column.compression(), parquet::basic::Compression::ZSTD(_)),
+        "{:?}",
+        column.compression()
+    );
+    let rows: usize = reader.build().unwrap().map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 1);
 }
 
 #[test]
@@ -563,16 +588,19 @@ fn parquet_row_groups_of_122880_rows_pages_of_up_to_100000() {
     let first = first_page_rows(&pq, "sc_status");
     assert!(first > 30_000, "first page of sc_status: {first} rows");
     // Row groups of 122,880 rows, not the writer's million.
-    let groups = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-        fs::File::open(&pq).unwrap(),
-    )
-    .unwrap()
-    .metadata()
-    .row_groups()
-    .iter()
-    .map(|g| g.num_rows())
-    .collect::<Vec<_>>();
-    assert!(groups.len() > 1 && groups[0] == 122_880, "{groups:?}");
+    let groups = |path: &std::path::Path| {
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            fs::File::open(path).unwrap(),
+        )
+        .unwrap()
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows())
+        .collect::<Vec<_>>()
+    };
+    let of_pq = groups(&pq);
+    assert!(of_pq.len() > 1 && of_pq[0] == 122_880, "{of_pq:?}");
     let to = dir.path().join("pq");
     iisql()
         .arg("convert")
@@ -588,6 +616,11 @@ fn parquet_row_groups_of_122880_rows_pages_of_up_to_100000() {
         .unwrap()
         .unwrap()
         .path();
+    let of_convert = groups(&file);
+    assert!(
+        of_convert.len() > 1 && of_convert[0] == 122_880,
+        "{of_convert:?}"
+    );
     let first = first_page_rows(&file, "sc_status");
     assert!(
         first > 30_000,
