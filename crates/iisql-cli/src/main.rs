@@ -25,6 +25,7 @@ use crate::args::{Cli, Command, InputArgs, OutputArgs, RunArgs};
 use crate::exec::{Runner, describe};
 
 fn main() -> ExitCode {
+    iisql::malloc::keep_freed_buffers();
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

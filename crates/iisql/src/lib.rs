@@ -27,6 +27,7 @@ pub mod generator;
 pub mod html_report;
 pub mod lp_dialect;
 pub mod lps;
+pub mod malloc;
 pub mod opener;
 pub mod options;
 pub mod parquet_out;

@@ -14,6 +14,7 @@ use iisql_distributed::{IisqlLogicalCodec, IisqlPhysicalCodec, executor_config, 
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ballista_core::error::Result<()> {
+    iisql::malloc::keep_freed_buffers();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // Deep stage plans (the `activesync` view) are decoded recursively.
