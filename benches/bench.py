@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The scan benchmark of issue 4: five questions over a generated IIS corpus, answered by iisql
 and by peers (DuckDB and Polars, each plain and honouring #Fields changes; `wc -l` as the floor).
-Whole-process wall time (median of N runs), peak RSS from /usr/bin/time, and every answer compared
+Whole-process wall time (median of N runs, the tools taking turns), peak RSS from /usr/bin/time, and every answer compared
 with iisql's. Run it through benches/bench.sh, which builds iisql and installs the peers."""
 
 import argparse
@@ -185,21 +185,40 @@ def polars_script(mode, q, glob, out):
 
 # --- running --------------------------------------------------------------------------------
 
-def timed(cmd, runs):
-    """Runs cmd `runs` times; returns (median seconds, max peak RSS MB, last stdout)."""
-    times, rss, out = [], 0, ""
+def run_once(cmd):
+    """Runs cmd once; returns (seconds, peak RSS MB, stdout), or (None, None, last stderr line)."""
+    with tempfile.NamedTemporaryFile("r") as tf:
+        t0 = time.perf_counter()
+        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf.name] + cmd,
+                           capture_output=True, text=True)
+        t1 = time.perf_counter()
+        if p.returncode != 0:
+            return None, None, p.stderr.strip().splitlines()[-1:] or ["failed"]
+        return t1 - t0, int(tf.read().strip().splitlines()[-1]) // 1024, p.stdout
+
+
+def timed(cmds, runs):
+    """Runs every command of `cmds` `runs` times, interleaved (round r runs each command once,
+    in turn), so that a noisy moment of the machine falls on every tool alike. Returns, per
+    command, (median seconds, max peak RSS MB, last stdout), or (None, None, error) for one
+    that failed."""
+    times = [[] for _ in cmds]
+    rss = [0 for _ in cmds]
+    outs = ["" for _ in cmds]
+    failed = [None for _ in cmds]
     for _ in range(runs):
-        with tempfile.NamedTemporaryFile("r") as tf:
-            t0 = time.perf_counter()
-            p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf.name] + cmd,
-                               capture_output=True, text=True)
-            t1 = time.perf_counter()
-            if p.returncode != 0:
-                return None, None, p.stderr.strip().splitlines()[-1:] or ["failed"]
-            times.append(t1 - t0)
-            rss = max(rss, int(tf.read().strip().splitlines()[-1]) // 1024)
-            out = p.stdout
-    return statistics.median(times), rss, out
+        for i, cmd in enumerate(cmds):
+            if failed[i] is not None:
+                continue
+            t, r, out = run_once(cmd)
+            if t is None:
+                failed[i] = out
+                continue
+            times[i].append(t)
+            rss[i] = max(rss[i], r)
+            outs[i] = out
+    return [(None, None, failed[i]) if failed[i] is not None
+            else (statistics.median(times[i]), rss[i], outs[i]) for i in range(len(cmds))]
 
 
 def iisql_answer(stdout):
@@ -229,7 +248,7 @@ def main():
     files = sorted(os.path.join(d, f) for d, _, fs in os.walk(corpus) for f in fs if f.endswith(".log"))
     size = sum(os.path.getsize(f) for f in files)
     tmp = tempfile.mkdtemp(prefix="iisql-bench-")
-    print(f"corpus {corpus}: {len(files)} files, {size / 2**30:.2f} GiB; {args.runs} runs each, medians")
+    print(f"corpus {corpus}: {len(files)} files, {size / 2**30:.2f} GiB; {args.runs} runs each, interleaved, medians")
     results = []
     for q in args.questions.split(","):
         tools = []
@@ -238,29 +257,35 @@ def main():
             icmd = [args.iisql, "-q", corpus, "-c", "SELECT * FROM logs", "-o", out]
         else:
             icmd = [args.iisql, "-q", "--format", "csv", corpus, "-c", IISQL_SQL[q]]
-        t, rss, stdout = timed(icmd, args.runs)
-        ref = norm(iisql_answer(stdout)) if q != "Q5" else None
-        tools.append(("iisql", t, rss, "reference"))
+        names, cmds = ["iisql"], [icmd]
         if q == "Q1":
-            t2, rss2, so = timed(["wc", "-l"] + files, args.runs)
-            tools.append(("wc -l (floor)", t2, rss2, "n/a"))
+            names.append("wc -l (floor)")
+            cmds.append(["wc", "-l"] + files)
         for peer, script in (("duckdb", duck_script), ("polars", polars_script)):
             for mode in args.modes.split(","):
                 pout = os.path.join(tmp, f"{q}-{peer}-{mode}.parquet")
-                cmd = [args.python, "-c", script(mode, q, glob, pout)]
-                t2, rss2, so = timed(cmd, args.runs)
-                if t2 is None:
-                    tools.append((f"{peer} {mode}", None, None, "error: " + " ".join(so)[:60]))
-                    continue
-                if q == "Q5":
-                    verdict = "written"
-                else:
-                    try:
-                        got = norm(json.loads(so))
-                        verdict = "correct" if got == ref else "WRONG"
-                    except Exception as e:  # noqa: BLE001
-                        verdict = f"unreadable ({e})"
-                tools.append((f"{peer} {mode}", t2, rss2, verdict))
+                names.append(f"{peer} {mode}")
+                cmds.append([args.python, "-c", script(mode, q, glob, pout)])
+        timings = timed(cmds, args.runs)
+        t, rss, stdout = timings[0]
+        if t is None:
+            sys.exit(f"iisql failed on {q}: {' '.join(stdout)}")
+        ref = norm(iisql_answer(stdout)) if q != "Q5" else None
+        tools.append(("iisql", t, rss, "reference"))
+        for name, (t2, rss2, so) in zip(names[1:], timings[1:]):
+            if t2 is None:
+                tools.append((name, None, None, "error: " + " ".join(so)[:60]))
+            elif name.startswith("wc"):
+                tools.append((name, t2, rss2, "n/a"))
+            elif q == "Q5":
+                tools.append((name, t2, rss2, "written"))
+            else:
+                try:
+                    got = norm(json.loads(so))
+                    verdict = "correct" if got == ref else "WRONG"
+                except Exception as e:  # noqa: BLE001
+                    verdict = f"unreadable ({e})"
+                tools.append((name, t2, rss2, verdict))
         if q == "Q5":
             check = verify_parquet(args.python, out, args.iisql, corpus)
             tools[0] = ("iisql", t, rss, check)

@@ -3,11 +3,15 @@
 //! within a file, so they are written with delta encoding and no dictionary (a dictionary of
 //! millisecond times fills and falls back to plain values within a row group).
 //!
-//! Text columns other than the ones naming a server, site or file are written without min/max
-//! statistics. The writer computes them by comparing every value with the page's minimum and
-//! maximum, which took 12% of a conversion's CPU time, and on logs ordered by time the minimum
-//! and maximum of a user agent or query string over a row group of mixed requests prune
-//! nothing. Numbers, times and dates keep their statistics.
+//! Only the columns that say when a request was made and where it was logged keep min/max
+//! statistics: times and dates, and [`COLUMNS_WITH_STATISTICS`] (server, site, port, host, file
+//! and row number). The writer computes statistics by comparing every value with the page's
+//! minimum and maximum, one value at a time: for text columns that took 12% of a conversion's
+//! CPU time, and for the status, byte and time-taken numbers another 8% (converting 1 GiB:
+//! 4.55 s of CPU with them, 4.04 s with no statistics at all). On logs ordered by time the
+//! minimum and maximum of a status code, a byte count, a user agent or a query string over a
+//! row group of mixed requests are the same wide range in every row group and prune nothing,
+//! while a time range, a server or a file does.
 //!
 //! Data pages hold up to [`PARQUET_DATA_PAGE_ROW_LIMIT`] rows and [`PARQUET_DATA_PAGE_BYTES`]
 //! bytes, not the writer's 20,000 rows and 1 MiB: fewer, larger pages made converting 1 GiB
@@ -37,18 +41,21 @@ pub const PARQUET_DATA_PAGE_BYTES: usize = 4 << 20;
 /// The columns written delta-encoded without a dictionary, where the written table has them.
 pub const DELTA_COLUMNS: [&str; 2] = ["timestamp", "log_row"];
 
-/// The text columns that keep min/max statistics: the server, site and file a row comes from.
-pub const TEXT_COLUMNS_WITH_STATISTICS: [&str; 5] = [
+/// The columns other than times and dates that keep min/max statistics: the server, site, port
+/// and file a row comes from, and its row number in the file.
+pub const COLUMNS_WITH_STATISTICS: [&str; 7] = [
     "s_computername",
     "s_sitename",
     "s_ip",
-    "log_filename",
+    "s_port",
     "cs_host",
+    "log_filename",
+    "log_row",
 ];
 
 /// The per-column settings iisql writes `schema` with, as (column, option, value): delta
-/// encoding without a dictionary for [`DELTA_COLUMNS`], no statistics for the text columns not
-/// in [`TEXT_COLUMNS_WITH_STATISTICS`].
+/// encoding without a dictionary for [`DELTA_COLUMNS`], no statistics for the columns that are
+/// neither times, dates nor [`COLUMNS_WITH_STATISTICS`].
 pub fn parquet_column_settings(schema: &Schema) -> Vec<(String, &'static str, &'static str)> {
     let mut out = Vec::new();
     for field in schema.fields() {
@@ -57,11 +64,11 @@ pub fn parquet_column_settings(schema: &Schema) -> Vec<(String, &'static str, &'
             out.push((name.clone(), "encoding", "delta_binary_packed"));
             out.push((name.clone(), "dictionary_enabled", "false"));
         }
-        let text = matches!(
+        let when = matches!(
             field.data_type(),
-            DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+            DataType::Timestamp(..) | DataType::Date32 | DataType::Date64
         );
-        if text && !TEXT_COLUMNS_WITH_STATISTICS.contains(&name.as_str()) {
+        if !when && !COLUMNS_WITH_STATISTICS.contains(&name.as_str()) {
             out.push((name.clone(), "statistics_enabled", "none"));
         }
     }
@@ -116,10 +123,11 @@ mod tests {
             sql,
             "'format.encoding::timestamp' 'delta_binary_packed', \
              'format.dictionary_enabled::timestamp' 'false', \
-             'format.statistics_enabled::cs_uri_query' 'none'"
+             'format.statistics_enabled::cs_uri_query' 'none', \
+             'format.statistics_enabled::sc_status' 'none'"
         );
         let opts = parquet_write_options(&ConfigOptions::default(), &schema).unwrap();
-        assert_eq!(opts.column_specific_options.len(), 2);
+        assert_eq!(opts.column_specific_options.len(), 3);
         let ts = &opts.column_specific_options["timestamp"];
         assert_eq!(ts.dictionary_enabled, Some(false));
         assert_eq!(ts.encoding.as_deref(), Some("delta_binary_packed"));

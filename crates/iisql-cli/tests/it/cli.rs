@@ -134,8 +134,8 @@ fn output_files_follow_their_extension() {
             .to_string(),
         "Timestamp(ms, \"UTC\")"
     );
-    // zstd; times and row numbers delta-encoded; statistics for numbers, times and the file's
-    // name, none for free text (see iisql::parquet_out).
+    // zstd; times and row numbers delta-encoded; statistics for times and where a row was
+    // logged (file, row, server), none for the rest (see iisql::parquet_out).
     let meta = reader.metadata().clone();
     let rows: usize = reader.build().unwrap().map(|b| b.unwrap().num_rows()).sum();
     assert_eq!(rows, 8);
@@ -165,8 +165,12 @@ fn output_files_follow_their_extension() {
             .is_some_and(|s| s.min_bytes_opt().is_some())
     };
     assert!(has_min_max("timestamp"));
-    assert!(has_min_max("sc_status"));
+    assert!(has_min_max("date"));
     assert!(has_min_max("log_filename"));
+    assert!(has_min_max("log_row"));
+    assert!(has_min_max("s_computername"));
+    assert!(!has_min_max("sc_status"));
+    assert!(!has_min_max("time_taken"));
     assert!(!has_min_max("cs_uri_stem"));
     assert!(!has_min_max("cs_user_agent"));
 
