@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The scan benchmark of issue 4: five questions over a generated IIS corpus, answered by iisql
 and by peers (DuckDB and Polars, each plain and honouring #Fields changes; `wc -l` as the floor).
-Whole-process wall time (median of N runs, the tools taking turns), peak RSS from /usr/bin/time, and every answer compared
-with iisql's. Run it through benches/bench.sh, which builds iisql and installs the peers."""
+Whole-process wall time (median of N runs, the tools taking turns), peak RSS from /usr/bin/time,
+and every answer compared with iisql's (for Q5, each Parquet file read back). Run it through benches/bench.sh, which builds iisql and installs the peers."""
 
 import argparse
 import json

@@ -22,11 +22,10 @@ pub const MMAP_THRESHOLD_BYTES: usize = 64 << 20;
 pub const TRIM_THRESHOLD_BYTES: usize = 16 << 20;
 
 /// Sets glibc's mmap and trim thresholds to [`MMAP_THRESHOLD_BYTES`] and
-/// [`TRIM_THRESHOLD_BYTES`], unless the environment
-/// already tunes them (`GLIBC_TUNABLES` naming `glibc.malloc`, or `MALLOC_MMAP_THRESHOLD_` /
-/// `MALLOC_TRIM_THRESHOLD_`). Returns whether they were set: never on other C libraries and
-/// systems, whose allocators do not return every large block to the kernel. Call it before
-/// starting threads.
+/// [`TRIM_THRESHOLD_BYTES`], unless the environment already tunes them (`GLIBC_TUNABLES`
+/// naming `glibc.malloc`, or `MALLOC_MMAP_THRESHOLD_` / `MALLOC_TRIM_THRESHOLD_`). Returns
+/// whether they were set: never on other C libraries and systems, whose allocators do not
+/// return every large block to the kernel. Call it before starting threads.
 pub fn keep_freed_buffers() -> bool {
     let tuned = std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains("glibc.malloc"))
         || std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_some()
