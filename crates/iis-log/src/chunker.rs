@@ -10,8 +10,12 @@ use arrow_buffer::Buffer;
 
 use crate::reject::MAX_REJECT_TEXT;
 
-/// Default chunk size: large enough to amortise per-chunk work, small enough for the cache.
-pub const DEFAULT_CHUNK_SIZE: usize = 2 << 20;
+/// Default chunk size (512 KiB): large enough to amortise per-chunk work, small enough that a
+/// chunk and its field offsets stay in a core's L2 cache while its columns are built one after
+/// the other (and, writing Parquet, encoded). On 1 GiB of logs, against 2 MiB chunks: reading
+/// every column took 7% less CPU time, the filtered questions 8-10% less wall time, and
+/// converting to Parquet 8% less.
+pub const DEFAULT_CHUNK_SIZE: usize = 512 << 10;
 
 /// Default longest line read as a line (16 MiB); a longer one is rejected without buffering it.
 pub const DEFAULT_MAX_LINE: usize = 16 << 20;

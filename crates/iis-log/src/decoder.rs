@@ -31,6 +31,7 @@ use crate::reject::{MAX_REJECT_TEXT, Reject, RejectReason, ScanStats};
 use crate::schema::{ColumnKind, column_kinds};
 use crate::separators::Separators;
 use crate::tokenize::{fields_separator, split_line, unescape, value_span};
+use crate::views::SpanViews;
 
 /// What to decode: the table's file schema, the columns wanted, batch size and the layout of
 /// lines that come before any `#Fields`.
@@ -1096,15 +1097,10 @@ impl W3cDecoder {
                 self.rows_line.iter().map(|&l| l as i64),
             )),
             ColumnKind::LogFilename(false) => {
-                let mut b = StringViewBuilder::with_capacity(rows);
-                let block = b.append_block(self.file_block.clone());
-                let len = self.file_block.len() as u32;
-                for _ in 0..rows {
-                    // SAFETY: `block` is `file_block`, appended just above, holding the bytes
-                    // of a `str`; the view covers all of it.
-                    unsafe { b.append_view_unchecked(block, 0, len) };
-                }
-                Arc::new(b.finish())
+                let mut v = SpanViews::with_capacity(self.file_block.clone(), rows);
+                // SAFETY: `file_block` holds the bytes of a `str`; the span covers all of it.
+                unsafe { v.push_n(0, self.file_block.len(), rows) };
+                Arc::new(v.finish())
             }
             ColumnKind::LogFilename(true) => {
                 let mut b = StringBuilder::with_capacity(rows, rows * self.file.len());
@@ -1157,23 +1153,22 @@ impl W3cDecoder {
             ColumnKind::TextView => match pos {
                 None => new_null_array(&dt, rows),
                 Some(p) if seg.plain && part.is_none() => {
-                    let mut b = StringViewBuilder::with_capacity(rows);
-                    let block = b.append_block(buf.clone());
+                    let mut views = SpanViews::with_capacity(buf.clone(), rows);
                     for row in 0..rows {
                         let (s, e) = seg.field(row, p);
                         let v = &seg.data[s..e];
                         if v.is_empty() || v == b"-" {
-                            b.append_null();
+                            views.push_null();
                         } else {
-                            // SAFETY: `block` is `buf`, appended just above; `s..e` lies inside
-                            // it (tokenisation only records offsets of `buf`); `buf` is valid
-                            // UTF-8 (validated by `decode`, or built from a `String`) and `s`
-                            // and `e` sit next to ASCII bytes (line start, space, line end), so
-                            // the slice is valid UTF-8 too.
-                            unsafe { b.append_view_unchecked(block, s as u32, (e - s) as u32) };
+                            // SAFETY: `s..e` lies inside `buf` (tokenisation only records
+                            // offsets of `buf`, which `decode_valid` keeps below `u32::MAX`);
+                            // `buf` is valid UTF-8 (validated by `decode`, or built from a
+                            // `String`) and `s` and `e` sit next to ASCII bytes (line start,
+                            // space, line end), so the slice is valid UTF-8 too.
+                            unsafe { views.push(s, e) };
                         }
                     }
-                    Arc::new(b.finish())
+                    Arc::new(views.finish())
                 }
                 Some(p) => {
                     let mut b = StringViewBuilder::with_capacity(rows);
@@ -1369,18 +1364,30 @@ impl W3cDecoder {
     fn dates(&mut self, seg: &Segment<'_>, report: bool) -> Vec<Option<i32>> {
         match self.layout.date_pos {
             None => vec![self.current_date; seg.rows],
-            Some(p) => (0..seg.rows)
-                .map(|row| match seg.value(row, p) {
-                    None => None,
-                    Some(v) => {
-                        let d = parse_date(v);
-                        if d.is_none() && report {
-                            self.value_reject(seg, row, p);
+            Some(p) => {
+                // Rows of a chunk nearly all carry the same date: the last one parsed is kept.
+                let mut last: Option<([u8; 10], Option<i32>)> = None;
+                (0..seg.rows)
+                    .map(|row| match seg.value(row, p) {
+                        None => None,
+                        Some(v) => {
+                            let key = <[u8; 10]>::try_from(v).ok();
+                            let d = match (key, &last) {
+                                (Some(k), Some((seen, d))) if k == *seen => *d,
+                                _ => {
+                                    let d = parse_date(v);
+                                    last = key.map(|k| (k, d));
+                                    d
+                                }
+                            };
+                            if d.is_none() && report {
+                                self.value_reject(seg, row, p);
+                            }
+                            d
                         }
-                        d
-                    }
-                })
-                .collect(),
+                    })
+                    .collect()
+            }
         }
     }
 

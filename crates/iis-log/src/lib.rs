@@ -39,6 +39,7 @@ pub mod schema;
 pub mod separators;
 pub mod sniff;
 pub mod tokenize;
+mod views;
 
 pub use chunker::{Chunk, LineChunker};
 pub use decoder::{DecoderConfig, W3cDecoder};

@@ -196,6 +196,54 @@ fn bad_values_become_null_and_are_reported() {
 }
 
 #[test]
+fn dates_change_and_repeat_within_a_chunk() {
+    // Consecutive rows share their date (the decoder keeps the last one parsed): a change of
+    // date, a return to the earlier one, and an invalid date written twice in a row (each row
+    // reported) all come out right.
+    let text = b"#Fields: date time sc-status\n\
+        2024-01-31 23:59:59 200\n2024-01-31 23:59:59 200\n2024-02-01 00:00:00 200\n\
+        2024-01-31 00:00:01 200\n2024-02-30 00:00:00 200\n2024-02-30 00:00:00 200\n\
+        2024-02-01 00:00:02 200\n";
+    for chunk in [1, 40, 1 << 20] {
+        let (schema, r) = read(text, chunk);
+        let b = concat(&schema, &r);
+        let day = 86_400_000i64;
+        let jan31 = 19_753 * day;
+        assert_eq!(
+            timestamps(&b),
+            vec![
+                Some(jan31 + 86_399_000),
+                Some(jan31 + 86_399_000),
+                Some(jan31 + day),
+                Some(jan31 + 1_000),
+                None,
+                None,
+                Some(jan31 + day + 2_000),
+            ],
+            "chunk {chunk}"
+        );
+        use arrow_array::cast::AsArray;
+        let dates: Vec<Option<i32>> = b
+            .column_by_name("date")
+            .unwrap()
+            .as_primitive::<arrow_array::types::Date32Type>()
+            .iter()
+            .collect();
+        assert_eq!(
+            dates,
+            [19_753, 19_753, 19_754, 19_753]
+                .map(Some)
+                .into_iter()
+                .chain([None, None, Some(19_754)])
+                .collect::<Vec<_>>()
+        );
+        let lines: Vec<u64> = r.rejects.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![6, 7], "chunk {chunk}");
+        assert_eq!(r.stats.invalid_values, 2);
+    }
+}
+
+#[test]
 fn empty_projection_counts_rows_without_columns() {
     let schema = Arc::new(w3c_schema([]));
     let cfg = DecoderConfig::new(schema, Some(vec![])).unwrap();
