@@ -205,8 +205,8 @@ impl Runner {
             if let Some(path) = &self.output
                 && kind_for_path(path)? == FileKind::Parquet
             {
-                // DataFusion's writer encodes the columns of one file on every core.
-                return write_parquet(df, path).await;
+                // Every partition of the query encodes its own row groups of the file.
+                return write_parquet(df, path, self.cluster).await;
             }
             let mut stream = df.execute_stream().await?;
             if stream.schema().fields().is_empty() {

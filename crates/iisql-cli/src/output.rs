@@ -11,7 +11,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::file_options::parquet_writer::ParquetWriterOptions;
-use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
+use datafusion::dataframe::DataFrame;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use futures::StreamExt;
@@ -215,29 +215,22 @@ pub async fn write_file(
     }
 }
 
-/// Writes a query's result to one zstd Parquet file with DataFusion's writer (columns encoded
-/// in parallel, row groups of up to 1M rows). Returns the number of rows.
-pub async fn write_parquet(df: DataFrame, path: &Path) -> Result<usize> {
+/// Writes a query's result to one zstd Parquet file, with iisql's settings
+/// ([`iisql::parquet_out::parquet_write_options`]). Each partition of the query encodes its own
+/// row groups ([`iisql::parquet_writer`]); on a cluster (`cluster`), DataFusion's writer runs
+/// the query. Returns the number of rows.
+pub async fn write_parquet(df: DataFrame, path: &Path, cluster: bool) -> Result<usize> {
     let opts = iisql::parquet_out::parquet_write_options(
         df.task_ctx().session_config().options(),
         df.schema().as_arrow(),
     )?;
-    let out = df
-        .write_parquet(
-            &path.display().to_string(),
-            DataFrameWriteOptions::new().with_single_file_output(true),
-            Some(opts),
-        )
-        .await?;
-    let rows = out
-        .first()
-        .and_then(|b| {
-            b.column(0)
-                .as_any()
-                .downcast_ref::<datafusion::arrow::array::UInt64Array>()
-        })
-        .map_or(0, |a| a.value(0) as usize);
-    Ok(rows)
+    let path = path.display().to_string();
+    let rows = if cluster {
+        iisql::parquet_writer::write_with_datafusion(df, &path, opts).await?
+    } else {
+        iisql::parquet_writer::write_parquet(df, &path, opts).await?
+    };
+    Ok(rows as usize)
 }
 
 /// Streams batches into one Parquet file (for results that are not a DataFrame), with the

@@ -31,6 +31,7 @@ pub mod malloc;
 pub mod opener;
 pub mod options;
 pub mod parquet_out;
+pub mod parquet_writer;
 pub mod register;
 pub mod scan_log;
 pub mod session;

@@ -93,3 +93,145 @@ proptest! {
         }
     }
 }
+
+/// A context over `path` (registered as `logs`) whose queries run in `partitions` partitions
+/// and write row groups of up to `group_rows` rows.
+async fn context_over(
+    path: &std::path::Path,
+    partitions: usize,
+    group_rows: usize,
+    options: iisql::IisW3cOptions,
+) -> datafusion::prelude::SessionContext {
+    let mut config = iisql::session_config().with_target_partitions(partitions);
+    config.options_mut().execution.parquet.max_row_group_size = group_rows;
+    let ctx = iisql::new_context_with_config(config).unwrap();
+    iisql::register_logs(&ctx, "logs", &[path.display().to_string()], options)
+        .await
+        .unwrap();
+    ctx
+}
+
+/// The result of `sql` on `ctx`.
+async fn query(ctx: &datafusion::prelude::SessionContext, sql: &str) -> Vec<RecordBatch> {
+    ctx.sql(sql).await.unwrap().collect().await.unwrap()
+}
+
+/// `df` written by iisql's Parquet writer to `out`; returns the rows written.
+async fn write(df: datafusion::prelude::DataFrame, out: &std::path::Path) -> u64 {
+    let opts = iisql::parquet_out::parquet_write_options(
+        df.task_ctx().session_config().options(),
+        df.schema().as_arrow(),
+    )
+    .unwrap();
+    iisql::parquet_writer::write_parquet(df, &out.display().to_string(), opts)
+        .await
+        .unwrap()
+}
+
+/// The row counts of the row groups of the Parquet file at `path`.
+fn row_groups(path: &std::path::Path) -> Vec<i64> {
+    let file = std::fs::File::open(path).unwrap();
+    datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_partition_encodes_its_own_row_groups_of_one_file() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample");
+    let ctx = context_over(&sample, 3, 700, Default::default()).await;
+    let df = ctx.sql("SELECT * FROM logs").await.unwrap();
+    let plan = df.clone().create_physical_plan().await.unwrap();
+    use datafusion::physical_plan::ExecutionPlanProperties;
+    assert_eq!(plan.output_partitioning().partition_count(), 3);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("all.parquet");
+    let written = write(df, &out).await;
+
+    let want = text_rows(&query(&ctx, "SELECT * FROM logs ORDER BY log_filename, log_row").await);
+    assert_eq!(written as usize, want.len());
+    assert!(want.len() > 10_000, "{} rows", want.len());
+    // Each partition fills its own row groups: all of at most 700 rows, and one not full per
+    // partition, its last (a single stream of rows would leave one).
+    let groups = row_groups(&out);
+    assert!(groups.iter().all(|&n| n <= 700), "{groups:?}");
+    let partial = groups.iter().filter(|&&n| n < 700).count();
+    assert_eq!(partial, 3, "{groups:?}");
+    assert_eq!(groups.iter().sum::<i64>() as usize, want.len());
+    // Every row and value, with its type, read back.
+    let sql = format!(
+        "SELECT * FROM '{}' ORDER BY log_filename, log_row",
+        out.display()
+    );
+    let back = query(&ctx, &sql).await;
+    assert_eq!(text_rows(&back), want);
+    let table = ctx.table("logs").await.unwrap();
+    for f in table.schema().fields() {
+        let g = back[0].schema();
+        assert_eq!(
+            g.field_with_name(f.name()).unwrap().data_type(),
+            f.data_type()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_ordered_result_is_written_in_its_order() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample");
+    let ctx = context_over(&sample, 3, 700, Default::default()).await;
+    let sql = "SELECT log_filename, log_row, time_taken FROM logs \
+               ORDER BY time_taken DESC, log_filename, log_row";
+    let want = text_rows(&query(&ctx, sql).await);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ordered.parquet");
+    write(ctx.sql(sql).await.unwrap(), &out).await;
+    let back = query(&ctx, &format!("SELECT * FROM '{}'", out.display())).await;
+    assert_eq!(text_rows(&back), want);
+}
+
+#[tokio::test]
+async fn a_new_file_replaces_the_old_and_a_failed_write_keeps_it() {
+    let tree = crate::fixtures().join("tree");
+    let ctx = context_over(&tree, 2, 700, Default::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.parquet");
+    let all = write(ctx.sql("SELECT * FROM logs").await.unwrap(), &out).await;
+    let some = write(
+        ctx.sql("SELECT * FROM logs WHERE sc_status = 200")
+            .await
+            .unwrap(),
+        &out,
+    )
+    .await;
+    assert!(0 < some && some < all, "{some} of {all}");
+    assert_eq!(row_groups(&out).iter().sum::<i64>() as u64, some);
+    let before = std::fs::read(&out).unwrap();
+
+    // Strict mode fails at the tree's rejected line: the earlier file stays as it was, and the
+    // new one's partial copy is gone.
+    let strict = iisql::IisW3cOptions {
+        strict: true,
+        ..Default::default()
+    };
+    let ctx = context_over(&tree, 2, 700, strict).await;
+    let df = ctx.sql("SELECT * FROM logs").await.unwrap();
+    let opts = iisql::parquet_out::parquet_write_options(
+        df.task_ctx().session_config().options(),
+        df.schema().as_arrow(),
+    )
+    .unwrap();
+    let err = iisql::parquet_writer::write_parquet(df, &out.display().to_string(), opts)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("strict"), "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("out.parquet")]);
+}
