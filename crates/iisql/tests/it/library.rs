@@ -476,9 +476,9 @@ fn iisql_functions_never_replace_a_datafusion_function() {
 }
 
 #[tokio::test]
-async fn fields_directives_across_inference_windows_become_columns() {
-    // Inference reads a local file in 4 MiB windows: directives that straddle the first two
-    // window ends, and one after NUL padding at the third, are all seen.
+async fn fields_directives_across_inference_blocks_become_columns() {
+    // Inference reads a local file in blocks of 256 KiB: directives that straddle the block
+    // ends at 4 and 8 MiB, and one after NUL padding at 12 MiB, are all seen.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("u_ex251103.log");
     let mut text = "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n\
