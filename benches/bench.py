@@ -197,11 +197,13 @@ def run_once(cmd):
         return t1 - t0, int(tf.read().strip().splitlines()[-1]) // 1024, p.stdout
 
 
-def timed(cmds, runs):
+def timed(cmds, runs, outputs=None):
     """Runs every command of `cmds` `runs` times, interleaved (round r runs each command once,
-    in turn), so that a noisy moment of the machine falls on every tool alike. Returns, per
-    command, (median seconds, max peak RSS MB, last stdout), or (None, None, error) for one
-    that failed."""
+    in turn), so that a noisy moment of the machine falls on every tool alike. The file a
+    command writes (`outputs[i]`) is removed before each of its runs, so every tool writes a
+    new file (replacing one makes ext4 write it to disk at once, on the tool's time). Returns,
+    per command, (median seconds, max peak RSS MB, last stdout), or (None, None, error) for
+    one that failed."""
     times = [[] for _ in cmds]
     rss = [0 for _ in cmds]
     outs = ["" for _ in cmds]
@@ -210,6 +212,8 @@ def timed(cmds, runs):
         for i, cmd in enumerate(cmds):
             if failed[i] is not None:
                 continue
+            if outputs and outputs[i] and os.path.exists(outputs[i]):
+                os.remove(outputs[i])
             t, r, out = run_once(cmd)
             if t is None:
                 failed[i] = out
@@ -258,16 +262,19 @@ def main():
         else:
             icmd = [args.iisql, "-q", "--format", "csv", corpus, "-c", IISQL_SQL[q]]
         names, cmds, pouts = ["iisql"], [icmd], {}
+        outputs = [out if q == "Q5" else None]
         if q == "Q1":
             names.append("wc -l (floor)")
             cmds.append(["wc", "-l"] + files)
+            outputs.append(None)
         for peer, script in (("duckdb", duck_script), ("polars", polars_script)):
             for mode in args.modes.split(","):
                 pout = os.path.join(tmp, f"{q}-{peer}-{mode}.parquet")
                 names.append(f"{peer} {mode}")
                 pouts[f"{peer} {mode}"] = pout
                 cmds.append([args.python, "-c", script(mode, q, glob, pout)])
-        timings = timed(cmds, args.runs)
+                outputs.append(pout if q == "Q5" else None)
+        timings = timed(cmds, args.runs, outputs)
         t, rss, stdout = timings[0]
         if t is None:
             sys.exit(f"iisql failed on {q}: {' '.join(stdout)}")
