@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::buffer::BooleanBuffer;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
@@ -65,7 +66,10 @@ pub(crate) struct ScanFilter {
 enum Condition {
     /// `starts_with(lower(column), prefix)` for a lowercase ASCII `prefix`: the column's index
     /// in the filter's batch.
-    LowerPrefix { column: usize, prefix: Vec<u8> },
+    LowerPrefix {
+        column: usize,
+        prefix: LowerAsciiPrefix,
+    },
     /// Any other condition, evaluated by DataFusion.
     Expr(Arc<dyn PhysicalExpr>),
 }
@@ -73,7 +77,10 @@ enum Condition {
 impl Condition {
     fn of(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Self {
         match lower_prefix(expr, schema) {
-            Some((column, prefix)) => Condition::LowerPrefix { column, prefix },
+            Some((column, prefix)) => Condition::LowerPrefix {
+                column,
+                prefix: LowerAsciiPrefix::new(prefix),
+            },
             None => Condition::Expr(Arc::clone(expr)),
         }
     }
@@ -82,10 +89,11 @@ impl Condition {
         match self {
             Condition::LowerPrefix { column, prefix } => {
                 let values = batch.column(*column).as_string_view();
-                Ok(values
-                    .iter()
-                    .map(|v| v.map(|v| starts_with_lower(v, prefix)))
-                    .collect())
+                // A null's slot holds an empty value, which the prefix does not begin; the
+                // nulls stay nulls.
+                let kept =
+                    BooleanBuffer::collect_bool(values.len(), |i| prefix.starts(values.value(i)));
+                Ok(BooleanArray::new(kept, values.nulls().cloned()))
             }
             Condition::Expr(e) => {
                 let values = e.evaluate(batch)?.into_array(batch.num_rows())?;
@@ -102,15 +110,53 @@ impl Condition {
     }
 }
 
-/// Whether `lower(value)` starts with `prefix` (lowercase ASCII). When the value's first
-/// `prefix.len()` bytes are ASCII, lowering them is enough; otherwise a character such as the
-/// Kelvin sign (lowered to `k`) could lower into the prefix, so the value is lowered whole.
-fn starts_with_lower(value: &str, prefix: &[u8]) -> bool {
-    let head = &value.as_bytes()[..value.len().min(prefix.len())];
-    if head.is_ascii() {
-        head.len() == prefix.len() && head.eq_ignore_ascii_case(prefix)
-    } else {
-        value.to_lowercase().as_bytes().starts_with(prefix)
+/// A lowercase ASCII prefix that the start of a value is compared with, without case.
+#[derive(Debug)]
+struct LowerAsciiPrefix {
+    bytes: Vec<u8>,
+    /// 0x20 where `bytes` holds a letter: a value's byte matches when, with this bit set, it
+    /// equals the prefix's (so `A` matches `a`, and `/` only `/`).
+    case: Vec<u8>,
+}
+
+impl LowerAsciiPrefix {
+    fn new(bytes: Vec<u8>) -> Self {
+        let case = bytes
+            .iter()
+            .map(|b| if b.is_ascii_lowercase() { 0x20 } else { 0 })
+            .collect();
+        Self { bytes, case }
+    }
+
+    /// Whether `lower(value)` starts with the prefix. The value's first bytes are compared
+    /// eight at a time; when they differ and are not all ASCII, a character such as the Kelvin
+    /// sign (lowered to `k`) could lower into the prefix, so the value is lowered whole.
+    fn starts(&self, value: &str) -> bool {
+        let n = self.bytes.len();
+        let head = &value.as_bytes()[..value.len().min(n)];
+        if head.len() == n && self.same_without_case(head) {
+            return true;
+        }
+        !head.is_ascii() && value.to_lowercase().as_bytes().starts_with(&self.bytes)
+    }
+
+    /// `head` (as long as the prefix) matches it, letters in either case.
+    fn same_without_case(&self, head: &[u8]) -> bool {
+        let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+        let mut diff = 0u64;
+        let (h, c, p) = (
+            head.chunks_exact(8),
+            self.case.chunks_exact(8),
+            self.bytes.chunks_exact(8),
+        );
+        let tails = (h.remainder(), c.remainder(), p.remainder());
+        for ((h, c), p) in h.zip(c).zip(p) {
+            diff |= (word(h) | word(c)) ^ word(p);
+        }
+        for ((h, c), p) in tails.0.iter().zip(tails.1).zip(tails.2) {
+            diff |= u64::from((h | c) ^ p);
+        }
+        diff == 0
     }
 }
 
@@ -218,10 +264,18 @@ mod tests {
     use datafusion::functions::expr_fn::{lower, starts_with, upper};
     use datafusion::prelude::{SessionContext, col, lit};
 
+    fn starts_with_lower(value: &str, prefix: &[u8]) -> bool {
+        LowerAsciiPrefix::new(prefix.to_vec()).starts(value)
+    }
+
     #[test]
     fn lowered_prefixes() {
         assert!(starts_with_lower(
             "/Microsoft-Server-ActiveSync/x",
+            b"/microsoft-server-activesync"
+        ));
+        assert!(starts_with_lower(
+            "/MICROSOFT-SERVER-ACTIVESYNC",
             b"/microsoft-server-activesync"
         ));
         assert!(!starts_with_lower("/Microsoft", b"/microsoft-server"));
@@ -229,6 +283,52 @@ mod tests {
         assert!(starts_with_lower("/\u{130}x", b"/i"));
         assert!(!starts_with_lower("/\u{e9}", b"/e"));
         assert!(starts_with_lower("", b""));
+        // Only letters match in either case: `\x0f` with the 0x20 bit is `/`, `\r` is `-`.
+        assert!(!starts_with_lower("\x0fowa", b"/owa"));
+        assert!(!starts_with_lower("/a\rb", b"/a-b"));
+        assert!(!starts_with_lower(
+            "/microsoft-server-activesynC",
+            b"/microsoft-server-activesyn_"
+        ));
+        // Every position of a long prefix counts, in the words and in the tail.
+        let prefix = b"/microsoft-server-activesync";
+        for i in 0..prefix.len() {
+            let mut v = prefix.to_vec();
+            v[i] = b'#';
+            assert!(
+                !starts_with_lower(std::str::from_utf8(&v).unwrap(), prefix),
+                "{i}"
+            );
+            let mut v = prefix.to_vec();
+            v[i] = v[i].to_ascii_uppercase();
+            assert!(
+                starts_with_lower(std::str::from_utf8(&v).unwrap(), prefix),
+                "{i}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_prefix_test_keeps_nulls_null() {
+        use datafusion::arrow::array::StringViewArray;
+        let values = StringViewArray::from(vec![
+            Some("/Microsoft-Server-ActiveSync/default.eas"),
+            None,
+            Some("/owa/"),
+            Some("/microsoft-server-activesync"),
+            Some(""),
+        ]);
+        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8View, true)]));
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(values)]).unwrap();
+        let condition = Condition::LowerPrefix {
+            column: 0,
+            prefix: LowerAsciiPrefix::new(b"/microsoft-server-activesync".to_vec()),
+        };
+        let kept: Vec<Option<bool>> = condition.evaluate(&batch).unwrap().iter().collect();
+        assert_eq!(
+            kept,
+            vec![Some(true), None, Some(false), Some(true), Some(false)]
+        );
     }
 
     fn filter_of(e: datafusion::prelude::Expr) -> ScanFilter {
@@ -251,7 +351,7 @@ mod tests {
         assert!(matches!(
             &f.conditions[..],
             [Condition::LowerPrefix { column: 1, prefix }, Condition::Expr(_)]
-                if prefix == b"/microsoft-server-activesync"
+                if prefix.bytes == b"/microsoft-server-activesync"
         ));
         let like = filter_of(lower(col("s")).like(lit("/owa%")));
         assert!(
