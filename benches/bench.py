@@ -225,6 +225,23 @@ def timed(cmds, runs, outputs=None):
             else (statistics.median(times[i]), rss[i], outs[i]) for i in range(len(cmds))]
 
 
+def settle(files):
+    """Puts the corpus in the page cache as a reader finds logs written earlier: each file is
+    written back, dropped from the page cache, then read once. Pages the generator has just
+    written stay cached in small pages; pages read from disk come in large folios, which every
+    tool then reads faster (iisql counting 1 GiB: 0.30 s before, 0.26 s after; DuckDB 0.75 s
+    and 0.71 s)."""
+    for f in files:
+        fd = os.open(f, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            while os.read(fd, 1 << 20):
+                pass
+        finally:
+            os.close(fd)
+
+
 def iisql_answer(stdout):
     lines = stdout.strip().splitlines()[1:]
     rows = []
@@ -252,6 +269,7 @@ def main():
     files = sorted(os.path.join(d, f) for d, _, fs in os.walk(corpus) for f in fs if f.endswith(".log"))
     size = sum(os.path.getsize(f) for f in files)
     tmp = tempfile.mkdtemp(prefix="iisql-bench-")
+    settle(files)
     print(f"corpus {corpus}: {len(files)} files, {size / 2**30:.2f} GiB; {args.runs} runs each, interleaved, medians")
     results = []
     for q in args.questions.split(","):
