@@ -261,6 +261,8 @@ def main():
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--questions", default="Q1,Q2,Q3,Q4,Q5")
+    ap.add_argument("--keep-cache", action="store_true",
+                    help="time the corpus as the page cache holds it (by default it is settled first: see settle)")
     ap.add_argument("--modes", default="plain,honour",
                     help="peer modes to run (plain: DuckDB's and Polars' CSV readers; honour: with #Fields changes)")
     args = ap.parse_args()
@@ -269,7 +271,8 @@ def main():
     files = sorted(os.path.join(d, f) for d, _, fs in os.walk(corpus) for f in fs if f.endswith(".log"))
     size = sum(os.path.getsize(f) for f in files)
     tmp = tempfile.mkdtemp(prefix="iisql-bench-")
-    settle(files)
+    if not args.keep_cache:
+        settle(files)
     print(f"corpus {corpus}: {len(files)} files, {size / 2**30:.2f} GiB; {args.runs} runs each, interleaved, medians")
     results = []
     for q in args.questions.split(","):
