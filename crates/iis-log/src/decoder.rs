@@ -50,8 +50,9 @@ pub struct DecoderConfig {
     /// The field that takes separators past the layout's (IIS native's parameters).
     greedy: Option<usize>,
     time_zone: Option<chrono_tz::Tz>,
-    /// The condition rows must meet, and the schema of the columns it reads.
-    filter: Option<(Arc<dyn RowFilter>, SchemaRef)>,
+    /// The conditions rows must meet, in the order they are applied, each with the schema of
+    /// the columns it reads.
+    filters: Vec<(Arc<dyn RowFilter>, SchemaRef)>,
 }
 
 impl DecoderConfig {
@@ -80,7 +81,7 @@ impl DecoderConfig {
             alternates: Vec::new(),
             greedy: None,
             time_zone: None,
-            filter: None,
+            filters: Vec::new(),
         }
         .with_format(LogFormat::IisW3c))
     }
@@ -107,9 +108,11 @@ impl DecoderConfig {
         self
     }
 
-    /// Keeps only the rows `filter` accepts. The columns it reads are built for every row; the
-    /// other projected columns only for the rows kept, so their values (and any value they fail
-    /// to read as their type) are not looked at in the rows dropped.
+    /// Keeps only the rows `filter` accepts. Filters apply in the order they are added: the
+    /// columns the first reads are built for every row, those another reads (and the rest of
+    /// the projection) only for the rows the filters before it kept, so their values (and any
+    /// value they fail to read as their type) are not looked at in the rows dropped. Put the
+    /// condition that is cheapest to build and drops the most rows first.
     pub fn with_filter(mut self, filter: Arc<dyn RowFilter>) -> Result<Self> {
         let columns = filter.columns();
         if columns.windows(2).any(|w| w[0] >= w[1]) {
@@ -118,7 +121,7 @@ impl DecoderConfig {
             ));
         }
         let schema = Arc::new(self.schema.project(columns)?);
-        self.filter = Some((filter, schema));
+        self.filters.push((filter, schema));
         Ok(self)
     }
 
@@ -430,7 +433,7 @@ impl W3cDecoder {
             last_directive_was_fields: false,
             chunk_has_nul: false,
             // A batch at least half full goes on as it is.
-            coalescer: (cfg.filter.is_some() && !cfg.projection.is_empty()).then(|| {
+            coalescer: (!cfg.filters.is_empty() && !cfg.projection.is_empty()).then(|| {
                 BatchCoalescer::new(Arc::clone(&cfg.projected), cfg.batch_size)
                     .with_biggest_coalesce_batch_size(Some(cfg.batch_size / 2))
             }),
@@ -557,7 +560,7 @@ impl W3cDecoder {
         }
         self.seg_buf = Some(buf.clone());
         self.chunk_has_nul = memchr::memchr(0, &data[pos..end]).is_some();
-        if self.cfg.projection.is_empty() && self.cfg.filter.is_none() {
+        if self.cfg.projection.is_empty() && self.cfg.filters.is_empty() {
             self.count_lines(data, pos, start, end, last, base_offset)?;
             self.flush()?;
             self.seg_buf = None;
@@ -964,8 +967,9 @@ impl W3cDecoder {
         result
     }
 
-    /// Builds the `rows` pending rows (field starts in `starts`) into a batch: with a filter,
-    /// its columns first, then the other projected columns of the rows it keeps.
+    /// Builds the `rows` pending rows (field starts in `starts`) into a batch: with filters,
+    /// the columns of each in turn for the rows the ones before kept, then the other projected
+    /// columns of the rows all of them keep.
     fn build_batch(&mut self, buf: &Buffer, starts: &mut Vec<u32>, rows: usize) -> Result<()> {
         let cfg = Arc::clone(&self.cfg);
         let stride = self.layout.len() + 1;
@@ -975,24 +979,32 @@ impl W3cDecoder {
             ColumnKind::Date,
             ColumnKind::LocalTimestamp,
         ];
-        // The UTC time is parsed when a column built in either pass needs it.
-        let filter_columns = cfg.filter.as_ref().map_or(&[][..], |(f, _)| f.columns());
+        // The UTC time is parsed when a column built in any pass needs it.
         let need_utc = cfg
             .projection
             .iter()
-            .chain(filter_columns)
+            .chain(cfg.filters.iter().flat_map(|(f, _)| f.columns()))
             .any(|c| reads(c, &[ColumnKind::Timestamp]));
         let mut rows = rows;
         let mut times: Option<RowTimes> = None;
         let mut built: Vec<(usize, ArrayRef)> = Vec::new();
-        if let Some((filter, filter_schema)) = &cfg.filter {
+        for (filter, filter_schema) in &cfg.filters {
             let seg = Segment::new(&cfg, buf.as_slice(), starts, stride, rows);
-            if filter_columns.iter().any(|c| reads(c, &time_kinds)) {
+            let filter_columns = filter.columns();
+            if times.is_none() && filter_columns.iter().any(|c| reads(c, &time_kinds)) {
                 times = Some(self.row_times(&seg, need_utc));
             }
             let mut columns = Vec::with_capacity(filter_columns.len());
             for &c in filter_columns {
-                columns.push(self.build_column(c, &seg, buf, times.as_ref())?);
+                let column = match built.iter().find(|(b, _)| *b == c) {
+                    Some((_, col)) => Arc::clone(col),
+                    None => {
+                        let col = self.build_column(c, &seg, buf, times.as_ref())?;
+                        built.push((c, Arc::clone(&col)));
+                        col
+                    }
+                };
+                columns.push(column);
             }
             let opts = RecordBatchOptions::new().with_row_count(Some(rows));
             let batch =
@@ -1012,17 +1024,14 @@ impl W3cDecoder {
             if kept == 0 {
                 return Ok(());
             }
-            let mut columns = batch.columns().to_vec();
             if kept < rows {
                 self.keep_rows(&mask, starts, stride);
-                columns = columns
-                    .iter()
-                    .map(|c| arrow_select::filter::filter(c, &mask))
-                    .collect::<std::result::Result<_, _>>()?;
+                for (_, col) in built.iter_mut() {
+                    *col = arrow_select::filter::filter(col, &mask)?;
+                }
                 times = times.map(|t| t.keep(&mask));
                 rows = kept;
             }
-            built = filter_columns.iter().copied().zip(columns).collect();
         }
         let seg = Segment::new(&cfg, buf.as_slice(), starts, stride, rows);
         if times.is_none() && cfg.projection.iter().any(|c| reads(c, &time_kinds)) {

@@ -1,6 +1,7 @@
 //! Conditions on rows that the decoder applies while it builds a batch (late materialisation):
-//! the columns a [`RowFilter`] reads are built for every row, the rest of the projection only
-//! for the rows it keeps.
+//! the columns the first [`RowFilter`] reads are built for every row, those of the next only
+//! for the rows the first keeps, and so on; the rest of the projection only for the rows all
+//! of them keep.
 
 use arrow_array::{BooleanArray, RecordBatch};
 

@@ -1,7 +1,9 @@
 //! A query's `WHERE`, evaluated inside the scan: DataFusion pushes a `FilterExec`'s conditions
 //! into [`IisW3cSource`](crate::IisW3cSource), which takes those over file columns and hands
-//! them to the decoder as a [`RowFilter`]. The decoder builds the columns a condition reads
-//! for every row and the rest of the projection only for the rows kept.
+//! each `AND`ed condition to the decoder as a [`RowFilter`] of its own, those on numbers and
+//! times first. The decoder builds the columns of the first condition for every row, those of
+//! the next only for the rows the first kept, and so on; the rest of the projection only for
+//! the rows all of them keep.
 //!
 //! The test of an ActiveSync request, `starts_with(lower(cs_uri_stem), '/microsoft-...')` (or
 //! `lower(..) LIKE '/microsoft-...%'`), is evaluated on the values as they are: an ASCII prefix
@@ -52,16 +54,18 @@ pub(crate) fn pushable(filter: &Arc<dyn PhysicalExpr>, file_schema: &Schema) -> 
     ok && walk.is_ok()
 }
 
-/// A pushed-down predicate as the decoder's [`RowFilter`]: the file columns it reads and the
-/// predicate's conditions rewritten over just those columns. A row is kept when every condition
-/// is true.
+/// One `AND`ed condition of a pushed-down predicate as the decoder's [`RowFilter`]: the file
+/// columns it reads and the condition rewritten over just those columns.
 #[derive(Debug)]
 pub(crate) struct ScanFilter {
     columns: Vec<usize>,
-    conditions: Vec<Condition>,
+    condition: Condition,
+    /// Whether a column it reads is text (built from views of every value, where a number
+    /// column is parsed into a compact array).
+    reads_text: bool,
 }
 
-/// One of the `AND`ed conditions of a [`ScanFilter`].
+/// The test a [`ScanFilter`] applies.
 #[derive(Debug)]
 enum Condition {
     /// `starts_with(lower(column), prefix)` for a lowercase ASCII `prefix`: the column's index
@@ -215,25 +219,46 @@ fn text_literal(expr: &Arc<dyn PhysicalExpr>) -> Option<String> {
     }
 }
 
+/// The decoder's filters for `predicate`, an expression over the table schema whose columns
+/// are all file columns (see [`pushable`]) of `file_schema`: one per `AND`ed condition, those
+/// reading numbers and times only first, then the prefix tests, each group in the query's
+/// order.
+pub(crate) fn scan_filters(
+    predicate: &Arc<dyn PhysicalExpr>,
+    file_schema: &Schema,
+) -> Result<Vec<ScanFilter>> {
+    let mut filters = split_conjunction(predicate)
+        .into_iter()
+        .map(|c| ScanFilter::new(c, file_schema))
+        .collect::<Result<Vec<_>>>()?;
+    filters.sort_by_key(|f| {
+        let prefix = matches!(f.condition, Condition::LowerPrefix { .. });
+        (f.reads_text, !prefix)
+    });
+    Ok(filters)
+}
+
 impl ScanFilter {
-    /// The filter for `predicate`, an expression over the table schema whose columns are all
-    /// file columns (see [`pushable`]) of `file_schema`.
-    pub(crate) fn new(predicate: &Arc<dyn PhysicalExpr>, file_schema: &Schema) -> Result<Self> {
-        let mut columns: Vec<usize> = collect_columns(predicate)
+    /// The filter for `condition` (not split further), over the table schema.
+    fn new(condition: &Arc<dyn PhysicalExpr>, file_schema: &Schema) -> Result<Self> {
+        let mut columns: Vec<usize> = collect_columns(condition)
             .iter()
             .map(Column::index)
             .collect();
         columns.sort_unstable();
         columns.dedup();
         let schema = file_schema.project(&columns)?;
-        let predicate = reassign_expr_columns(Arc::clone(predicate), &schema)?;
-        let conditions = split_conjunction(&predicate)
-            .into_iter()
-            .map(|c| Condition::of(c, &schema))
-            .collect();
+        let reads_text = schema.fields().iter().any(|f| {
+            matches!(
+                f.data_type(),
+                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+            )
+        });
+        let condition = reassign_expr_columns(Arc::clone(condition), &schema)?;
         Ok(Self {
             columns,
-            conditions,
+            condition: Condition::of(&condition, &schema),
+            reads_text,
         })
     }
 }
@@ -244,15 +269,7 @@ impl RowFilter for ScanFilter {
     }
 
     fn evaluate(&self, batch: &RecordBatch) -> std::result::Result<BooleanArray, FilterError> {
-        let mut keep: Option<BooleanArray> = None;
-        for c in &self.conditions {
-            let m = c.evaluate(batch)?;
-            keep = Some(match keep {
-                None => m,
-                Some(k) => datafusion::arrow::compute::and(&k, &m)?,
-            });
-        }
-        Ok(keep.unwrap_or_else(|| BooleanArray::from(vec![true; batch.num_rows()])))
+        self.condition.evaluate(batch)
     }
 }
 
@@ -331,31 +348,44 @@ mod tests {
         );
     }
 
-    fn filter_of(e: datafusion::prelude::Expr) -> ScanFilter {
+    fn filters_of(e: datafusion::prelude::Expr) -> Vec<ScanFilter> {
         let schema = Schema::new(vec![
             Field::new("n", DataType::Int32, true),
             Field::new("s", DataType::Utf8View, true),
+            Field::new("t", DataType::Utf8View, true),
         ]);
         let df = DFSchema::try_from(schema.clone()).unwrap();
         let p = SessionContext::new().create_physical_expr(e, &df).unwrap();
-        ScanFilter::new(&p, &schema).unwrap()
+        scan_filters(&p, &schema).unwrap()
     }
 
     #[test]
     fn the_activesync_test_is_read_as_a_prefix() {
-        let f = filter_of(
+        let f = filters_of(
             starts_with(lower(col("s")), lit("/microsoft-server-activesync"))
                 .and(col("n").eq(lit(1))),
         );
-        assert_eq!(f.columns, [0, 1]);
+        // The number first, then the prefix (column 0 of its own batch: `s` alone).
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert_eq!(
+            (f[0].columns.as_slice(), f[1].columns.as_slice()),
+            (&[0][..], &[1][..])
+        );
+        assert!(matches!(&f[0].condition, Condition::Expr(_)));
         assert!(matches!(
-            &f.conditions[..],
-            [Condition::LowerPrefix { column: 1, prefix }, Condition::Expr(_)]
+            &f[1].condition,
+            Condition::LowerPrefix { column: 0, prefix }
                 if prefix.bytes == b"/microsoft-server-activesync"
         ));
-        let like = filter_of(lower(col("s")).like(lit("/owa%")));
+        let like = filters_of(lower(col("s")).like(lit("/owa%")));
         assert!(
-            matches!(&like.conditions[..], [Condition::LowerPrefix { .. }]),
+            matches!(
+                &like[..],
+                [ScanFilter {
+                    condition: Condition::LowerPrefix { .. },
+                    ..
+                }]
+            ),
             "{like:?}"
         );
         // Not a lowercase prefix, a wildcard inside, or upper(): evaluated by DataFusion.
@@ -365,8 +395,31 @@ mod tests {
             starts_with(upper(col("s")), lit("/OWA")),
             col("s").like(lit("/owa%")),
         ] {
-            let f = filter_of(e);
-            assert!(matches!(&f.conditions[..], [Condition::Expr(_)]), "{f:?}");
+            let f = filters_of(e);
+            assert!(
+                matches!(
+                    &f[..],
+                    [ScanFilter {
+                        condition: Condition::Expr(_),
+                        ..
+                    }]
+                ),
+                "{f:?}"
+            );
         }
+    }
+
+    #[test]
+    fn conditions_on_numbers_come_first_then_prefixes_then_other_text() {
+        let f = filters_of(
+            col("t")
+                .eq(lit("x"))
+                .and(starts_with(lower(col("s")), lit("/owa")))
+                .and(col("n").gt(lit(3)).or(col("s").eq(lit("y"))))
+                .and(col("n").lt(lit(9))),
+        );
+        let columns: Vec<&[usize]> = f.iter().map(|f| f.columns.as_slice()).collect();
+        assert_eq!(columns, [&[0][..], &[1], &[2], &[0, 1]], "{f:?}");
+        assert!(matches!(f[1].condition, Condition::LowerPrefix { .. }));
     }
 }

@@ -19,7 +19,7 @@ use iis_log::DecoderConfig;
 use object_store::ObjectStore;
 
 use crate::error::IisqlError;
-use crate::filter::{ScanFilter, pushable};
+use crate::filter::{pushable, scan_filters};
 use crate::opener::IisW3cOpener;
 use crate::options::IisW3cOptions;
 use crate::scan_log::ScanLog;
@@ -88,10 +88,11 @@ impl FileSource for IisW3cSource {
             cfg = cfg.with_default_fields(fields);
         }
         if let Some(predicate) = &self.predicate {
-            let filter = ScanFilter::new(predicate, &file_schema)?;
-            cfg = cfg
-                .with_filter(Arc::new(filter))
-                .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+            for filter in scan_filters(predicate, &file_schema)? {
+                cfg = cfg
+                    .with_filter(Arc::new(filter))
+                    .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+            }
         }
         match self.options.time_zone {
             Some(tz) => cfg = cfg.with_time_zone(tz),

@@ -1,5 +1,6 @@
-//! Row filters applied by the decoder: the columns a filter reads are built for every row, the
-//! rest of the projection only for the rows kept.
+//! Row filters applied by the decoder: the columns the first filter reads are built for every
+//! row, those of the next for the rows the first kept, the rest of the projection only for the
+//! rows all of them keep.
 
 use std::sync::Arc;
 
@@ -67,16 +68,26 @@ fn read(
     batch: usize,
     chunk: usize,
 ) -> (SchemaRef, FileRead) {
+    read_filtered(projection, vec![filter], batch, chunk)
+}
+
+fn read_filtered(
+    projection: &[&str],
+    filters: Vec<Arc<dyn RowFilter>>,
+    batch: usize,
+    chunk: usize,
+) -> (SchemaRef, FileRead) {
     let schema = schema();
     let projection = projection
         .iter()
         .map(|n| schema.index_of(n).unwrap())
         .collect();
-    let cfg = DecoderConfig::new(Arc::clone(&schema), Some(projection))
+    let mut cfg = DecoderConfig::new(Arc::clone(&schema), Some(projection))
         .unwrap()
-        .with_batch_size(batch)
-        .with_filter(filter)
-        .unwrap();
+        .with_batch_size(batch);
+    for filter in filters {
+        cfg = cfg.with_filter(filter).unwrap();
+    }
     let projected = Arc::clone(cfg.projected_schema());
     (
         projected,
@@ -124,6 +135,53 @@ fn a_filter_keeps_its_rows_and_builds_the_other_columns_only_for_them() {
         assert_eq!(sorted, [(4, "invalid_value"), (5, "invalid_value")], "{at}");
         // Every line is still accounted for: filtered rows are rows.
         assert_eq!((r.stats.rows, r.stats.directives), (6, 2), "{at}");
+    }
+}
+
+fn at_or_after(from: i64) -> Arc<dyn RowFilter> {
+    Arc::new(AtOrAfter {
+        columns: vec![schema().index_of("timestamp").unwrap()],
+        from,
+    })
+}
+
+#[test]
+fn each_filter_reads_only_the_rows_the_ones_before_kept() {
+    let base = 1_704_067_200_000; // 2024-01-01 00:00:00 UTC
+    let projection = ["c_ip", "sc_status", "timestamp", "time_taken"];
+    // (filters in order, the lines whose values could not be read)
+    type Filters = Vec<Arc<dyn RowFilter>>;
+    let cases: [(Filters, Vec<u64>); 3] = [
+        // From 00:00:04 on: rows e and f; their statuses 200 and 500 read, the bad one of
+        // line 5 never.
+        (vec![at_or_after(base + 4_000), status_is(200)], vec![]),
+        // Status first: line 5's status is read (and reported), line 4 (status 200 at
+        // 00:00:02) is dropped by the time before its time-taken `xyz` is read.
+        (vec![status_is(200), at_or_after(base + 4_000)], vec![5]),
+        // The time read by the first filter is kept, for the rows it kept, for the third.
+        (
+            vec![
+                at_or_after(base + 1_000),
+                status_is(200),
+                at_or_after(base + 3_000),
+            ],
+            vec![5],
+        ),
+    ];
+    for (i, (filters, rejected)) in cases.into_iter().enumerate() {
+        for (batch, chunk) in [(1, 1 << 20), (2, 7), (8192, 1 << 20)] {
+            let (schema, r) = read_filtered(&projection, filters.clone(), batch, chunk);
+            let b = arrow_select::concat::concat_batches(&schema, &r.batches).unwrap();
+            let at = format!("case {i}, batch {batch}, chunk {chunk}");
+            assert_eq!(strings(&b, "c_ip"), [Some("e".into())], "{at}");
+            assert_eq!(ints32(&b, "sc_status"), [Some(200)], "{at}");
+            assert_eq!(timestamps(&b), [Some(base + 4_000)], "{at}");
+            assert_eq!(ints64(&b, "time_taken"), [Some(7)], "{at}");
+            let mut lines: Vec<u64> = r.rejects.iter().map(|x| x.line).collect();
+            lines.sort();
+            assert_eq!(lines, rejected, "{at}");
+            assert_eq!(r.stats.rows, 6, "{at}");
+        }
     }
 }
 
