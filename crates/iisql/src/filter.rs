@@ -221,8 +221,8 @@ fn text_literal(expr: &Arc<dyn PhysicalExpr>) -> Option<String> {
 
 /// The decoder's filters for `predicate`, an expression over the table schema whose columns
 /// are all file columns (see [`pushable`]) of `file_schema`: one per `AND`ed condition, those
-/// reading numbers and times only first, then the prefix tests, each group in the query's
-/// order.
+/// reading numbers and times only first, then the prefix tests, then the other conditions on
+/// text, each group in the query's order.
 pub(crate) fn scan_filters(
     predicate: &Arc<dyn PhysicalExpr>,
     file_schema: &Schema,

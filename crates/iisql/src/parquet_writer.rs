@@ -180,9 +180,9 @@ async fn encode_partitions(
         // Each row group's bytes go to the store in a buffer of their size: the store's writer
         // holds buffers until their part is written, and one grown by doubling would keep up
         // to twice its bytes in memory.
-        let size: u64 = chunks
+        let size: i64 = chunks
             .iter()
-            .map(|c| c.close().metadata.compressed_size().max(0) as u64)
+            .map(|c| c.close().metadata.compressed_size())
             .sum();
         file.inner_mut()
             .reserve_exact(usize::try_from(size).unwrap_or(0));
