@@ -336,6 +336,9 @@ enum TextValue {
     Owned(Vec<u8>),
 }
 
+/// The rest of a line after a NUL run: where it starts, its line, and its byte offset.
+type Piece = (usize, LineEnd, u64);
+
 /// Where a line ends and what the caller's pass knew of it.
 #[derive(Clone, Copy)]
 struct LineEnd {
@@ -724,10 +727,9 @@ impl W3cDecoder {
         self.judge(data, ls, &line, Some(found), line_offset)
     }
 
-    /// Judges the piece of a line from `ls` to its end. A run of NUL bytes after text ends a
-    /// piece: IIS pads a file with NULs when it stops mid-line and writes on after the padding,
-    /// so the text before the run is a cut line (rejected) and what follows is judged on its
-    /// own (a directive, usually). `found` is the caller's field count, `None` to count again.
+    /// Judges the piece of a line from `ls` to its end, then each piece that NUL runs split off
+    /// after it, in turn (a loop, not a recursion: a line may hold any number of NUL runs).
+    /// `found` is the caller's field count for the first piece, `None` to count again.
     fn judge(
         &mut self,
         data: &[u8],
@@ -736,6 +738,26 @@ impl W3cDecoder {
         found: Option<usize>,
         line_offset: u64,
     ) -> Result<()> {
+        let mut next = self.judge_piece(data, ls, line, found, line_offset)?;
+        while let Some((ls, line, offset)) = next {
+            next = self.judge_piece(data, ls, &line, None, offset)?;
+        }
+        Ok(())
+    }
+
+    /// Judges the piece of a line from `ls` to its end. A run of NUL bytes after text ends a
+    /// piece: IIS pads a file with NULs when it stops mid-line and writes on after the padding,
+    /// so the text before the run is a cut line (rejected) and what follows is judged on its
+    /// own (a directive, usually): returned for the caller to judge next. `found` is the caller's
+    /// field count, `None` to count again.
+    fn judge_piece(
+        &mut self,
+        data: &[u8],
+        ls: usize,
+        line: &LineEnd,
+        found: Option<usize>,
+        line_offset: u64,
+    ) -> Result<Option<Piece>> {
         let (le, base) = (line.le, line.base);
         self.stats.lines += 1;
         let mut e = le;
@@ -757,7 +779,7 @@ impl W3cDecoder {
             } else {
                 self.stats.blank_lines += 1;
             }
-            return Ok(());
+            return Ok(None);
         }
         if self.chunk_has_nul
             && let Some(z) = memchr::memchr(0, &data[s..e])
@@ -787,14 +809,14 @@ impl W3cDecoder {
                 base: self.starts.len(),
                 ..*line
             };
-            return self.judge(data, z, &rest, None, line_offset + (z - ls) as u64);
+            return Ok(Some((z, rest, line_offset + (z - ls) as u64)));
         }
         if data[s] == b'#' {
             self.starts.truncate(base);
             self.flush()?;
             self.stats.directives += 1;
             self.directive_line(&data[s..e], line_offset);
-            return Ok(());
+            return Ok(None);
         }
         let mut n = self.layout.len();
         let mut base = base;
@@ -863,7 +885,7 @@ impl W3cDecoder {
                 text: cut_text(&data[s..e]),
             });
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Finds the field starts of `data[s..e]` again (into `self.starts[base..]`, at most `n`);

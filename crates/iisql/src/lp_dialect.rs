@@ -378,13 +378,14 @@ fn raw(t: &[Tok]) -> String {
         .to_string()
 }
 
+/// `s` without the quotes around it, when it starts and ends with the same quote.
 fn unquote(s: &str) -> String {
     let s = s.trim();
-    if s.len() >= 2 && (s.starts_with('\'') || s.starts_with('"')) {
-        s[1..s.len() - 1].to_string()
-    } else {
-        s.to_string()
-    }
+    ['\'', '"']
+        .into_iter()
+        .find_map(|q| s.strip_prefix(q).and_then(|r| r.strip_suffix(q)))
+        .unwrap_or(s)
+        .to_string()
 }
 
 /// Translates one Log Parser query (parameters already substituted) over IIS W3C logs.
@@ -626,6 +627,21 @@ mod tests {
             let e = translate(q).unwrap_err().to_string();
             assert!(e.contains(want), "{q}: {e}");
         }
+    }
+
+    /// Text after a quoted name, or a name with one quote, is kept as it is (a file name that
+    /// does not exist), never cut inside a character.
+    #[test]
+    fn quotes_that_do_not_close_a_name() {
+        for (q, from) in [
+            ("SELECT * FROM 'x'é", "'x'é"),
+            ("SELECT * FROM \"日本.log\"", "日本.log"),
+            ("SELECT * FROM 'a.log'", "a.log"),
+        ] {
+            assert_eq!(translate(q).unwrap().from, vec![from.to_string()], "{q}");
+        }
+        let e = translate("SELECT * FROM 'é").unwrap_err().to_string();
+        assert!(e.contains("not closed"), "{e}");
     }
 
     #[test]

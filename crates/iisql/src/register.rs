@@ -1,8 +1,8 @@
 //! Registering log files as a table from Rust: files, globs and folder trees.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::common::GetExt;
@@ -55,8 +55,24 @@ fn has_scheme(s: &str) -> bool {
     })
 }
 
-/// Collects the log files below `dir` (named as [`takes`] says), sorted.
+/// Collects the log files below `dir` (named as [`takes`] says), sorted. Links are followed,
+/// each folder once: a link back to a folder already walked (`loop -> .`) adds nothing.
 fn walk(dir: &Path, suffix: Option<&str>, out: &mut Vec<String>) -> Result<(), IisqlError> {
+    walk_once(dir, suffix, out, &mut HashSet::new())
+}
+
+fn walk_once(
+    dir: &Path,
+    suffix: Option<&str>,
+    out: &mut Vec<String>,
+    seen: &mut HashSet<PathBuf>,
+) -> Result<(), IisqlError> {
+    // A folder that cannot be resolved is walked (its read_dir says why it fails).
+    if let Ok(real) = std::fs::canonicalize(dir)
+        && !seen.insert(real)
+    {
+        return Ok(());
+    }
     let entries = std::fs::read_dir(dir).map_err(|source| IisqlError::Io {
         path: dir.display().to_string(),
         source,
@@ -77,7 +93,7 @@ fn walk(dir: &Path, suffix: Option<&str>, out: &mut Vec<String>) -> Result<(), I
             .is_some_and(|n| takes(n, suffix));
         // Links are followed; a log that cannot be reached is an error, not a skipped file.
         match std::fs::metadata(&p) {
-            Ok(m) if m.is_dir() => walk(&p, suffix, out)?,
+            Ok(m) if m.is_dir() => walk_once(&p, suffix, out, seen)?,
             Ok(_) if is_log => out.push(p.display().to_string()),
             Err(e) if is_log => return Err(io(&p, e)),
             _ => {}

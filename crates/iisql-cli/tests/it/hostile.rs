@@ -77,6 +77,53 @@ fn nul_padding_in_the_middle_and_at_the_end() {
     assert_eq!(run(&f, &[]), (0, Some(2), vec![]));
 }
 
+/// A 512 KiB line of 262,144 `a\0` pairs: each NUL run ends a cut piece, judged one after the
+/// other (a recursion per run overflowed the stack and aborted the process).
+#[test]
+fn a_line_of_many_nul_runs() {
+    let d = tempfile::tempdir().unwrap();
+    let mut b = FIELDS.as_bytes().to_vec();
+    b.extend_from_slice(row(1).as_bytes());
+    for _ in 0..262_144 {
+        b.extend_from_slice(b"a\0");
+    }
+    b.extend_from_slice(b"\r\n");
+    b.extend_from_slice(row(2).as_bytes());
+    let f = write(d.path(), "u_ex1.log", &b);
+    let out = iisql()
+        .arg(&f)
+        .args([
+            "-q",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT count(*) AS n FROM logs",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n2\n");
+}
+
+/// Links back to a folder already walked (`loop -> .`, twice) add nothing: each log is read
+/// once, and the walk ends.
+#[cfg(unix)]
+#[test]
+fn symlink_loops_are_followed_once() {
+    let d = tempfile::tempdir().unwrap();
+    let logs = d.path().join("logs");
+    fs::create_dir(&logs).unwrap();
+    let text: String = std::iter::once(FIELDS.to_string())
+        .chain((1..=10).map(row))
+        .collect();
+    write(&logs, "u_ex1.log", text.as_bytes());
+    std::os::unix::fs::symlink(".", logs.join("loop")).unwrap();
+    std::os::unix::fs::symlink(".", logs.join("again")).unwrap();
+    std::os::unix::fs::symlink(&logs, d.path().join("outside")).unwrap();
+    assert_eq!(csv(&logs, "SELECT count(*) AS n FROM logs"), "n\n10\n");
+    assert_eq!(csv(d.path(), "SELECT count(*) AS n FROM logs"), "n\n10\n");
+}
+
 #[test]
 fn the_line_being_written_is_an_incomplete_tail() {
     let d = tempfile::tempdir().unwrap();
