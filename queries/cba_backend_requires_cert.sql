@@ -15,8 +15,8 @@
 -- timeline_by: server
 SELECT server, client_ip, count(*) AS hits,
        array_to_string(array_sort(array_agg(DISTINCT device_id)), ',') AS device_id,
-       min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example,
-       first_value(request_line ORDER BY timestamp) AS example_line
+       min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp, log_filename, log_row) AS example,
+       first_value(request_line ORDER BY timestamp, log_filename, log_row) AS example_line
 FROM activesync
 WHERE sc_status = 403 AND sc_substatus = 7
   AND (s_port = 444

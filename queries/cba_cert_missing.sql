@@ -30,8 +30,8 @@ failed AS (
          array_to_string(array_sort(array_agg(DISTINCT server)), ',') AS server,
          max(client_ip) AS client_ip,
          count(*) AS hits, min(timestamp) AS first_seen, max(timestamp) AS last_seen,
-         first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example,
-       first_value(request_line ORDER BY timestamp) AS example_line
+         first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp, log_filename, log_row) AS example,
+       first_value(request_line ORDER BY timestamp, log_filename, log_row) AS example_line
   FROM eas
   WHERE sc_status = 403 AND sc_substatus = 7
     AND coalesce(client_ip, '') NOT IN (SELECT client_ip FROM gateways)
@@ -44,4 +44,4 @@ ok AS (
 SELECT f.device_id, f.device_type, f.user, f.server, f.client_ip, f.hits, f.first_seen, f.last_seen, f.example, f.example_line
 FROM failed f LEFT JOIN ok ON f.device_key = ok.device_key
 WHERE f.hits >= $min_hits AND (ok.last_ok IS NULL OR ok.last_ok < f.first_seen)
-ORDER BY f.hits DESC, f.device_id
+ORDER BY f.hits DESC, f.device_id, f.example

@@ -16,10 +16,10 @@ SELECT max(device_id) AS device_id, max(device_type) AS device_type, max(user) A
        max(client_ip) AS client_ip, count(*) AS hits,
        min(timestamp) AS first_seen, max(timestamp) AS last_seen,
        array_to_string(array_sort(array_agg(DISTINCT win32_text)), '; ') AS win32,
-       first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example,
-       first_value(request_line ORDER BY timestamp) AS example_line
+       first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp, log_filename, log_row) AS example,
+       first_value(request_line ORDER BY timestamp, log_filename, log_row) AS example_line
 FROM eas
 WHERE sc_status = 403 AND sc_substatus = 16 
 GROUP BY device_key
 HAVING count(*) >= $min_hits
-ORDER BY hits DESC, device_id
+ORDER BY hits DESC, device_id, example

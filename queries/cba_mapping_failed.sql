@@ -36,8 +36,8 @@ SELECT max(device_id) AS device_id, max(device_type) AS device_type, max(user) A
        array_to_string(array_sort(array_agg(DISTINCT server)), ',') AS server, max(client_ip) AS client_ip, count(*) AS hits,
        min(timestamp) AS first_seen, max(timestamp) AS last_seen,
        array_to_string(array_sort(array_agg(DISTINCT status_full)), ',') AS statuses,
-       first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example,
-       first_value(request_line ORDER BY timestamp) AS example_line
+       first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp, log_filename, log_row) AS example,
+       first_value(request_line ORDER BY timestamp, log_filename, log_row) AS example_line
 FROM eas
 WHERE cs_username IS NULL
   AND ((sc_status = 403 AND sc_substatus = 12)
@@ -49,4 +49,4 @@ WHERE cs_username IS NULL
   AND coalesce(client_ip, '') NOT IN (SELECT client_ip FROM kcd_gateways)
 GROUP BY device_key
 HAVING count(*) >= $min_hits
-ORDER BY hits DESC, device_id
+ORDER BY hits DESC, device_id, example

@@ -28,8 +28,8 @@ SELECT server, user,
        array_to_string(array_sort(array_agg(DISTINCT device_id)), ',') AS device_id,
        count(*) AS hits,
        array_to_string(array_sort(array_agg(DISTINCT win32_text)), '; ') AS win32,
-       min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example,
-       first_value(request_line ORDER BY timestamp) AS example_line
+       min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp, log_filename, log_row) AS example,
+       first_value(request_line ORDER BY timestamp, log_filename, log_row) AS example_line
 FROM eas
 WHERE sc_status = 401 AND sc_substatus = 1
   AND sc_win32_status IN (1326, 1330, 1331, 1909, 2148074252)

@@ -14,12 +14,12 @@
 --   still enabled on the ActiveSync virtual directory.
 -- timeline: tier = 'frontend' AND NOT is_probe AND NOT (sc_status BETWEEN 200 AND 299)
 -- timeline_by: server
-WITH hourly AS (
+WITH eas AS (SELECT * FROM activesync WHERE tier = 'frontend' AND NOT is_probe),
+hourly AS (
   SELECT server, date_trunc('hour', timestamp) AS hour, count(*) AS total,
          sum(CASE WHEN sc_status BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS ok,
-         min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example,
-       first_value(request_line ORDER BY timestamp) AS example_line
-  FROM activesync WHERE tier = 'frontend' AND NOT is_probe
+         min(timestamp) AS first_seen, max(timestamp) AS last_seen
+  FROM eas
   GROUP BY server, date_trunc('hour', timestamp)
 ),
 shares AS (
@@ -28,11 +28,25 @@ shares AS (
          lag(total) OVER (PARTITION BY server ORDER BY hour) AS previous_total,
          lag(hour) OVER (PARTITION BY server ORDER BY hour) AS previous_hour
   FROM hourly
+),
+drops AS (
+  SELECT * FROM shares
+  WHERE total >= $min_requests AND previous_total >= $min_requests
+    AND previous_hour = hour - INTERVAL '1' HOUR
+    AND share < previous_share * (1 - $drop)
+),
+-- The first request of each hour found, by time and line: only those hours' requests are read
+-- for it.
+examples AS (
+  SELECT e.server, date_trunc('hour', e.timestamp) AS hour,
+         first_value(concat(e.log_filename, ':', CAST(e.log_row AS VARCHAR)) ORDER BY e.timestamp, e.log_filename, e.log_row) AS example,
+         first_value(e.request_line ORDER BY e.timestamp, e.log_filename, e.log_row) AS example_line
+  FROM eas e JOIN drops d
+    ON coalesce(e.server, '') = coalesce(d.server, '') AND date_trunc('hour', e.timestamp) = d.hour
+  GROUP BY e.server, date_trunc('hour', e.timestamp)
 )
-SELECT server, hour, total AS hits, round(previous_share, 3) AS previous_share,
-       round(share, 3) AS share, first_seen, last_seen, example, example_line
-FROM shares
-WHERE total >= $min_requests AND previous_total >= $min_requests
-  AND previous_hour = hour - INTERVAL '1' HOUR
-  AND share < previous_share * (1 - $drop)
-ORDER BY server, hour
+SELECT d.server, d.hour, d.total AS hits, round(d.previous_share, 3) AS previous_share,
+       round(d.share, 3) AS share, d.first_seen, d.last_seen, x.example, x.example_line
+FROM drops d
+LEFT JOIN examples x ON coalesce(d.server, '') = coalesce(x.server, '') AND d.hour = x.hour
+ORDER BY d.server, d.hour

@@ -34,8 +34,8 @@ SELECT server,
        array_to_string(array_sort(array_agg(DISTINCT device_id)), ',') AS device_id,
        array_to_string(array_sort(array_agg(DISTINCT user)), ',') AS user,
        count(DISTINCT device_key) AS devices, count(*) AS hits,
-       min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example,
-       first_value(request_line ORDER BY timestamp) AS example_line
+       min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp, log_filename, log_row) AS example,
+       first_value(request_line ORDER BY timestamp, log_filename, log_row) AS example_line
 FROM eas
 WHERE sc_status = 401 AND cs_username IS NULL AND NOT followed_by_success
   AND coalesce(server, '') NOT IN (SELECT server FROM cert_servers)

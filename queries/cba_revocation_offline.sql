@@ -29,10 +29,10 @@ SELECT max(device_id) AS device_id, max(device_type) AS device_type, max(user) A
        array_to_string(array_sort(array_agg(DISTINCT server)), ',') AS server, max(client_ip) AS client_ip, count(*) AS hits,
        min(timestamp) AS first_seen, max(timestamp) AS last_seen,
        array_to_string(array_sort(array_agg(DISTINCT win32_text)), '; ') AS win32,
-       first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example,
-       first_value(request_line ORDER BY timestamp) AS example_line
+       first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp, log_filename, log_row) AS example,
+       first_value(request_line ORDER BY timestamp, log_filename, log_row) AS example_line
 FROM refused
 WHERE sc_win32_status IN (2148081682, 2148081683)
    OR (hour IN (SELECT hour FROM bursts) AND device_key IN (SELECT device_key FROM working))
 GROUP BY device_key
-ORDER BY first_seen, device_id
+ORDER BY first_seen, device_id, example

@@ -18,7 +18,7 @@
 SELECT lower(split_part(cs_uri_stem, '/', 2)) AS segment,
        count(*) AS hits, count(DISTINCT c_ip) AS clients,
        array_to_string(array_sort(array_agg(DISTINCT coalesce(s_computername, s_ip))), ',') AS server,
-       min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example
+       min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp, log_filename, log_row) AS example
 FROM iis_requests
 WHERE sc_status = 403 AND sc_substatus = 7
   AND lower(split_part(cs_uri_stem, '/', 2)) NOT IN ('microsoft-server-activesync', 'owa')

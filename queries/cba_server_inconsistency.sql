@@ -29,11 +29,11 @@ SELECT max(r.device_id) AS device_id, max(r.device_type) AS device_type, max(r.u
        count(*) AS hits,
        array_to_string(array_sort(array_agg(DISTINCT r.status_full)), ',') AS statuses,
        min(r.timestamp) AS first_seen, max(r.timestamp) AS last_seen,
-       first_value(concat(r.log_filename, ':', CAST(r.log_row AS VARCHAR)) ORDER BY r.timestamp) AS example,
-       first_value(r.request_line ORDER BY r.timestamp) AS example_line
+       first_value(concat(r.log_filename, ':', CAST(r.log_row AS VARCHAR)) ORDER BY r.timestamp, r.log_filename, r.log_row) AS example,
+       first_value(r.request_line ORDER BY r.timestamp, r.log_filename, r.log_row) AS example_line
 FROM refused r
 WHERE EXISTS (SELECT 1 FROM served s
               WHERE s.device_key = r.device_key AND s.day = r.day AND s.server <> r.server)
 GROUP BY r.device_key
 HAVING count(*) >= $min_hits
-ORDER BY hits DESC, device_id
+ORDER BY hits DESC, device_id, example

@@ -49,11 +49,11 @@ SELECT max(e.device_id) AS device_id, max(e.device_type) AS device_type, max(e.u
        array_to_string(array_sort(array_agg(DISTINCT e.status_full)), ',') AS statuses,
        array_to_string(array_sort(array_agg(DISTINCT e.server)), ',') AS server, count(*) AS hits,
        min(e.timestamp) AS first_seen, max(e.timestamp) AS last_seen,
-       first_value(concat(e.log_filename, ':', CAST(e.log_row AS VARCHAR)) ORDER BY e.timestamp) AS example,
-       first_value(e.request_line ORDER BY e.timestamp) AS example_line
+       first_value(concat(e.log_filename, ':', CAST(e.log_row AS VARCHAR)) ORDER BY e.timestamp, e.log_filename, e.log_row) AS example,
+       first_value(e.request_line ORDER BY e.timestamp, e.log_filename, e.log_row) AS example_line
 FROM errors e JOIN last_error l ON e.device_key = l.device_key
 LEFT JOIN recovered r ON e.device_key = r.device_key
 WHERE r.last_ok IS NULL OR r.last_ok < l.last_error
 GROUP BY e.device_key, e.eas_error, e.access_state
 HAVING count(*) >= $min_hits
-ORDER BY hits DESC, device_id
+ORDER BY hits DESC, device_id, example

@@ -20,8 +20,8 @@ SELECT max(device_id) AS device_id, max(device_type) AS device_type, max(user) A
        array_to_string(array_sort(array_agg(DISTINCT server)), ',') AS server, count(*) AS hits, max(cs_bytes) AS largest_bytes,
        array_to_string(array_sort(array_agg(DISTINCT status_full)), ',') AS statuses,
        array_to_string(array_sort(array_agg(DISTINCT command)), ',') AS commands,
-       min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example,
-       first_value(request_line ORDER BY timestamp) AS example_line
+       min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp, log_filename, log_row) AS example,
+       first_value(request_line ORDER BY timestamp, log_filename, log_row) AS example_line
 FROM activesync CROSS JOIN fe
 WHERE NOT is_probe AND command IN ('SendMail', 'SmartReply', 'SmartForward')
   AND (sc_status = 413 OR (sc_status = 404 AND sc_substatus = 13) OR sc_status = 500)
@@ -29,4 +29,4 @@ WHERE NOT is_probe AND command IN ('SendMail', 'SmartReply', 'SmartForward')
   AND (tier = 'frontend' OR NOT fe.logged)
 GROUP BY device_key
 HAVING count(*) >= $min_hits
-ORDER BY hits DESC, device_id
+ORDER BY hits DESC, device_id, example

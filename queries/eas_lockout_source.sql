@@ -23,10 +23,10 @@ SELECT f.user, max(f.device_id) AS device_id, max(f.device_type) AS device_type,
        array_to_string(array_sort(array_agg(DISTINCT f.server)), ',') AS server,
        count(*) AS hits, min(f.timestamp) AS first_seen, max(f.timestamp) AS last_seen,
        max(l.locked_at) AS locked_at,
-       first_value(concat(f.log_filename, ':', CAST(f.log_row AS VARCHAR)) ORDER BY f.timestamp) AS example,
-       first_value(f.request_line ORDER BY f.timestamp) AS example_line
+       first_value(concat(f.log_filename, ':', CAST(f.log_row AS VARCHAR)) ORDER BY f.timestamp, f.log_filename, f.log_row) AS example,
+       first_value(f.request_line ORDER BY f.timestamp, f.log_filename, f.log_row) AS example_line
 FROM f JOIN locked l ON f.user = l.user
 WHERE f.sc_win32_status = 1326 AND f.timestamp <= l.locked_at
 GROUP BY f.user, f.device_key
 HAVING count(*) >= $min_hits
-ORDER BY f.user, hits DESC
+ORDER BY f.user, hits DESC, example

@@ -27,8 +27,8 @@ SELECT client_ip,
        array_to_string(array_sort(array_agg(DISTINCT server)), ',') AS server,
        array_to_string(array_sort(array_agg(DISTINCT win32_text)), '; ') AS win32,
        min(timestamp) AS first_seen, max(timestamp) AS last_seen,
-       first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example,
-       first_value(request_line ORDER BY timestamp) AS example_line
+       first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp, log_filename, log_row) AS example,
+       first_value(request_line ORDER BY timestamp, log_filename, log_row) AS example_line
 FROM eas
 WHERE client_ip IN (SELECT client_ip FROM gateways) AND sc_status = 403 AND sc_substatus = 7
 GROUP BY client_ip

@@ -17,8 +17,8 @@
 --   NULL AND NOT followed_by_success))
 -- timeline_by: server
 SELECT server, client_ip, status_full, count(*) AS hits,
-       min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp) AS example,
-       first_value(request_line ORDER BY timestamp) AS example_line
+       min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp, log_filename, log_row) AS example,
+       first_value(request_line ORDER BY timestamp, log_filename, log_row) AS example_line
 FROM activesync
 WHERE lower(cs_uri_stem) LIKE '/microsoft-server-activesync/proxy%'
   AND (s_port IS NULL OR s_port <> 444)

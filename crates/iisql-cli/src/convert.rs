@@ -12,8 +12,7 @@ use datafusion::error::{DataFusionError, Result};
 use crate::args::{ConvertArgs, OutputArgs};
 use crate::progress::Progress;
 
-/// The folder name Hive, Spark, Trino and DuckDB read as a NULL partition value.
-const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
+use iisql::lake::HIVE_NULL;
 
 /// The memory `convert` holds by default (`--memory-limit` changes it).
 const CONVERT_MEMORY: u64 = 1 << 30;

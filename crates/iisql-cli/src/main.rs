@@ -46,7 +46,13 @@ fn main() -> ExitCode {
             Some(Command::Generate(g)) => generate::run(&g),
             Some(Command::Queries(q)) => report::queries(&q),
             Some(Command::Run(r)) => {
-                let mut runner = setup(&r.input, &r.output, r.queries.as_deref()).await?;
+                let mut runner = setup_with_memory(
+                    &r.input,
+                    &r.output,
+                    r.queries.as_deref(),
+                    Some(ANALYSIS_MEMORY),
+                )
+                .await?;
                 runner.run_saved(&r.name, &r.params).await?;
                 runner.commit_checkpoint()?;
                 Ok(ExitCode::SUCCESS)
@@ -89,6 +95,10 @@ fn options(a: &InputArgs) -> Result<IisW3cOptions> {
     Ok(o)
 }
 
+/// The memory `diagnose` and `run` hold by default (`--memory-limit` changes it): the sort
+/// that tells a challenge from a refusal spills to temporary files beyond it.
+pub const ANALYSIS_MEMORY: u64 = 256 << 20;
+
 /// The bundled saved queries plus those of `extra`.
 pub fn catalog(extra: Option<&Path>) -> Result<Catalog> {
     let mut c = Catalog::bundled()?;
@@ -115,7 +125,7 @@ fn runtime(
     input: &InputArgs,
     default: Option<u64>,
 ) -> Result<std::sync::Arc<datafusion::execution::runtime_env::RuntimeEnv>> {
-    use datafusion::execution::memory_pool::FairSpillPool;
+    use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
     use datafusion::execution::runtime_env::RuntimeEnvBuilder;
     let limit = match &input.memory_limit {
         Some(s) => Some(generate::parse_size(s).filter(|&n| n > 0).ok_or_else(|| {
@@ -127,7 +137,12 @@ fn runtime(
     };
     let mut builder = RuntimeEnvBuilder::new();
     if let Some(bytes) = limit {
-        builder = builder.with_memory_pool(std::sync::Arc::new(FairSpillPool::new(bytes as usize)));
+        // An error for want of memory names the five largest consumers.
+        let pool = TrackConsumersPool::new(
+            FairSpillPool::new(bytes as usize),
+            std::num::NonZeroUsize::new(5).unwrap_or(std::num::NonZeroUsize::MIN),
+        );
+        builder = builder.with_memory_pool(std::sync::Arc::new(pool));
     }
     builder.build_arc()
 }
@@ -205,21 +220,31 @@ pub async fn setup_with_memory(
     let mut total_bytes = None;
     let mut tables = Vec::new();
     if !input.paths.is_empty() {
-        tables = if forced.is_some() || input.table.is_some() {
-            let name = input
-                .table
-                .clone()
-                .unwrap_or_else(|| opts.format.table_name().to_string());
-            let format = opts.format;
-            iisql::register_logs(&ctx, &name, &input.paths, opts).await?;
-            vec![iisql::RegisteredTable {
-                name,
-                format,
-                inputs: input.paths.clone(),
-            }]
-        } else {
-            iisql::register_detected(&ctx, &input.paths, opts).await?
-        };
+        tables =
+            if input.table.is_some() && forced.is_none() && iisql::lake::all_lakes(&input.paths) {
+                // A Parquet lake written by `iisql convert`, under the name asked for.
+                let name = input.table.clone().unwrap_or_default();
+                iisql::lake::register_lake(&ctx, &name, &input.paths).await?;
+                vec![iisql::RegisteredTable {
+                    name,
+                    format: LogFormat::IisW3c,
+                    inputs: input.paths.clone(),
+                }]
+            } else if forced.is_some() || input.table.is_some() {
+                let name = input
+                    .table
+                    .clone()
+                    .unwrap_or_else(|| opts.format.table_name().to_string());
+                let format = opts.format;
+                iisql::register_logs(&ctx, &name, &input.paths, opts).await?;
+                vec![iisql::RegisteredTable {
+                    name,
+                    format,
+                    inputs: input.paths.clone(),
+                }]
+            } else {
+                iisql::register_detected(&ctx, &input.paths, opts).await?
+            };
         // One format found: its table is `logs` too, so `-c "... FROM logs"` reads it (and
         // `\dt` lists the alias with its format).
         if let [only] = tables.as_slice()

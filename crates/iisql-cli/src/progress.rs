@@ -59,6 +59,34 @@ impl Progress {
         }
     }
 
+    /// Like [`Progress::start`], for a diagnosis: the bar counts the bytes its scans read (the
+    /// logs are read twice: counted, then into facts) and says which stage or check runs. The
+    /// observer it returns updates that message.
+    pub fn diagnosis(
+        log: Arc<ScanLog>,
+        total: Option<u64>,
+        enabled: bool,
+    ) -> (Self, iisql::diagnose::StageObserver) {
+        let progress = Self::start(log, total.map(|t| t.saturating_mul(2)), enabled);
+        if let Some(bar) = &progress.bar {
+            let template = if bar.length().is_some() {
+                "{msg:40} {bar:30} {bytes}/{total_bytes} eta {eta}"
+            } else {
+                "{spinner} {msg:40} {bytes} read"
+            };
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                bar.set_style(style);
+            }
+        }
+        let bar = progress.bar.clone();
+        let observer: iisql::diagnose::StageObserver = Arc::new(move |stage| {
+            if let Some(bar) = &bar {
+                bar.set_message(stage_text(stage));
+            }
+        });
+        (progress, observer)
+    }
+
     /// Stops and clears the display.
     pub fn finish(mut self) {
         self.stop();
@@ -77,5 +105,15 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// What a progress bar says of a diagnosis' stage.
+pub fn stage_text(stage: &iisql::Stage) -> String {
+    match stage {
+        iisql::Stage::Counting => "counting requests".to_string(),
+        iisql::Stage::ReadingFacts => "reading ActiveSync requests".to_string(),
+        iisql::Stage::Check { name, index, of } => format!("check {}/{of} {name}", index + 1),
+        iisql::Stage::Done => "done".to_string(),
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use datafusion::error::{DataFusionError, Result};
 use iisql::catalog::QueryKind;
@@ -60,9 +61,33 @@ pub async fn diagnose(a: &DiagnoseArgs) -> Result<ExitCode> {
         ));
     }
     let output = OutputArgs::table();
-    let mut runner = crate::setup(&a.input, &output, a.queries.as_deref()).await?;
+    let mut runner = crate::setup_with_memory(
+        &a.input,
+        &output,
+        a.queries.as_deref(),
+        Some(crate::ANALYSIS_MEMORY),
+    )
+    .await?;
     let params: HashMap<String, String> = parse_params(&a.params)?;
-    let d = iisql::diagnose(&runner.ctx, &runner.catalog, &params).await?;
+    let (progress, observer) = crate::progress::Progress::diagnosis(
+        Arc::clone(&runner.log),
+        runner.total_bytes,
+        !a.input.quiet,
+    );
+    let observer = if a.input.timing {
+        timed(observer)
+    } else {
+        observer
+    };
+    let options = iisql::DiagnoseOptions {
+        // A cluster's executors cannot read facts written to this machine's temporary folder.
+        without_facts: runner.cluster,
+        observer: Some(observer),
+        ..Default::default()
+    };
+    let d = iisql::diagnose_with(&runner.ctx, &runner.catalog, &params, &options).await;
+    progress.finish();
+    let d = d?;
     if let Some(path) = &a.html {
         let page = iisql::html_report(&runner.ctx, &runner.catalog, &d).await?;
         std::fs::write(path, page).map_err(|e| {
@@ -91,6 +116,24 @@ pub async fn diagnose(a: &DiagnoseArgs) -> Result<ExitCode> {
     })
 }
 
+/// `observer`, and on standard error how long each stage took (`--timing`).
+fn timed(observer: iisql::diagnose::StageObserver) -> iisql::diagnose::StageObserver {
+    let last = std::sync::Mutex::new(None::<(iisql::Stage, std::time::Instant)>);
+    Arc::new(move |stage: &iisql::Stage| {
+        observer(stage);
+        if let Ok(mut last) = last.lock() {
+            if let Some((previous, start)) = last.take() {
+                eprintln!(
+                    "{:>8.3} s  {}",
+                    start.elapsed().as_secs_f64(),
+                    crate::progress::stage_text(&previous)
+                );
+            }
+            *last = Some((stage.clone(), std::time::Instant::now()));
+        }
+    })
+}
+
 fn list(v: &[String], max: usize) -> String {
     let mut s = v.iter().take(max).cloned().collect::<Vec<_>>().join(", ");
     if v.len() > max {
@@ -105,6 +148,9 @@ pub fn text_report(d: &Diagnosis, cluster: bool) -> String {
     let mut s = String::new();
     let source = if cluster {
         "read on the cluster".to_string()
+    } else if d.scan.files == 0 && d.requests > 0 {
+        // No log was scanned: the rows came from a Parquet lake.
+        "from Parquet".to_string()
     } else {
         format!("from {} files", thousands(d.scan.files))
     };

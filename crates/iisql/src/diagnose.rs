@@ -2,6 +2,7 @@
 //! evidence (counts, affected users, devices and servers, first and last seen, example lines).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, RecordBatch};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -120,13 +121,80 @@ async fn count(ctx: &SessionContext, sql: &str) -> Result<u64> {
         .unwrap_or(0))
 }
 
+/// What a diagnosis is doing, for a progress display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    /// Counting the requests of the logs.
+    Counting,
+    /// Reading the logs into per-request facts ([`crate::facts`]).
+    ReadingFacts,
+    /// Running check `index` (from 0) of `of`, named `name`.
+    Check {
+        /// The check's name.
+        name: String,
+        /// Its position, from 0.
+        index: usize,
+        /// How many checks run.
+        of: usize,
+    },
+    /// Every check has run.
+    Done,
+}
+
+/// Told each [`Stage`] as a diagnosis reaches it.
+pub type StageObserver = Arc<dyn Fn(&Stage) + Send + Sync>;
+
+/// How [`diagnose_with`] runs.
+#[derive(Clone, Default)]
+pub struct DiagnoseOptions {
+    /// Run every check over the `activesync` view as registered, reading the logs again for
+    /// each, instead of computing the per-request facts once ([`crate::facts`]) first. The
+    /// findings are the same; this is the reference the tests compare the facts with.
+    pub without_facts: bool,
+    /// Told each stage of the run.
+    pub observer: Option<StageObserver>,
+    /// How the facts are computed.
+    pub facts: crate::facts::FactsOptions,
+}
+
+impl std::fmt::Debug for DiagnoseOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiagnoseOptions")
+            .field("without_facts", &self.without_facts)
+            .field("observer", &self.observer.is_some())
+            .field("facts", &self.facts)
+            .finish()
+    }
+}
+
+impl DiagnoseOptions {
+    fn tell(&self, stage: Stage) {
+        if let Some(o) = &self.observer {
+            o(&stage);
+        }
+    }
+}
+
 /// Runs every check of `catalog` over the session's `activesync` view (and the
-/// [`iis_requests`](crate::activesync::REQUESTS_VIEW) view of the table it reads).
-/// `params` apply to every check that has a parameter of that name.
+/// [`iis_requests`](crate::activesync::REQUESTS_VIEW) view of the table it reads), computing
+/// the view's facts once first ([`diagnose_with`] with default options). `params` apply to
+/// every check that has a parameter of that name.
 pub async fn diagnose(
     ctx: &SessionContext,
     catalog: &Catalog,
     params: &HashMap<String, String>,
+) -> Result<Diagnosis> {
+    diagnose_with(ctx, catalog, params, &DiagnoseOptions::default()).await
+}
+
+/// [`diagnose`] with `options`. Unless [`DiagnoseOptions::without_facts`], the `activesync`
+/// view is replaced by one over its facts ([`crate::facts::materialize_activesync`]) for the
+/// rest of the session, so that the HTML report and later queries read them too.
+pub async fn diagnose_with(
+    ctx: &SessionContext,
+    catalog: &Catalog,
+    params: &HashMap<String, String>,
+    options: &DiagnoseOptions,
 ) -> Result<Diagnosis> {
     // A parameter no check takes is a typing mistake, not something to ignore.
     let checks_list = catalog.checks();
@@ -144,6 +212,7 @@ pub async fn diagnose(
     }
     let log = crate::scan_log(ctx);
     log.reset();
+    options.tell(Stage::Counting);
     let requests = count(
         ctx,
         &format!(
@@ -153,10 +222,21 @@ pub async fn diagnose(
     )
     .await?;
     let scan = log.snapshot();
-    let activesync_requests = count(ctx, "SELECT count(*) AS n FROM activesync").await?;
+    let activesync_requests = if options.without_facts {
+        count(ctx, "SELECT count(*) AS n FROM activesync").await?
+    } else {
+        options.tell(Stage::ReadingFacts);
+        crate::facts::materialize_activesync(ctx).await?.rows
+    };
     let mut findings = Vec::new();
     let mut checks = Vec::new();
-    for q in catalog.checks() {
+    let of = checks_list.len();
+    for (index, q) in checks_list.into_iter().enumerate() {
+        options.tell(Stage::Check {
+            name: q.name.clone(),
+            index,
+            of,
+        });
         checks.push(q.name.clone());
         let own: HashMap<String, String> = params
             .iter()
@@ -223,6 +303,7 @@ pub async fn diagnose(
             next: q.next.clone(),
         });
     }
+    options.tell(Stage::Done);
     // Most severe first; the catalogue's troubleshooting order within a severity.
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     Ok(Diagnosis {

@@ -314,12 +314,22 @@ fn table_detection(table: &str) -> Option<Detected> {
 /// file's content (not its name): `logs` for IIS W3C web logs, `ftp` for IIS FTP logs, and
 /// `httperr`, `w3c`, `iis`, `ncsa` for the others, so a server's whole `LogFiles` folder
 /// (W3SVC1, FTPSVC1, HTTPERR...) can be given at once. Empty files, globs and URLs are read as
-/// `options.format`. Returns the tables in name order.
+/// `options.format`. Paths that all hold Parquet files only (a lake that `iisql convert`
+/// wrote, [`crate::lake`]) are registered as `logs`. Returns the tables in name order.
 pub async fn register_detected(
     ctx: &SessionContext,
     paths: &[impl AsRef<str>],
     options: IisW3cOptions,
 ) -> Result<Vec<RegisteredTable>> {
+    if crate::lake::all_lakes(paths) {
+        // What `iisql convert` wrote: the rows of IIS W3C web logs.
+        crate::lake::register_lake(ctx, "logs", paths).await?;
+        return Ok(vec![RegisteredTable {
+            name: "logs".to_string(),
+            format: LogFormat::IisW3c,
+            inputs: paths.iter().map(|p| p.as_ref().to_string()).collect(),
+        }]);
+    }
     register_stores(ctx, paths)?;
     let suffix = log_suffix(options.compression);
     let inputs = expand(paths, suffix.as_deref())?;

@@ -323,3 +323,67 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The JSON of `iisql diagnose PATH`, without what only logs have (files and rejected lines).
+fn diagnosis_json(path: &Path) -> serde_json::Value {
+    let out = iisql()
+        .arg("diagnose")
+        .arg(path)
+        .args(["--format", "json", "-q"])
+        .output()
+        .unwrap();
+    // 1: findings.
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let o = v.as_object_mut().unwrap();
+    o.remove("files");
+    o.remove("rejected_lines");
+    v
+}
+
+#[test]
+fn a_lake_from_convert_is_diagnosed_as_the_logs_it_came_from() {
+    let out = tempfile::tempdir().unwrap();
+    let lake = out.path().join("lake");
+    let sample = root().join("data/sample");
+    iisql()
+        .arg("convert")
+        .arg(&sample)
+        .arg("--to")
+        .arg(&lake)
+        .args(["--partition-by", "date,s_computername", "-q"])
+        .assert()
+        .success();
+    let from_logs = diagnosis_json(&sample);
+    assert!(from_logs["findings"].as_array().unwrap().len() >= 15);
+    assert_eq!(diagnosis_json(&lake), from_logs);
+    // The lake is recognised by content as `logs`, with its views, for SQL too.
+    let answered = |path: &Path| {
+        crate::stdout_of(&[
+            path.to_str().unwrap(),
+            "-q",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT count(*) AS n FROM activesync WHERE followed_by_success",
+        ])
+    };
+    let (n, m) = (answered(&lake), answered(&sample));
+    assert_eq!(n, m);
+    assert!(n.lines().nth(1).unwrap().parse::<u64>().unwrap() > 1000);
+    // A folder that mixes Parquet files and logs is not a lake: its logs are read.
+    fs::copy(
+        root().join("data/sample/CAS01/W3SVC1/u_ex251103.log"),
+        lake.join("u_ex251103.log"),
+    )
+    .unwrap();
+    let mixed = crate::stdout_of(&[
+        lake.to_str().unwrap(),
+        "-q",
+        "--format",
+        "csv",
+        "-c",
+        "SELECT count(DISTINCT log_filename) AS n FROM logs",
+    ]);
+    assert_eq!(mixed, "n\n1\n");
+}

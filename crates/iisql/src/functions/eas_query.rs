@@ -233,48 +233,176 @@ fn pairs(query: &str) -> (Option<&str>, Vec<(&str, &str)>) {
 /// `DeviceType`, `ProtocolVersion`, `Locale`, `PolicyKey` and their command parameters.
 /// `ProtocolVersion` of a plain query comes from `Log=` (`V141`, `Ver1:161`).
 pub fn param(query: &str, name: &str) -> Option<String> {
-    let (blob, pairs) = pairs(query);
-    if let Some((_, v)) = pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
-        let v = url_decode(v);
-        return (!v.is_empty()).then_some(v);
-    }
-    let decoded = blob.and_then(decode_base64_query);
-    if let Some(q) = &decoded {
-        let lname = name.to_ascii_lowercase();
-        let v = match lname.as_str() {
-            "cmd" => command_name(q.command).map(str::to_string),
-            "deviceid" => Some(q.device_id_text()),
-            "devicetype" => Some(q.device_type.clone()),
-            "protocolversion" => Some(q.protocol_version()),
-            "locale" => Some(format!("0x{:04X}", q.locale)),
-            "policykey" => q.policy_key.map(|k| k.to_string()),
-            "saveinsent" => q.params.iter().find(|(t, _)| *t == 7).map(|(_, v)| {
-                if v.first().is_some_and(|o| o & 1 == 1) {
-                    "T"
-                } else {
-                    "F"
-                }
-                .to_string()
-            }),
-            _ => param_tag(name).and_then(|tag| {
-                q.params
-                    .iter()
-                    .find(|(t, _)| *t == tag)
-                    .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-            }),
-        };
-        if v.is_some() {
-            return v;
+    Parsed::new(query).param(name)
+}
+
+/// A query string split once into its pairs, its base64 blob decoded on first use, for
+/// answering several [`param`] and [`log_value`] questions about it.
+struct Parsed<'a> {
+    blob: Option<&'a str>,
+    pairs: Vec<(&'a str, &'a str)>,
+    decoded: Option<Option<Base64Query>>,
+}
+
+impl<'a> Parsed<'a> {
+    fn new(query: &'a str) -> Self {
+        let (blob, pairs) = pairs(query);
+        Self {
+            blob,
+            pairs,
+            decoded: None,
         }
     }
-    if name.eq_ignore_ascii_case("protocolversion") {
-        let v = log_value(query, "Ver1", 0)
-            .or_else(|| log_value(query, "V", 0))
-            .filter(|v| v.len() >= 2 && v.bytes().all(|b| b.is_ascii_digit()))?;
-        let (major, minor) = v.split_at(v.len() - 1);
-        return Some(format!("{major}.{minor}"));
+
+    fn decoded(&mut self) -> Option<&Base64Query> {
+        let blob = self.blob;
+        self.decoded
+            .get_or_insert_with(|| blob.and_then(decode_base64_query))
+            .as_ref()
     }
-    None
+
+    /// [`param`] of this query.
+    fn param(&mut self, name: &str) -> Option<String> {
+        if let Some((_, v)) = self
+            .pairs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        {
+            let v = url_decode(v);
+            return (!v.is_empty()).then_some(v);
+        }
+        if let Some(q) = self.decoded() {
+            let v = base64_param(q, name);
+            if v.is_some() {
+                return v;
+            }
+        }
+        if name.eq_ignore_ascii_case("protocolversion") {
+            let v = self
+                .log_value("Ver1", 0)
+                .or_else(|| self.log_value("V", 0))
+                .filter(|v| v.len() >= 2 && v.bytes().all(|b| b.is_ascii_digit()))?;
+            let (major, minor) = v.split_at(v.len() - 1);
+            return Some(format!("{major}.{minor}"));
+        }
+        None
+    }
+
+    /// [`log_value`] of this query.
+    fn log_value(&self, key: &str, n: usize) -> Option<String> {
+        let (_, log) = self
+            .pairs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("log"))?;
+        log.split('_')
+            .filter_map(log_item)
+            .filter(|(k, _)| *k == key)
+            .nth(n)
+            .map(|(_, v)| url_decode(v))
+    }
+}
+
+/// A parameter a base64 query answers.
+fn base64_param(q: &Base64Query, name: &str) -> Option<String> {
+    let lname = name.to_ascii_lowercase();
+    match lname.as_str() {
+        "cmd" => command_name(q.command).map(str::to_string),
+        "deviceid" => Some(q.device_id_text()),
+        "devicetype" => Some(q.device_type.clone()),
+        "protocolversion" => Some(q.protocol_version()),
+        "locale" => Some(format!("0x{:04X}", q.locale)),
+        "policykey" => q.policy_key.map(|k| k.to_string()),
+        "saveinsent" => q.params.iter().find(|(t, _)| *t == 7).map(|(_, v)| {
+            if v.first().is_some_and(|o| o & 1 == 1) {
+                "T"
+            } else {
+                "F"
+            }
+            .to_string()
+        }),
+        _ => param_tag(name).and_then(|tag| {
+            q.params
+                .iter()
+                .find(|(t, _)| *t == tag)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        }),
+    }
+}
+
+/// What the `activesync` view reads of a request's query string, parsed once: each field is
+/// what [`param`] or [`log_value`] (its first value) answers for it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RequestFields {
+    /// `param(q, "User")`.
+    pub user: Option<String>,
+    /// `param(q, "DeviceId")`.
+    pub device_id: Option<String>,
+    /// `param(q, "DeviceType")`.
+    pub device_type: Option<String>,
+    /// `param(q, "Cmd")`.
+    pub cmd: Option<String>,
+    /// `param(q, "ProtocolVersion")`.
+    pub protocol_version: Option<String>,
+    /// `log_value(q, "SC1", 0)`, else `log_value(q, "S", 0)`.
+    pub eas_status: Option<String>,
+    /// `log_value(q, "Error", 0)`.
+    pub error: Option<String>,
+    /// `log_value(q, "As", 0)`.
+    pub access_state: Option<String>,
+    /// `log_value(q, "PrxFrom", 0)`.
+    pub proxy_from: Option<String>,
+    /// `log_value(q, "PrxTo", 0)`.
+    pub proxy_to: Option<String>,
+}
+
+impl RequestFields {
+    /// The names of the fields, in order (as the `eas_request` function's struct has them).
+    pub const NAMES: [&'static str; 10] = [
+        "user",
+        "device_id",
+        "device_type",
+        "cmd",
+        "protocol_version",
+        "eas_status",
+        "error",
+        "access_state",
+        "proxy_from",
+        "proxy_to",
+    ];
+
+    /// Reads them from `query`.
+    pub fn of(query: &str) -> Self {
+        let mut p = Parsed::new(query);
+        Self {
+            user: p.param("User"),
+            device_id: p.param("DeviceId"),
+            device_type: p.param("DeviceType"),
+            cmd: p.param("Cmd"),
+            protocol_version: p.param("ProtocolVersion"),
+            eas_status: p.log_value("SC1", 0).or_else(|| p.log_value("S", 0)),
+            error: p.log_value("Error", 0),
+            access_state: p.log_value("As", 0),
+            proxy_from: p.log_value("PrxFrom", 0),
+            proxy_to: p.log_value("PrxTo", 0),
+        }
+    }
+
+    /// The fields in the order of [`RequestFields::NAMES`].
+    pub fn values(&self) -> [Option<&str>; 10] {
+        [
+            &self.user,
+            &self.device_id,
+            &self.device_type,
+            &self.cmd,
+            &self.protocol_version,
+            &self.eas_status,
+            &self.error,
+            &self.access_state,
+            &self.proxy_from,
+            &self.proxy_to,
+        ]
+        .map(|v| v.as_deref())
+    }
 }
 
 /// Parses one `Log=` item into (key, raw value): `Hb1680` and `Hb:600` are both key `Hb`;
@@ -306,13 +434,7 @@ pub fn log_item(item: &str) -> Option<(&str, &str)> {
 /// The `n`-th (0-based) value of `key` in the query's `Log=` string, URL-decoded. Keys repeat
 /// once per folder in Sync requests; `n` picks one.
 pub fn log_value(query: &str, key: &str, n: usize) -> Option<String> {
-    let (_, pairs) = pairs(query);
-    let (_, log) = pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case("log"))?;
-    log.split('_')
-        .filter_map(log_item)
-        .filter(|(k, _)| *k == key)
-        .nth(n)
-        .map(|(_, v)| url_decode(v))
+    Parsed::new(query).log_value(key, n)
 }
 
 /// The sum over every value of `key` in the `Log=` string (keys repeat once per folder). With

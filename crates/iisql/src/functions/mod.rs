@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `eas_param(query, name)` | an ActiveSync query parameter, plain or base64 form |
 //! | `eas_log(query, key [, n])` | the `n`-th value of `key` in the `Log=` string |
+//! | `eas_request(query)` | every field the `activesync` view reads of a query, parsed once, as a struct |
 //! | `eas_log_sum(query, key [, part])` | the sum of `key`'s values over the folders (`Srv`, `a`: adds) |
 //! | `normalize_user(name)` | `CONTOSO\jdoe`, `jdoe@contoso.com`, `contoso%5Cjdoe` -> `jdoe` |
 //! | `url_decode(text)` | `%xx` and `+` decoded |
@@ -23,6 +24,7 @@
 //! `system_timestamp`.
 
 pub mod eas_query;
+pub mod eas_request;
 pub mod logparser;
 pub mod lp_time;
 pub mod numeric;
@@ -488,6 +490,7 @@ impl ScalarUDFImpl for Unsupported {
 /// Every scalar function iisql adds.
 pub fn all_functions() -> Vec<ScalarUDF> {
     let mut all = row_functions();
+    all.push(eas_request::udf());
     all.extend(numeric::functions());
     all.extend(lp_time::functions());
     all

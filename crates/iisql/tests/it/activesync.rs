@@ -11,7 +11,8 @@ use datafusion::prelude::SessionContext;
 use iisql::generator::{GeneratorConfig, Injected, Scenario, generate};
 use iisql::{Catalog, diagnose};
 
-async fn context(dir: &Path) -> SessionContext {
+/// A session with `dir`'s logs as `logs` and the `activesync` view over them.
+pub async fn context(dir: &Path) -> SessionContext {
     let ctx = iisql::new_context().unwrap();
     iisql::register_logs(
         &ctx,

@@ -3,6 +3,7 @@
 mod activesync;
 mod chart;
 mod checkpoint;
+mod facts;
 mod formats;
 mod html_report;
 mod library;
