@@ -197,21 +197,82 @@ pub async fn write_file(
     config: &ConfigOptions,
 ) -> Result<usize> {
     let kind = kind_for_path(path)?;
-    if let FileKind::Chart(format) = kind {
-        // Drawn before the file is created: a result that cannot be charted leaves no file.
-        let (bytes, rows) = chart_bytes(stream, chart, format).await?;
-        std::fs::write(path, bytes).map_err(|e| {
-            DataFusionError::Execution(format!("cannot write {}: {e}", path.display()))
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        // A device or a pipe (`-o /dev/stdout`) is written as it is: nothing to replace.
+        let file = File::create(path).map_err(|e| {
+            DataFusionError::Execution(format!("cannot create {}: {e}", path.display()))
         })?;
-        return Ok(rows);
+        return write_to(stream, kind, file, chart, config).await;
     }
-    let file = File::create(path).map_err(|e| {
-        DataFusionError::Execution(format!("cannot create {}: {e}", path.display()))
-    })?;
-    match kind {
-        FileKind::Text(format) => write_stream(stream, format, chart, BufWriter::new(file)).await,
-        FileKind::Parquet => write_parquet_stream(stream, file, config).await,
-        FileKind::Chart(_) => Ok(0),
+    let staged = Staged::beside(path)?;
+    let rows = write_to(stream, kind, staged.file()?, chart, config).await?;
+    staged.replace(path)?;
+    Ok(rows)
+}
+
+/// Writes `stream` into `file` as `kind` says.
+async fn write_to(
+    stream: SendableRecordBatchStream,
+    kind: FileKind,
+    file: File,
+    chart: &ChartOptions,
+    config: &ConfigOptions,
+) -> Result<usize> {
+    let rows = match kind {
+        FileKind::Chart(format) => {
+            let (bytes, rows) = chart_bytes(stream, chart, format).await?;
+            let mut w = BufWriter::new(file);
+            w.write_all(&bytes)?;
+            w.flush()?;
+            rows
+        }
+        FileKind::Text(format) => write_stream(stream, format, chart, BufWriter::new(file)).await?,
+        FileKind::Parquet => write_parquet_stream(stream, file, config).await?,
+    };
+    Ok(rows)
+}
+
+/// A file written beside its destination and renamed over it once complete: until then an
+/// earlier file at the destination stays whole, and a write that fails (a query error, a full
+/// disk) removes what it wrote and leaves the earlier file.
+struct Staged(tempfile::NamedTempFile);
+
+impl Staged {
+    /// A new, empty file in the folder of `path`.
+    fn beside(path: &Path) -> Result<Self> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".partial");
+        // As `File::create` makes it: read-write for everyone the umask lets.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        builder.tempfile_in(dir).map(Self).map_err(|e| {
+            DataFusionError::Execution(format!("cannot create {}: {e}", path.display()))
+        })
+    }
+
+    /// A handle to write it through.
+    fn file(&self) -> Result<File> {
+        self.0.as_file().try_clone().map_err(|e| {
+            DataFusionError::Execution(format!("cannot write {}: {e}", self.0.path().display()))
+        })
+    }
+
+    /// Renames it over `path`.
+    fn replace(self, path: &Path) -> Result<()> {
+        self.0.persist(path).map(|_| ()).map_err(|e| {
+            DataFusionError::Execution(format!("cannot write {}: {}", path.display(), e.error))
+        })
     }
 }
 

@@ -40,7 +40,6 @@ use datafusion::parquet::arrow::arrow_writer::{
 };
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use futures::StreamExt;
-use object_store::ObjectStoreExt;
 use object_store::buffered::BufWriter;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
@@ -76,20 +75,8 @@ pub async fn write_parquet(df: DataFrame, url: &str, options: TableParquetOption
     let mut out = BufWriter::with_capacity(Arc::clone(&store), location.clone(), buffer_size);
     match encode_partitions(plan, task_ctx, &options, &mut out).await {
         Ok(rows) => {
-            if table_url.scheme() == "file" {
-                // A local file is written beside its destination and renamed over it. Renaming
-                // over an existing file makes ext4 write the new one to disk at once (its
-                // guard against empty files after a crash): converting 1 GiB of logs again
-                // took 0.25 s longer than the first time. An earlier result is removed instead,
-                // once the new one is complete.
-                match store.delete(&location).await {
-                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                    Err(e) => {
-                        let _ = out.abort().await;
-                        return Err(e.into());
-                    }
-                }
-            }
+            // A local file is written beside its destination and renamed over it: an earlier
+            // result stays whole until the new one is complete.
             out.shutdown().await?;
             Ok(rows)
         }

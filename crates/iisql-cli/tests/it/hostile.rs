@@ -368,3 +368,44 @@ fn strict_and_bad_paths() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("u_ex2.log"), "{stderr}");
 }
+
+/// An output is replaced whole or not at all: a query that fails while its result is written
+/// leaves the earlier file as it was (text and Parquet) and nothing beside it; one that
+/// succeeds replaces it.
+#[test]
+fn a_failed_write_keeps_the_earlier_output() {
+    let d = tempfile::tempdir().unwrap();
+    let text: String = std::iter::once(FIELDS.to_string())
+        .chain((1..=5).map(row))
+        .collect();
+    let log = write(d.path(), "u_ex1.log", text.as_bytes());
+    // Planned fine, fails on the first row it reads: `/p1` is not a number.
+    let failing = "SELECT CAST(cs_uri_stem AS INT) AS x FROM logs";
+    for name in ["out.csv", "out.parquet"] {
+        let out = write(d.path(), name, b"earlier result\n");
+        let status = iisql()
+            .arg(&log)
+            .args(["-q", "-c", failing, "-o"])
+            .arg(&out)
+            .output()
+            .unwrap()
+            .status;
+        assert_eq!(status.code(), Some(1), "{name}");
+        assert_eq!(fs::read(&out).unwrap(), b"earlier result\n", "{name}");
+        let left: Vec<String> = fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.') || n.contains("#"))
+            .collect();
+        assert!(left.is_empty(), "{name}: {left:?}");
+        iisql()
+            .arg(&log)
+            .args(["-q", "-c", "SELECT count(*) AS n FROM logs", "-o"])
+            .arg(&out)
+            .assert()
+            .success();
+        assert_ne!(fs::read(&out).unwrap(), b"earlier result\n", "{name}");
+    }
+    let csv = fs::read_to_string(d.path().join("out.csv")).unwrap();
+    assert_eq!(csv, "n\n5\n");
+}
