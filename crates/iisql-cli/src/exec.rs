@@ -2,6 +2,7 @@
 //! what the scans read and rejected.
 
 use std::collections::BTreeSet;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -240,7 +241,14 @@ impl Runner {
                     write_file(stream, path, &self.chart, self.ctx.state().config_options()).await
                 }
                 None => {
-                    write_stream(stream, self.format, &self.chart, std::io::stdout().lock()).await
+                    let out = std::io::stdout();
+                    if out.is_terminal() {
+                        // Log text never reaches the terminal as control characters.
+                        let w = crate::output::VisibleWriter::new(out.lock());
+                        write_stream(stream, self.format, &self.chart, w).await
+                    } else {
+                        write_stream(stream, self.format, &self.chart, out.lock()).await
+                    }
                 }
             }
         }

@@ -129,9 +129,76 @@ fn write_table<W: Write>(mut w: W, schema: &SchemaRef, batches: &[RecordBatch]) 
     } else {
         pretty_format_batches(batches)?
     };
-    writeln!(w, "{table}")?;
+    writeln!(w, "{}", visible(&table.to_string()))?;
     writeln!(w, "({rows} row{})", if rows == 1 { "" } else { "s" })?;
     Ok(())
+}
+
+/// `text` with no control character a terminal would act on: C0 controls other than newline
+/// and tab become their control pictures (ESC is `␛`), DEL `␡`, C1 controls `�`. For text meant
+/// for a person (tables, the diagnosis report) and anything printed to a terminal: log fields
+/// (user agents, query strings, archive member names) are written by whoever sent the request.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.chars().map(picture).collect())
+}
+
+fn is_control(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || ('\u{80}'..='\u{9f}').contains(&c)
+}
+
+fn picture(c: char) -> char {
+    match c {
+        '\n' | '\t' => c,
+        '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'),
+        '\u{7f}' => '\u{2421}',
+        c if is_control(c) => '\u{FFFD}',
+        c => c,
+    }
+}
+
+/// A writer that passes bytes through [`visible`]'s mapping, for results printed to a terminal
+/// in any format. A UTF-8 sequence cut between two writes is held until its end arrives.
+pub struct VisibleWriter<W: Write> {
+    inner: W,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> VisibleWriter<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Write for VisibleWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        let valid = match std::str::from_utf8(&self.pending) {
+            Ok(s) => s.len(),
+            // An incomplete sequence at the end waits; invalid bytes go through as they are.
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => self.pending.len(),
+        };
+        let (text, rest) = self.pending.split_at(valid);
+        match std::str::from_utf8(text) {
+            Ok(t) => self.inner.write_all(visible(t).as_bytes())?,
+            Err(_) => self.inner.write_all(text)?,
+        }
+        self.pending = rest.to_vec();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let rest = std::mem::take(&mut self.pending);
+        self.inner.write_all(&rest)?;
+        self.inner.flush()
+    }
 }
 
 /// Draws the rows of `stream` as a chart; the bytes of the picture and the number of rows.
@@ -317,4 +384,30 @@ async fn write_parquet_stream(
     }
     writer.close()?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::{VisibleWriter, visible};
+
+    #[test]
+    fn control_characters_become_visible() {
+        assert_eq!(
+            visible("a\u{1b}[2Jb\r\n\tc\u{7f}\u{9b}é"),
+            "a␛[2Jb␍\n\tc␡\u{FFFD}é"
+        );
+        assert!(matches!(
+            visible("plain é\n"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        // A UTF-8 sequence cut between writes, an escape before the cut.
+        let mut w = VisibleWriter::new(Vec::new());
+        w.write_all(b"x\x1b[1m\xc3").unwrap();
+        w.write_all(b"\xa9\xc2").unwrap();
+        w.write_all(b"\x9b!").unwrap();
+        w.flush().unwrap();
+        assert_eq!(String::from_utf8(w.inner).unwrap(), "x␛[1mé\u{FFFD}!");
+    }
 }

@@ -98,7 +98,11 @@ pub async fn diagnose(a: &DiagnoseArgs) -> Result<ExitCode> {
         }
     }
     match a.format {
-        ReportFormat::Text => print!("{}", text_report(&d, runner.cluster)),
+        // Log text (user agents, query strings) never reaches the reader as control characters.
+        ReportFormat::Text => print!(
+            "{}",
+            crate::output::visible(&text_report(&d, runner.cluster))
+        ),
         ReportFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&json_report(&d, runner.cluster))

@@ -409,3 +409,30 @@ fn a_failed_write_keeps_the_earlier_output() {
     let csv = fs::read_to_string(d.path().join("out.csv")).unwrap();
     assert_eq!(csv, "n\n5\n");
 }
+
+/// Escape sequences in log text never reach a reader of a table as control characters (they
+/// are shown as control pictures); a data format written to a pipe keeps the bytes as logged.
+#[test]
+fn terminal_escapes_in_log_text_are_shown_not_sent() {
+    let d = tempfile::tempdir().unwrap();
+    let text = format!("{FIELDS}2024-03-01 00:00:01 10.0.0.1 /p\x1b[2J\x07x 200\r\n");
+    let log = write(d.path(), "u_ex1.log", text.as_bytes());
+    let table = iisql()
+        .arg(&log)
+        .args([
+            "-q",
+            "--format",
+            "table",
+            "-c",
+            "SELECT cs_uri_stem FROM logs",
+        ])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8(table.stdout).unwrap();
+    assert!(!shown.contains(['\x1b', '\x07']), "{shown:?}");
+    assert!(shown.contains("/p␛[2J␇x"), "{shown}");
+    assert_eq!(
+        csv(&log, "SELECT cs_uri_stem FROM logs"),
+        "cs_uri_stem\n/p\x1b[2J\x07x\n"
+    );
+}
