@@ -102,12 +102,13 @@ pub fn log_schema<'a>(
         with_w3c_name(Field::new(DATE, DataType::Date32, true), "date"),
     ];
     let mut custom: Vec<(String, &str, ValueType)> = Vec::new();
+    // The custom columns already taken (a `#Fields` line may name thousands).
+    let mut taken = std::collections::HashSet::new();
     for (w3c, t) in fields {
         match field_target(w3c) {
             FieldTarget::LocalDate | FieldTarget::LocalTime => local = true,
             FieldTarget::Column(c)
-                if !catalogue.iter().any(|f| f.column == c)
-                    && !custom.iter().any(|(have, _, _)| *have == c) =>
+                if !catalogue.iter().any(|f| f.column == c) && taken.insert(c.clone()) =>
             {
                 custom.push((c, w3c, t))
             }

@@ -19,6 +19,8 @@ pub struct TypeSniffer {
     partial: Vec<u8>,
     /// Fields in the order first seen: W3C name, type seen so far (`None`: only NULLs).
     fields: Vec<(String, Option<ValueType>)>,
+    /// Each field's position in `fields`, by its column name.
+    by_column: std::collections::HashMap<String, usize>,
     /// The layout in force: each position's index into `fields`.
     layout: Vec<usize>,
     sep: u8,
@@ -33,6 +35,7 @@ impl TypeSniffer {
             rows: 0,
             partial: Vec::new(),
             fields: Vec::new(),
+            by_column: std::collections::HashMap::new(),
             layout: Vec::new(),
             sep: b' ',
             starts: Vec::new(),
@@ -128,14 +131,12 @@ impl TypeSniffer {
     }
 
     fn field_index(&mut self, name: &str) -> usize {
-        let col = column_name(name);
-        match self.fields.iter().position(|(n, _)| column_name(n) == col) {
-            Some(i) => i,
-            None => {
-                self.fields.push((name.to_string(), None));
-                self.fields.len() - 1
-            }
+        let next = self.fields.len();
+        let i = *self.by_column.entry(column_name(name)).or_insert(next);
+        if i == next {
+            self.fields.push((name.to_string(), None));
         }
+        i
     }
 
     /// The fields in the order first seen, with the types of their sampled values (`None`:

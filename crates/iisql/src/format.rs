@@ -434,20 +434,29 @@ pub(crate) fn merge_fields(
     fields: &mut Vec<(String, Option<ValueType>)>,
     found: Vec<(String, Option<ValueType>)>,
 ) {
+    // Each field found by its column name, once: a `#Fields` line of thousands of fields would
+    // otherwise compare every name with every other.
+    let mut index: std::collections::HashMap<String, usize> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (iis_log::column_name(n), i))
+        .rev()
+        .collect();
     for (name, t) in found {
         let col = iis_log::column_name(&name);
-        match fields
-            .iter_mut()
-            .find(|(n, _)| iis_log::column_name(n) == col)
-        {
+        match index.get(&col) {
             // A file where a field was only NULL says nothing of its type.
-            Some((_, have)) => {
+            Some(&i) => {
+                let have = &mut fields[i].1;
                 *have = match (*have, t) {
                     (Some(a), Some(b)) => Some(iis_log::sniff::merge(a, b)),
                     (a, b) => a.or(b),
                 }
             }
-            None => fields.push((name, t)),
+            None => {
+                index.insert(col, fields.len());
+                fields.push((name, t));
+            }
         }
     }
 }

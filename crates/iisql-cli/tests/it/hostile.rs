@@ -436,3 +436,25 @@ fn terminal_escapes_in_log_text_are_shown_not_sent() {
         "cs_uri_stem\n/p\x1b[2J\x07x\n"
     );
 }
+
+/// A `#Fields` line of 20,000 fields: each field is a column, found by name, not compared with
+/// every other (that took 42 s, and 100,000 fields did not finish).
+#[test]
+fn a_fields_line_of_twenty_thousand_fields() {
+    let d = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..20_000).map(|i| format!("x-f{i}")).collect();
+    let values: Vec<String> = (0..20_000).map(|i| i.to_string()).collect();
+    let text = format!(
+        "#Fields: date time {}\n2024-03-01 00:00:01 {}\n",
+        names.join(" "),
+        values.join(" ")
+    );
+    let log = write(d.path(), "u_ex1.log", text.as_bytes());
+    assert_eq!(
+        csv(
+            &log,
+            "SELECT x_f0, x_f19999, count(*) AS n FROM logs GROUP BY 1, 2"
+        ),
+        "x_f0,x_f19999,n\n0,19999,1\n"
+    );
+}
