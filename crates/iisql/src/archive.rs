@@ -29,11 +29,12 @@ pub fn for_each_member<R: Read + Seek>(
 ) -> std::io::Result<()> {
     let mut archive = zip::ZipArchive::new(source).map_err(std::io::Error::other)?;
     for i in 0..archive.len() {
-        let mut member = archive.by_index(i).map_err(std::io::Error::other)?;
+        let member = archive.by_index(i).map_err(std::io::Error::other)?;
         let name = member.name().map_err(std::io::Error::other)?.into_owned();
         if member.is_dir() || !is_log_file(&name) {
             continue;
         }
+        let mut member = decompressed(&name, member)?;
         let mut head = Vec::with_capacity(DETECT_BYTES);
         (&mut member)
             .take(DETECT_BYTES as u64)
@@ -46,6 +47,19 @@ pub fn for_each_member<R: Read + Seek>(
         }
     }
     Ok(())
+}
+
+/// A member's bytes, decompressed as its name says: `u_ex240115.log.gz` is read through gzip.
+/// Other compressions inside an archive are refused with the member's name, not read as text.
+fn decompressed<'a, R: Read + 'a>(name: &str, member: R) -> std::io::Result<Box<dyn Read + 'a>> {
+    match crate::format::compression_by_name(name) {
+        None => Ok(Box::new(member)),
+        Some((".gz", _)) => Ok(Box::new(flate2::read::MultiGzDecoder::new(member))),
+        Some((ext, _)) => Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            format!("{name}: {ext} members of a .zip are not read (gzip is); unpack the archive"),
+        )),
+    }
 }
 
 /// The tables the log members of an archive belong to, by content.

@@ -321,3 +321,67 @@ async fn generic_w3c_types_merge_across_files() {
     // and a word make text.
     assert!(types.contains("| Float64 | Utf8View | 201.5 |"), "{types}");
 }
+
+/// A gzip member of a .zip (`u_ex240117.log.gz`) is read through gzip, its rows those of the
+/// plain log; a member of another compression is refused with its name, not read as text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_members_of_a_zip_are_decompressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = std::fs::read(fixtures().join("tree/W3SVC1/u_ex240115.log")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&web).unwrap();
+    let gz = gz.finish().unwrap();
+    zip_of(
+        &dir.path().join("a.zip"),
+        &[
+            ("W3SVC1/u_ex240115.log", &web),
+            ("W3SVC1/u_ex240117.log.gz", &gz),
+        ],
+    );
+    let ctx = iisql::new_context().unwrap();
+    let log = iisql::scan_log(&ctx);
+    iisql::register_detected(
+        &ctx,
+        &[dir.path().display().to_string()],
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let per_member = text(
+        &ctx,
+        "SELECT regexp_replace(log_filename, '^.*/a.zip/W3SVC1/', '') AS member, count(*) AS n, \
+         count(DISTINCT cs_uri_stem) AS stems FROM logs GROUP BY 1 ORDER BY 1",
+    )
+    .await;
+    let rows: Vec<&str> = per_member.lines().skip(3).take(2).collect();
+    assert_eq!(rows.len(), 2, "{per_member}");
+    let counts = |r: &str| r.split('|').skip(2).collect::<Vec<_>>().join("|");
+    assert_eq!(counts(rows[0]), counts(rows[1]), "{per_member}");
+    assert!(rows[1].contains("u_ex240117.log.gz"), "{per_member}");
+    // The same lines rejected in both members (the fixture has some), none for invalid UTF-8.
+    let report = log.snapshot();
+    assert_eq!(report.stats.rejected % 2, 0);
+    assert_eq!(report.stats.lossy_lines, 0);
+
+    let zst = dir.path().join("z");
+    std::fs::create_dir(&zst).unwrap();
+    zip_of(&zst.join("b.zip"), &[("u_ex240118.log.zst", &gz)]);
+    let ctx = iisql::new_context().unwrap();
+    let e = match iisql::register_detected(&ctx, &[zst.display().to_string()], Default::default())
+        .await
+    {
+        Ok(_) => ctx
+            .sql("SELECT count(*) FROM logs")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap_err()
+            .to_string(),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("u_ex240118.log.zst") && e.contains("unpack"),
+        "{e}"
+    );
+}
