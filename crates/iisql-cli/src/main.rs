@@ -220,31 +220,33 @@ pub async fn setup_with_memory(
     let mut total_bytes = None;
     let mut tables = Vec::new();
     if !input.paths.is_empty() {
-        tables =
-            if input.table.is_some() && forced.is_none() && iisql::lake::all_lakes(&input.paths) {
-                // A Parquet lake written by `iisql convert`, under the name asked for.
-                let name = input.table.clone().unwrap_or_default();
-                iisql::lake::register_lake(&ctx, &name, &input.paths).await?;
-                vec![iisql::RegisteredTable {
-                    name,
-                    format: LogFormat::IisW3c,
-                    inputs: input.paths.clone(),
-                }]
-            } else if forced.is_some() || input.table.is_some() {
-                let name = input
-                    .table
-                    .clone()
-                    .unwrap_or_else(|| opts.format.table_name().to_string());
-                let format = opts.format;
-                iisql::register_logs(&ctx, &name, &input.paths, opts).await?;
-                vec![iisql::RegisteredTable {
-                    name,
-                    format,
-                    inputs: input.paths.clone(),
-                }]
-            } else {
-                iisql::register_detected(&ctx, &input.paths, opts).await?
-            };
+        tables = if input.table.is_some()
+            && forced.is_none()
+            && iisql::lake::all_lakes(&input.paths).await
+        {
+            // A Parquet lake written by `iisql convert`, under the name asked for.
+            let name = input.table.clone().unwrap_or_default();
+            iisql::lake::register_lake(&ctx, &name, &input.paths).await?;
+            vec![iisql::RegisteredTable {
+                name,
+                format: LogFormat::IisW3c,
+                inputs: input.paths.clone(),
+            }]
+        } else if forced.is_some() || input.table.is_some() {
+            let name = input
+                .table
+                .clone()
+                .unwrap_or_else(|| opts.format.table_name().to_string());
+            let format = opts.format;
+            iisql::register_logs(&ctx, &name, &input.paths, opts).await?;
+            vec![iisql::RegisteredTable {
+                name,
+                format,
+                inputs: input.paths.clone(),
+            }]
+        } else {
+            iisql::register_detected(&ctx, &input.paths, opts).await?
+        };
         // One format found: its table is `logs` too, so `-c "... FROM logs"` reads it (and
         // `\dt` lists the alias with its format).
         if let [only] = tables.as_slice()

@@ -2,7 +2,7 @@
 //! its content and registered as a table with the columns of the logs it came from, so that
 //! the `activesync` view, the saved queries and `diagnose` read it as they read logs.
 //!
-//! Data flow: local paths → [`lake_files`] (walks the folders; a lake holds `.parquet` files
+//! Data flow: local paths → [`is_lake`] (walks the folders; a lake holds `.parquet` files
 //! that start with Parquet's magic bytes, and nothing else) → a `ListingTable` of Parquet files
 //! over each path,
 //! hive partition folders (`date=2025-11-03/`) read back as the logs' columns → the table.
@@ -22,8 +22,6 @@ use datafusion::functions::expr_fn::nullif;
 use datafusion::logical_expr::{Expr, cast, col, lit};
 use datafusion::prelude::SessionContext;
 
-use crate::error::IisqlError;
-
 /// The folder name Hive, Spark, Trino and DuckDB read as a NULL partition value (what `iisql
 /// convert` writes for a row without one).
 pub const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
@@ -39,61 +37,58 @@ pub fn is_parquet_file(path: &Path) -> bool {
         .is_ok_and(|()| &magic == PARQUET_MAGIC)
 }
 
-/// What a local path holds, for deciding whether it is a lake.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct LakeFiles {
-    /// Parquet files found.
-    pub parquet: usize,
-    /// Other files (logs, archives, anything else) found.
-    pub other: usize,
+/// Whether the local `path` is a lake: a Parquet file (named `.parquet` and starting with
+/// Parquet's magic bytes), or a folder with one or more below it and no other file. The walk
+/// stops at the first other file (a folder of logs is told apart by its first log), and does
+/// not follow links to folders, so a loop cannot make it endless. Hidden files and names
+/// starting with `_` (`_SUCCESS`, `_delta_log`) are passed over.
+pub fn is_lake(path: &Path) -> bool {
+    let mut parquet = false;
+    only_parquet(path, &mut parquet) && parquet
 }
 
-/// Counts the Parquet files (named `.parquet` and starting with Parquet's magic bytes) and other
-/// files at `path` (below it, for a folder; links to folders are
-/// not followed, so a loop cannot make the walk endless). Hidden files and names starting with
-/// `_` (`_SUCCESS`, `_delta_log`) are not counted.
-pub fn lake_files(path: &Path) -> Result<LakeFiles, IisqlError> {
-    let mut found = LakeFiles::default();
-    count(path, &mut found)?;
-    Ok(found)
-}
-
-fn count(path: &Path, found: &mut LakeFiles) -> Result<(), IisqlError> {
-    let io = |source| IisqlError::Io {
-        path: path.display().to_string(),
-        source,
+/// Whether every file at `path` is Parquet; `found` is set when one is.
+fn only_parquet(path: &Path, found: &mut bool) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
     };
-    let meta = std::fs::symlink_metadata(path).map_err(io)?;
     if meta.is_dir() {
-        for entry in std::fs::read_dir(path).map_err(io)? {
-            let entry = entry.map_err(io)?;
-            let name = entry.file_name();
-            if name.to_str().is_some_and(|n| n.starts_with(['.', '_'])) {
-                continue;
-            }
-            count(&entry.path(), found)?;
-        }
-    } else if meta.is_file() || meta.file_type().is_symlink() && path.is_file() {
-        let named = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-        if named && is_parquet_file(path) {
-            found.parquet += 1;
-        } else {
-            found.other += 1;
-        }
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return false;
+        };
+        return entries.into_iter().all(|entry| {
+            entry.is_ok_and(|e| {
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with(['.', '_']))
+                    || only_parquet(&e.path(), found)
+            })
+        });
     }
-    Ok(())
+    if !path.is_file() {
+        // A link to a folder, or anything that is not a file.
+        return meta.file_type().is_symlink() && path.is_dir();
+    }
+    let parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+        && is_parquet_file(path);
+    *found |= parquet;
+    parquet
 }
 
-/// Whether every one of `paths` is a local Parquet lake: Parquet files and nothing else.
-pub fn all_lakes(paths: &[impl AsRef<str>]) -> bool {
+/// Whether every one of `paths` is a local Parquet lake ([`is_lake`]). The folders are walked on
+/// a blocking thread, not on the runtime's workers.
+pub async fn all_lakes(paths: &[impl AsRef<str>]) -> bool {
+    let paths: Vec<String> = paths.iter().map(|p| p.as_ref().to_string()).collect();
     !paths.is_empty()
-        && paths.iter().all(|p| {
-            let p = p.as_ref();
-            !p.contains("://")
-                && lake_files(Path::new(p)).is_ok_and(|f| f.parquet > 0 && f.other == 0)
+        && tokio::task::spawn_blocking(move || {
+            paths
+                .iter()
+                .all(|p| !p.contains("://") && is_lake(Path::new(p)))
         })
+        .await
+        .unwrap_or(false)
 }
 
 /// Registers the Parquet files at `paths` (folders or files, as `iisql convert` writes them)
@@ -122,18 +117,13 @@ pub async fn register_lake(
     };
     let mut options =
         ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-    let partitions = options.infer_partitions(&state, first).await?;
+    let partition_names = options.infer_partitions(&state, first).await?;
     options = options.with_table_partition_cols(
-        partitions
-            .into_iter()
-            .map(|c| (c, DataType::Utf8))
+        partition_names
+            .iter()
+            .map(|c| (c.clone(), DataType::Utf8))
             .collect(),
     );
-    let partition_names: Vec<String> = options
-        .table_partition_cols
-        .iter()
-        .map(|(c, _)| c.clone())
-        .collect();
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(options)
         .infer_schema(&state)

@@ -321,7 +321,7 @@ pub async fn register_detected(
     paths: &[impl AsRef<str>],
     options: IisW3cOptions,
 ) -> Result<Vec<RegisteredTable>> {
-    if crate::lake::all_lakes(paths) {
+    if crate::lake::all_lakes(paths).await {
         // What `iisql convert` wrote: the rows of IIS W3C web logs.
         crate::lake::register_lake(ctx, "logs", paths).await?;
         return Ok(vec![RegisteredTable {

@@ -10,7 +10,11 @@ use iisql::facts::{FactsOptions, SLICE_ROWS};
 use iisql::generator::{GeneratorConfig, Scenario, generate};
 use iisql::{Catalog, DiagnoseOptions, Diagnosis, Stage, diagnose_with};
 
-async fn diagnosis(dir: &Path, without_facts: bool, slice_rows: u64) -> (Diagnosis, Vec<Stage>) {
+pub async fn diagnosis(
+    dir: &Path,
+    without_facts: bool,
+    slice_rows: u64,
+) -> (Diagnosis, Vec<Stage>) {
     let ctx = crate::activesync::context(dir).await;
     let stages = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&stages);
@@ -42,7 +46,7 @@ async fn diagnosis(dir: &Path, without_facts: bool, slice_rows: u64) -> (Diagnos
 }
 
 /// Everything a report prints of a diagnosis, in order.
-fn printed(d: &Diagnosis) -> String {
+pub fn printed(d: &Diagnosis) -> String {
     format!(
         "{} requests, {} ActiveSync, checks {:?}\n{:#?}",
         d.requests, d.activesync_requests, d.checks, d.findings

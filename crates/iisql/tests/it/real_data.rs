@@ -227,3 +227,22 @@ async fn the_generic_w3c_format_reads_every_real_file_like_iisw3c() {
     let rows = count(&ctx, "SELECT count(*) FROM w3c").await;
     assert!(rows > 90_000, "{rows}");
 }
+
+/// Real logs without ActiveSync traffic: the facts are empty, the diagnosis over them is the
+/// diagnosis over the logs (every request counted, no finding), and nothing fails on the way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_logs_diagnosed_from_their_facts_as_from_the_logs() {
+    let Some(dir) = real_iis() else {
+        return;
+    };
+    let slices = iisql::facts::SLICE_ROWS;
+    let (over_logs, _) = crate::facts::diagnosis(&dir, true, slices).await;
+    let (over_facts, _) = crate::facts::diagnosis(&dir, false, slices).await;
+    assert!(over_logs.requests > 100_000, "{}", over_logs.requests);
+    assert_eq!(over_facts.activesync_requests, 0);
+    assert!(over_facts.findings.is_empty());
+    assert_eq!(
+        crate::facts::printed(&over_facts),
+        crate::facts::printed(&over_logs)
+    );
+}
