@@ -162,7 +162,7 @@ impl Runner {
         // once into the view's facts, which later saved queries of the session read too. A
         // cluster's executors could not read this machine's temporary folder.
         self.log.reset();
-        if !self.cluster
+        if iisql::facts::executes_locally(&self.ctx)
             && q.sql.contains("activesync")
             && iisql::activesync::view_source(&self.ctx).is_some()
         {

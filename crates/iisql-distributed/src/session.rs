@@ -67,5 +67,6 @@ pub async fn standalone_context(config: SessionConfig) -> Result<SessionContext>
 /// session replaces its function list with its own) and IIS URL tables.
 fn client(ctx: SessionContext) -> Result<SessionContext> {
     iisql::register_iis(&ctx)?;
+    iisql::facts::mark_remote(&ctx);
     Ok(enable_log_url_tables(ctx))
 }

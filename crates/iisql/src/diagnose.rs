@@ -187,7 +187,8 @@ pub async fn diagnose(
     diagnose_with(ctx, catalog, params, &DiagnoseOptions::default()).await
 }
 
-/// [`diagnose`] with `options`. Unless [`DiagnoseOptions::without_facts`], the `activesync`
+/// [`diagnose`] with `options`. Unless [`DiagnoseOptions::without_facts`] or the session runs its
+/// plans elsewhere ([`crate::facts::RemoteExecution`]), the `activesync`
 /// view is replaced by one over its facts ([`crate::facts::materialize_activesync`]) for the
 /// rest of the session, so that the HTML report and later queries read them too.
 pub async fn diagnose_with(
@@ -222,7 +223,7 @@ pub async fn diagnose_with(
     )
     .await?;
     let scan = log.snapshot();
-    let activesync_requests = if options.without_facts {
+    let activesync_requests = if options.without_facts || !crate::facts::executes_locally(ctx) {
         count(ctx, "SELECT count(*) AS n FROM activesync").await?
     } else {
         options.tell(Stage::ReadingFacts);

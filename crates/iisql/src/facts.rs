@@ -68,6 +68,29 @@ impl MaterializedFacts {
     }
 }
 
+/// Marks a session whose plans run elsewhere (a Ballista cluster's executors): they cannot
+/// read this machine's temporary folder, so its facts are never materialized and
+/// [`crate::diagnose`] reads the `activesync` view itself. Set it with [`mark_remote`].
+#[derive(Debug, Default)]
+pub struct RemoteExecution;
+
+/// Marks `ctx` as executing its plans elsewhere ([`RemoteExecution`]).
+pub fn mark_remote(ctx: &SessionContext) {
+    ctx.state_ref()
+        .write()
+        .config_mut()
+        .set_extension(Arc::new(RemoteExecution));
+}
+
+/// Whether `ctx`'s plans run on this machine, so that facts can be materialized for it.
+pub fn executes_locally(ctx: &SessionContext) -> bool {
+    ctx.state_ref()
+        .read()
+        .config()
+        .get_extension::<RemoteExecution>()
+        .is_none()
+}
+
 /// The facts computed in `ctx` from its current `activesync` view, if any (facts of a view
 /// registered again since are stale, and not returned).
 pub fn materialized(ctx: &SessionContext) -> Option<Arc<MaterializedFacts>> {
