@@ -10,7 +10,7 @@ use datafusion::datasource::file_format::file_compression_type::FileCompressionT
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::context::SessionContext;
 use futures::StreamExt;
 use iis_log::LogFormat;
@@ -151,6 +151,17 @@ enum Input {
     Given(String),
 }
 
+/// [`expand`] off the async runtime: folders are walked on a blocking thread.
+async fn expand_off_runtime(
+    paths: &[impl AsRef<str>],
+    suffix: Option<String>,
+) -> Result<Vec<(ListingTableUrl, Input)>> {
+    let paths: Vec<String> = paths.iter().map(|p| p.as_ref().to_string()).collect();
+    tokio::task::spawn_blocking(move || expand(&paths, suffix.as_deref()))
+        .await
+        .map_err(|e| DataFusionError::ExecutionJoin(Box::new(e)))?
+}
+
 /// [`expand_paths`] keeping each local file's path; a walk takes only names ending with
 /// `suffix` when one is given (`.log.gz` for declared gzip).
 fn expand(
@@ -158,8 +169,10 @@ fn expand(
     suffix: Option<&str>,
 ) -> Result<Vec<(ListingTableUrl, Input)>> {
     let mut urls: Vec<(ListingTableUrl, Input)> = Vec::new();
+    // Seen URLs, so that a folder of 100,000 files is not deduplicated in quadratic time.
+    let mut seen: HashSet<String> = HashSet::new();
     let mut add = |url: ListingTableUrl, local: Input| {
-        if !urls.iter().any(|(u, _)| *u == url) {
+        if seen.insert(url.as_str().to_string()) {
             urls.push((url, local));
         }
     };
@@ -200,7 +213,8 @@ pub async fn register_logs(
 ) -> Result<()> {
     register_stores(ctx, paths)?;
     let suffix = log_suffix(options.compression);
-    let urls: Vec<ListingTableUrl> = expand(paths, suffix.as_deref())?
+    let urls: Vec<ListingTableUrl> = expand_off_runtime(paths, suffix)
+        .await?
         .into_iter()
         .map(|(u, _)| u)
         .collect();
@@ -332,7 +346,7 @@ pub async fn register_detected(
     }
     register_stores(ctx, paths)?;
     let suffix = log_suffix(options.compression);
-    let inputs = expand(paths, suffix.as_deref())?;
+    let inputs = expand_off_runtime(paths, suffix).await?;
     let default = Detected {
         format: options.format,
         ftp: false,
