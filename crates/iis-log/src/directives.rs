@@ -180,11 +180,14 @@ impl DirectiveScanner {
         }
         let region = from;
         let mut end = data.len();
+        // Directive lines of this piece, `[start, end)`: read in file order once both searches
+        // found them, so that "first seen" means first in the file however it is cut.
+        let mut lines = Vec::new();
         let finder = memchr::memmem::find_iter(&data[from..], b"\n#");
         for m in finder {
             let start = from + m + 1;
             match memchr::memchr(b'\n', &data[start..]) {
-                Some(nl) => self.line(&data[start..start + nl]),
+                Some(nl) => lines.push((start, start + nl)),
                 None => {
                     self.partial = Some(data[start..].to_vec());
                     end = start;
@@ -193,7 +196,11 @@ impl DirectiveScanner {
             }
         }
         let continued = from == 0 && !at_line_start && after_nul;
-        self.nul_directives(&data[..end], region, continued);
+        self.nul_directives(&data[..end], region, continued, &mut lines);
+        lines.sort_unstable();
+        for (start, stop) in lines {
+            self.line(&data[start..stop]);
+        }
         self.at_line_start = data.last() == Some(&b'\n');
         self.after_nul = self.partial.is_none() && data.last() == Some(&0);
     }
@@ -203,10 +210,16 @@ impl DirectiveScanner {
     /// separate search from `region` (where this piece's own lines begin) to the end of `data`
     /// (which stops before a directive line left for the next piece); `continued` when the
     /// piece goes on with a data line whose last byte, in the previous piece, was a NUL.
-    fn nul_directives(&mut self, data: &[u8], region: usize, continued: bool) {
+    fn nul_directives(
+        &mut self,
+        data: &[u8],
+        region: usize,
+        continued: bool,
+        lines: &mut Vec<(usize, usize)>,
+    ) {
         let mut at = region;
         if continued && data.get(region) == Some(&b'#') {
-            at = self.directive_at(data, region);
+            at = self.directive_at(data, region, lines);
         }
         if memchr::memchr(0, &data[at.min(data.len())..]).is_none() {
             return;
@@ -224,16 +237,21 @@ impl DirectiveScanner {
                 at = memchr::memchr(b'\n', &data[p..]).map_or(data.len(), |n| p + n + 1);
                 continue;
             }
-            at = self.directive_at(data, p + 1);
+            at = self.directive_at(data, p + 1, lines);
         }
     }
 
-    /// Reads the directive that begins at `start` (to the end of its line, or on into the next
-    /// piece); returns where the search goes on.
-    fn directive_at(&mut self, data: &[u8], start: usize) -> usize {
+    /// Adds the directive that begins at `start` to `lines` (or keeps it to go on into the next
+    /// piece when its line does not end here); returns where the search goes on.
+    fn directive_at(
+        &mut self,
+        data: &[u8],
+        start: usize,
+        lines: &mut Vec<(usize, usize)>,
+    ) -> usize {
         match memchr::memchr(b'\n', &data[start..]) {
             Some(nl) => {
-                self.line(&data[start..start + nl]);
+                lines.push((start, start + nl));
                 start + nl + 1
             }
             None => {
@@ -285,6 +303,28 @@ impl DirectiveScanner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `#Fields` line after a NUL (IIS after a crash) comes before a later `#Fields` line in
+    /// the file: the W3C name first seen is its, whether the file is read whole or in two pieces
+    /// cut anywhere (found by the `directives` fuzz target).
+    #[test]
+    fn first_seen_is_first_in_the_file_however_it_is_cut() {
+        let text: &[u8] = b"2024-01-01 00:00:00 cut\0\0#Fields: date Time\n\
+            2024-01-01 00:00:01 x\n#Fields: date time c-ip\n2024-01-01 00:00:02 y 1.2.3.4\n";
+        for cut in 0..=text.len() {
+            let mut s = DirectiveScanner::new();
+            s.push(&text[..cut]);
+            s.push(&text[cut..]);
+            s.finish();
+            assert_eq!(
+                s.fields().get("time").map(String::as_str),
+                Some("Time"),
+                "cut {cut}"
+            );
+            assert_eq!(s.fields().len(), 3, "cut {cut}");
+            assert_eq!(s.layouts(), 2, "cut {cut}");
+        }
+    }
 
     #[test]
     fn parses_directives_with_junk() {
