@@ -23,7 +23,19 @@ pub fn with_iisql_codecs(config: SessionConfig) -> SessionConfig {
 /// The session config an iisql scheduler or executor starts from: iisql's settings and codecs,
 /// with Ballista's.
 pub fn scheduler_config() -> SessionConfig {
-    with_iisql_codecs(iisql::session_config()).upgrade_for_ballista()
+    static_planner(with_iisql_codecs(iisql::session_config()))
+}
+
+/// `config` with Ballista's settings, planning jobs with its static planner.
+///
+/// Ballista 55's adaptive planner (on by default) sometimes never finishes a job: on the saved
+/// checks' plans (windows over joins of aggregates) it keeps adding one-task stages, thousands
+/// of them, at one per executor poll. The static planner runs the same plans in a fixed number
+/// of stages. A scheduler plans each job with its client's settings, so clients carry this too.
+fn static_planner(config: SessionConfig) -> SessionConfig {
+    config
+        .upgrade_for_ballista()
+        .with_ballista_adaptive_query_planner(false)
 }
 
 /// The session config of an executor's tasks: [`scheduler_config`] with a scan log that writes
@@ -51,7 +63,7 @@ pub fn iisql_state(mut config: SessionConfig) -> Result<SessionState> {
 /// Register tables as usual, then call [`crate::distribute_tables`]; `SELECT * FROM 'x.log'`
 /// works as is.
 pub async fn remote_context(url: &str, config: SessionConfig) -> Result<SessionContext> {
-    let ctx = SessionContext::remote_with_state(url, iisql_state(config)?).await?;
+    let ctx = SessionContext::remote_with_state(url, iisql_state(static_planner(config))?).await?;
     client(ctx)
 }
 
@@ -59,7 +71,8 @@ pub async fn remote_context(url: &str, config: SessionConfig) -> Result<SessionC
 /// `config`'s `ballista.standalone.parallelism` task slots, on loopback ports the system
 /// chooses), as [`remote_context`] gives for a real cluster.
 pub async fn standalone_context(config: SessionConfig) -> Result<SessionContext> {
-    let ctx = SessionContext::standalone_with_state(iisql_state(config)?).await?;
+    let state = iisql_state(static_planner(config))?;
+    let ctx = SessionContext::standalone_with_state(state).await?;
     client(ctx)
 }
 

@@ -3,8 +3,11 @@
 //! logs beside the checkout.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
+use ballista_core::extension::SessionConfigExt;
+use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::SessionContext;
 use datafusion::physical_plan::displayable;
 use iisql::{Catalog, IisW3cOptions};
@@ -54,6 +57,13 @@ async fn contexts(paths: &[String]) -> (SessionContext, SessionContext) {
         .await
         .unwrap();
     assert!(wrapped.contains(&"logs".to_string()), "{wrapped:?}");
+    // Jobs are planned by Ballista's static planner (see `iisql_distributed::session`).
+    assert!(
+        !cluster
+            .state()
+            .config()
+            .ballista_adaptive_query_planner_enabled()
+    );
     iisql::register_activesync_view(&cluster, "activesync", "logs")
         .await
         .unwrap();
@@ -75,6 +85,13 @@ async fn physical_plan(ctx: &SessionContext, sql: &str) -> String {
 /// Runs `test` on a runtime whose threads have Ballista's 32 MiB stacks: the scheduler plans and
 /// serializes deep plans (the `activesync` view) recursively, beyond the default 2 MiB.
 fn on_cluster_runtime(test: impl std::future::Future<Output = ()>) {
+    // `RUST_LOG=ballista=debug` shows the scheduler's and executor's log on stderr.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_stack_size(32 * 1024 * 1024)
@@ -82,6 +99,23 @@ fn on_cluster_runtime(test: impl std::future::Future<Output = ()>) {
         .build()
         .unwrap()
         .block_on(test)
+}
+
+/// How long one query may take on the cluster before the test fails naming it: a lost task
+/// leaves a Ballista job waiting for ever.
+const PER_QUERY: Duration = Duration::from_secs(150);
+
+/// The rows of `df` run on the cluster, or a failure naming `what` when it does not finish.
+async fn cluster_rows(
+    what: &str,
+    df: impl Future<Output = DataFrame>,
+    ordered: bool,
+) -> Vec<String> {
+    eprintln!("cluster: {what}");
+    match tokio::time::timeout(PER_QUERY, async { collect_rows(df.await, ordered).await }).await {
+        Ok(rows) => rows,
+        Err(_) => panic!("{what} did not finish on the cluster in {PER_QUERY:?}"),
+    }
 }
 
 #[test]
@@ -104,7 +138,7 @@ async fn answers_as_local_execution() {
     let mut total_rows = 0;
     for sql in QUERIES {
         let want = collect_rows(local.sql(sql).await.unwrap(), false).await;
-        let got = collect_rows(cluster.sql(sql).await.unwrap(), false).await;
+        let got = cluster_rows(sql, async { cluster.sql(sql).await.unwrap() }, false).await;
         assert!(!want.is_empty(), "{sql}");
         assert_eq!(got, want, "{sql}");
         total_rows += got.len();
@@ -121,7 +155,13 @@ async fn answers_as_local_execution() {
     let none = HashMap::new();
     for q in catalog.list() {
         let want = collect_rows(q.dataframe(&local, &none).await.unwrap(), false).await;
-        let got = collect_rows(q.dataframe(&cluster, &none).await.unwrap(), false).await;
+        let what = format!("saved query {}", q.name);
+        let got = cluster_rows(
+            &what,
+            async { q.dataframe(&cluster, &none).await.unwrap() },
+            false,
+        )
+        .await;
         assert_eq!(got, want, "saved query {}", q.name);
     }
     eprintln!(
@@ -133,7 +173,11 @@ async fn answers_as_local_execution() {
     // The diagnosis: the same findings, with the same counts and evidence.
     let started = Instant::now();
     let want = iisql::diagnose(&local, &catalog, &none).await.unwrap();
-    let got = iisql::diagnose(&cluster, &catalog, &none).await.unwrap();
+    eprintln!("cluster: diagnose");
+    let got = tokio::time::timeout(4 * PER_QUERY, iisql::diagnose(&cluster, &catalog, &none))
+        .await
+        .expect("diagnose finishes on the cluster")
+        .unwrap();
     assert!(!want.findings.is_empty());
     assert_eq!(got.requests, want.requests);
     assert_eq!(got.activesync_requests, want.activesync_requests);
@@ -164,7 +208,7 @@ async fn answers_as_local_execution() {
     let plan = physical_plan(&cluster, &sql).await;
     assert!(plan.contains("DistributedQueryExec"), "{plan}");
     let want = collect_rows(local.sql(&sql).await.unwrap(), false).await;
-    let got = collect_rows(cluster.sql(&sql).await.unwrap(), false).await;
+    let got = cluster_rows(&sql, async { cluster.sql(&sql).await.unwrap() }, false).await;
     assert!(!want.is_empty());
     assert_eq!(got, want);
 }
@@ -188,7 +232,7 @@ async fn reads_the_real_logs() {
          FROM logs GROUP BY 1",
     ] {
         let want = collect_rows(local.sql(sql).await.unwrap(), false).await;
-        let got = collect_rows(cluster.sql(sql).await.unwrap(), false).await;
+        let got = cluster_rows(sql, async { cluster.sql(sql).await.unwrap() }, false).await;
         assert!(!want.is_empty(), "{sql}");
         assert_eq!(got, want, "{sql}");
     }
