@@ -8,6 +8,8 @@
 -- param: min_hits int 1 Fewest requests that make a finding
 -- means: Certificate authentication is terminated on the front end; the back end must keep its
 --   own authentication. Requiring certificates there refuses every proxied request.
+-- why: 403.7 on the back end's port 444 or /Proxy from the front ends' addresses: the back end asks the
+--   front end for a certificate it never has; devices themselves are not refused there.
 -- next: On the Exchange Back End site, set the Microsoft-Server-ActiveSync virtual directory's
 --   Client certificates setting to Ignore and restore its default authentication.
 -- timeline: sc_status = 403 AND sc_substatus = 7 AND (s_port = 444 OR (s_port IS NULL AND

@@ -6,6 +6,8 @@
 -- finds: Devices whose client certificate is outside its validity period (403.17), with when each was first refused.
 -- param: min_hits int 1 Fewest requests from one device that make a finding
 -- means: The certificate on the device expired (or is not yet valid, e.g. a wrong device clock); the MDM did not renew it.
+-- why: 403.17 with {win32} on {servers}: the certificate's validity period, not its chain (403.16) or
+--   revocation (403.13).
 -- next: Check the certificate's validity dates on the device and the MDM's renewal policy; re-issue the certificate; check the device clock for not-yet-valid certificates.
 -- timeline: NOT is_probe AND sc_status = 403 AND sc_substatus = 17
 WITH eas AS (

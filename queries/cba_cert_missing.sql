@@ -11,6 +11,8 @@
 -- param: gateway_devices int 5 Devices with 403.7, and no success, behind one address that make it a certificate-terminating gateway
 -- means: The device presents no client certificate: the MDM never pushed the certificate
 --   profile, it was removed, or the mail app uses another certificate or account.
+-- why: 403.7 on {servers} from devices that never succeed: no certificate was sent at all; a certificate
+--   that was sent but refused would be 403.13, 403.16 or 403.17, one that did not map a 401.
 -- next: Check the device's MDM enrolment and certificate profile; confirm the user's certificate
 --   is installed and selected for the Exchange account; re-push the profile and watch for 200s.
 -- timeline: tier = 'frontend' AND NOT is_probe AND sc_status = 403 AND sc_substatus = 7

@@ -6,6 +6,8 @@
 -- finds: Devices presenting a revoked client certificate (403.13), excluding refusals caused by an unreachable revocation server.
 -- param: min_hits int 1 Fewest requests from one device that make a finding
 -- means: The certificate was revoked by its CA (device lost, user left, certificate superseded) but the device still uses it.
+-- why: 403.13 with {win32} on {servers}: the certificate itself is revoked; an unreachable revocation
+--   server would say CRYPT_E_REVOCATION_OFFLINE (cba_revocation_offline).
 -- next: Confirm the revocation was intended; if the device should sync, issue a new certificate through the MDM and remove the revoked one.
 -- timeline: NOT is_probe AND sc_status = 403 AND sc_substatus = 13 AND (sc_win32_status IS NULL OR
 --   sc_win32_status NOT IN (2148081682, 2148081683))

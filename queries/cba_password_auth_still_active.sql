@@ -10,6 +10,8 @@
 -- param: gateway_devices int 5 Devices with Kerberos refusals behind one address that make it an MDM gateway
 -- means: Basic or Windows authentication is still enabled next to certificate mapping, so
 --   devices can still send (stale) passwords - the path by which old devices lock accounts.
+-- why: 401.1 with a user and {win32}: a password was checked, so an authentication other than
+--   certificates is enabled; certificate failures never carry a user.
 -- next: Set-ActiveSyncVirtualDirectory -BasicAuthEnabled $false -WindowsAuthEnabled $false on
 --   every server sharing the namespace, then re-check that certificate mapping is still enabled.
 -- timeline: tier = 'frontend' AND NOT is_probe AND sc_status = 401 AND sc_substatus = 1 AND

@@ -9,6 +9,8 @@
 -- means: Client certificates are required at the Default Web Site or server level instead of only
 --   on the ActiveSync (and OWA) virtual directories: Outlook desktop, Autodiscover and Managed
 --   Availability probes break.
+-- why: 403.7 on paths other than ActiveSync and OWA: certificates are required above the ActiveSync
+--   virtual directory, for clients that never send one.
 -- next: In IIS Manager, set SSL Settings of the Default Web Site and of the listed virtual
 --   directories to Client certificates: Ignore; require them only on Microsoft-Server-ActiveSync
 --   (and owa if intended).

@@ -9,6 +9,8 @@
 -- param: min_hits int 1 Fewest refused requests from one device that make a finding
 -- means: The servers sharing the namespace are not configured alike (authentication methods,
 --   SSL settings, certificate stores); load balancing makes the same device fail at random.
+-- why: {statuses} on {servers} for devices another server served the same day: the servers are
+--   configured differently, not the devices.
 -- next: Compare Get-ActiveSyncVirtualDirectory and the IIS SSL/authentication settings of the
 --   servers listed; align them; compare their certificate stores.
 -- timeline: tier = 'frontend' AND NOT is_probe AND ((sc_status = 403 AND sc_substatus IN (7, 12, 13, 16,

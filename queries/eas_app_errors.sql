@@ -9,9 +9,12 @@
 --   a device gets over (a 449 followed by Provision, a policy refresh) and Ping collisions are
 --   routine and left out.
 -- param: min_hits int 1 Fewest requests per device and error that make a finding
+-- param: min_server_errors int 3 Fewest server errors (HTTP 5xx, Error:ServerError) of one device that make a finding: a one-off server error is not a device problem
 -- means: The device authenticated but Exchange refused the command: device access rules
 --   (AllowBlockQuarantine, As:BlockedP), policy refresh or provisioning, a user disabled for
 --   ActiveSync, throttling.
+-- why: {statuses} with Exchange's own error in Log= after the device authenticated: a policy or
+--   provisioning decision, not a certificate or password refusal.
 -- next: Get-MobileDevice / Get-CASMailbox for the user; device access rules and quarantine;
 --   the mailbox policy; whether ActiveSync is enabled for the user.
 -- timeline: NOT is_probe AND (eas_error IS NOT NULL OR eas_status IN ('142', '143', '144', '145') OR
@@ -55,5 +58,7 @@ FROM errors e JOIN last_error l ON e.device_key = l.device_key
 LEFT JOIN recovered r ON e.device_key = r.device_key
 WHERE r.last_ok IS NULL OR r.last_ok < l.last_error
 GROUP BY e.device_key, e.eas_error, e.access_state
-HAVING count(*) >= $min_hits
+HAVING count(*) >= CASE
+         WHEN bool_and(e.sc_status >= 500 OR coalesce(e.eas_error, '') = 'ServerError')
+         THEN greatest($min_server_errors, $min_hits) ELSE $min_hits END
 ORDER BY hits DESC, device_id, example

@@ -8,6 +8,8 @@
 -- param: min_hits int 1 Fewest bad passwords from one device that make a finding
 -- means: A device with an old password (often a forgotten or replaced phone) keeps retrying on
 --   every sync and locks the account, for all of the user's devices.
+-- why: 401.1 1326 (bad password) from one device before the user's first 1909 (locked out): that device
+--   locks the account; the other devices only suffer the lockout.
 -- next: Find the device by its DeviceId and user agent (Get-MobileDevice); update or remove its
 --   account, or block it (Set-CASMailbox -ActiveSyncBlockedDeviceIDs); disable password
 --   authentication where certificates are meant to be used.

@@ -7,6 +7,8 @@
 -- param: gateway_devices int 5 Devices with 403.7, and no success, behind one address that make it a certificate-terminating gateway
 -- param: min_hits int 1 Fewest requests from one gateway that make a finding
 -- means: Certificate authentication must be terminated in one place only: either Exchange (IIS certificate mapping) or the MDM gateway with Kerberos delegation. Both are configured.
+-- why: 403.7 to a gateway's address ({win32}): the gateway terminated the certificate and Exchange
+--   asks it for another; devices behind it cannot send one.
 -- next: If the gateway terminates certificates, set Client certificates to Ignore on the ActiveSync virtual directory and allow Windows Integrated authentication; otherwise make the gateway pass the client certificate through.
 -- timeline: tier = 'frontend' AND NOT is_probe AND sc_status = 403 AND sc_substatus = 7
 -- timeline_by: client_ip

@@ -7,6 +7,8 @@
 -- param: gateway_devices int 5 Devices with Kerberos refusals behind one address that make it an MDM gateway
 -- param: min_hits int 1 Fewest requests from one gateway that make a finding
 -- means: SEC_E_NO_CREDENTIALS: the gateway is not delegating (KCD or protocol transition not configured); SEC_E_WRONG_PRINCIPAL: SPN or alternate service account mismatch; SEC_E_LOGON_DENIED or SEC_E_INVALID_TOKEN: the ticket or token is refused.
+-- why: {win32} from a gateway's address that no success follows: Kerberos constrained delegation
+--   fails at the gateway, not certificate mapping on Exchange.
 -- next: On the gateway account, check constrained delegation to the Exchange HTTP SPNs with any protocol (protocol transition); check the SPNs and the Exchange alternate service account; the ActiveSync virtual directory must allow Windows Integrated (Negotiate and NTLM) only.
 -- timeline: tier = 'frontend' AND NOT is_probe AND sc_status = 401 AND sc_win32_status IN (2148074254,
 --   2148074252, 2148074248, 2148074274) AND NOT followed_by_success

@@ -10,6 +10,8 @@
 -- means: In coexistence, client certificates are not proxied: certificate authentication must be
 --   disabled on the legacy CAS, its ActiveSync virtual directory back on Basic and its Proxy
 --   subfolder on Windows Integrated authentication.
+-- why: 403.7 or anonymous 401 on the legacy server's /Proxy from the new front ends: the legacy
+--   server's proxy authentication, not the devices.
 -- next: On the legacy CAS, disable client certificate authentication on Microsoft-Server-
 --   ActiveSync and enable Windows Integrated authentication on its Proxy subfolder.
 -- timeline: lower(cs_uri_stem) LIKE '/microsoft-server-activesync/proxy%' AND (s_port IS NULL OR s_port

@@ -15,6 +15,11 @@
 //! SELECT ... WHERE hits >= $min_hits
 //! ```
 //! A header value continues on following `--` lines indented by at least two spaces.
+//!
+//! A file of `-- kind: fragment` holds common table expressions (`name AS (...), ...`) that
+//! several queries share: a query that names it in `-- with:` gets them in front of its own
+//! (its SQL starts `WITH`, or is given one), and the fragment's parameters it does not declare
+//! itself. Fragments are not queries: [`Catalog::list`] and [`Catalog::get`] leave them out.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -131,6 +136,8 @@ pub enum QueryKind {
     Check,
     /// A report: rows are information.
     Report,
+    /// Common table expressions that queries include (`-- with:`), not a query.
+    Fragment,
 }
 
 /// One saved query.
@@ -152,6 +159,10 @@ pub struct SavedQuery {
     pub means: String,
     /// What to check next.
     pub next: String,
+    /// Why a finding of this check is not another one (`-- why:`): the codes that decide it, as
+    /// a template whose `{servers}`, `{statuses}`, `{win32}` and `{commands}` are filled with
+    /// the finding's values ([`crate::diagnose::Finding::why`]).
+    pub why: String,
     /// Which requests make up a finding of this check, for its timeline (`-- timeline:`): a
     /// condition over the rows of [`SavedQuery::timeline_from`]. Empty: no timeline.
     pub timeline: String,
@@ -161,9 +172,11 @@ pub struct SavedQuery {
     /// users, addresses or servers (`-- timeline_by:`; default the first of `device_id`,
     /// `client_ip`, `server`, `user` that the evidence has, when the view has it too).
     pub timeline_by: String,
-    /// Parameters.
+    /// Parameters (with those of its fragments, once in a [`Catalog`]).
     pub params: Vec<QueryParam>,
-    /// The SQL.
+    /// The fragments whose common table expressions the SQL uses (`-- with:`, comma-separated).
+    pub with: Vec<String>,
+    /// The SQL (with its fragments' common table expressions, once in a [`Catalog`]).
     pub sql: String,
     /// The whole file.
     pub text: String,
@@ -214,6 +227,7 @@ impl SavedQuery {
         let kind = match get("kind").as_str() {
             "check" => QueryKind::Check,
             "report" | "" => QueryKind::Report,
+            "fragment" => QueryKind::Fragment,
             other => return Err(bad(&name, format!("unknown kind `{other}`"))),
         };
         let severity = match get("severity").as_str() {
@@ -249,6 +263,7 @@ impl SavedQuery {
             finds: get("finds"),
             means: get("means"),
             next: get("next"),
+            why: get("why"),
             timeline: get("timeline"),
             timeline_from: match get("timeline_from") {
                 v if v.is_empty() => "activesync".to_string(),
@@ -256,13 +271,53 @@ impl SavedQuery {
             },
             timeline_by: get("timeline_by"),
             params,
+            with: get("with")
+                .split(',')
+                .map(str::trim)
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect(),
             sql: text[sql_start..].trim().trim_end_matches(';').to_string(),
             text: text.to_string(),
             name,
         };
+        if q.kind == QueryKind::Fragment && !q.with.is_empty() {
+            return Err(bad(&q.name, "a fragment cannot use fragments (`-- with:`)"));
+        }
         // Every default must bind.
         q.bind(&HashMap::new())?;
         Ok(q)
+    }
+
+    /// This query with the common table expressions and parameters of `fragments` (which hold
+    /// every fragment it names) in front of its own.
+    fn with_fragments(mut self, fragments: &[SavedQuery]) -> Self {
+        let mut ctes = Vec::new();
+        for name in &self.with {
+            let Some(f) = fragments.iter().find(|f| &f.name == name) else {
+                continue;
+            };
+            ctes.push(f.sql.as_str());
+            for p in &f.params {
+                if !self.params.iter().any(|own| own.name == p.name) {
+                    self.params.push(p.clone());
+                }
+            }
+        }
+        if ctes.is_empty() {
+            return self;
+        }
+        let body = self.sql.trim_start();
+        let own = body
+            .split_whitespace()
+            .next()
+            .filter(|w| w.eq_ignore_ascii_case("with"))
+            .map(|w| body[w.len()..].trim_start());
+        self.sql = match own {
+            Some(rest) => format!("WITH {},\n{rest}", ctes.join(",\n")),
+            None => format!("WITH {}\n{body}", ctes.join(",\n")),
+        };
+        self
     }
 
     /// Converts `values` (text, as given on a command line) and the defaults into typed
@@ -356,6 +411,9 @@ fn typed_value(query: &str, p: &QueryParam, raw: &str) -> Result<ScalarValue> {
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     queries: Vec<SavedQuery>,
+    fragments: Vec<SavedQuery>,
+    /// Queries that name a fragment not added yet.
+    waiting: Vec<SavedQuery>,
 }
 
 impl Catalog {
@@ -365,6 +423,7 @@ impl Catalog {
         for (file, text) in bundled::BUNDLED {
             c.add(SavedQuery::parse(file, text)?)?;
         }
+        c.complete()?;
         Ok(c)
     }
 
@@ -382,15 +441,56 @@ impl Catalog {
                 .map_err(|e| DataFusionError::Execution(format!("{}: {e}", f.display())))?;
             c.add(SavedQuery::parse(&f.display().to_string(), &text)?)?;
         }
+        c.complete()?;
         Ok(c)
     }
 
-    /// Adds a query; names must be unique.
+    /// An error if a query waits for a fragment that no file defined.
+    fn complete(&self) -> Result<()> {
+        match self.waiting.first() {
+            None => Ok(()),
+            Some(q) => {
+                let missing: Vec<_> = q
+                    .with
+                    .iter()
+                    .filter(|w| !self.fragments.iter().any(|f| &f.name == *w))
+                    .map(String::as_str)
+                    .collect();
+                Err(bad(
+                    &q.name,
+                    format!(
+                        "uses fragment `{}`, which no file defines",
+                        missing.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Adds a query or a fragment; names must be unique. A query that names fragments
+    /// (`-- with:`) is listed once they have all been added.
     pub fn add(&mut self, q: SavedQuery) -> Result<()> {
-        if self.get(&q.name).is_some() {
+        let taken = |v: &[SavedQuery]| v.iter().any(|o| o.name == q.name);
+        if taken(&self.queries) || taken(&self.fragments) || taken(&self.waiting) {
             return Err(bad(&q.name, "defined twice"));
         }
-        self.queries.push(q);
+        if q.kind == QueryKind::Fragment {
+            self.fragments.push(q);
+        } else {
+            self.waiting.push(q);
+        }
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|q| {
+                q.with
+                    .iter()
+                    .all(|w| self.fragments.iter().any(|f| &f.name == w))
+            });
+        self.waiting = waiting;
+        for q in ready {
+            let q = q.with_fragments(&self.fragments);
+            self.queries.push(q);
+        }
         Ok(())
     }
 

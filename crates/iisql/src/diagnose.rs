@@ -56,6 +56,25 @@ pub struct Finding {
     pub means: String,
     /// What to check next.
     pub next: String,
+    /// Why this finding and not another: the codes and servers that decided it (the check's
+    /// `-- why:` with the finding's values); empty for a check that does not say.
+    pub why: String,
+}
+
+impl Finding {
+    /// How many devices (or, for checks that count no device, users, addresses or servers)
+    /// the finding touches: the breadth of its impact.
+    pub fn reach(&self) -> usize {
+        [
+            self.devices.len(),
+            self.users.len(),
+            self.client_ips.len(),
+            self.servers.len(),
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+    }
 }
 
 /// The result of a diagnosis.
@@ -109,6 +128,60 @@ fn distinct(values: Vec<Option<String>>, split: bool) -> Vec<String> {
         }
     }
     s.into_iter().collect()
+}
+
+/// `template` (a check's `-- why:`) with `{servers}`, `{statuses}`, `{win32}` and `{commands}`
+/// replaced by the distinct values of the evidence's `server`, `statuses` (or `status_full`),
+/// `win32` and `commands` columns.
+fn why(template: &str, batches: &[RecordBatch]) -> Result<String> {
+    if template.is_empty() {
+        return Ok(String::new());
+    }
+    let mut out = template.to_string();
+    for (key, columns, separator, none) in [
+        ("{servers}", &["server"][..], ",", "every server"),
+        (
+            "{statuses}",
+            &["statuses", "status_full"][..],
+            ",",
+            "these statuses",
+        ),
+        ("{win32}", &["win32"][..], ";", "no win32 status"),
+        (
+            "{commands}",
+            &["commands", "command"][..],
+            ",",
+            "these commands",
+        ),
+    ] {
+        if !out.contains(key) {
+            continue;
+        }
+        let mut values = BTreeSet::new();
+        for c in columns {
+            for v in column_strings(batches, c)?.into_iter().flatten() {
+                values.extend(
+                    v.split(separator)
+                        .map(str::trim)
+                        .filter(|x| !x.is_empty())
+                        .map(str::to_string),
+                );
+            }
+        }
+        let text = if values.is_empty() {
+            none.to_string()
+        } else {
+            let all: Vec<String> = values.into_iter().collect();
+            let shown = all.iter().take(6).cloned().collect::<Vec<_>>().join(", ");
+            if all.len() > 6 {
+                format!("{shown} and {} more", all.len() - 6)
+            } else {
+                shown
+            }
+        };
+        out = out.replace(key, &text);
+    }
+    Ok(out)
 }
 
 async fn count(ctx: &SessionContext, sql: &str) -> Result<u64> {
@@ -302,11 +375,19 @@ pub async fn diagnose_with(
             evidence,
             means: q.means.clone(),
             next: q.next.clone(),
+            why: why(&q.why, &batches)?,
         });
     }
     options.tell(Stage::Done);
-    // Most severe first; the catalogue's troubleshooting order within a severity.
-    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    // By impact: most severe first, then those touching the most devices (or users, addresses,
+    // servers), then the most requests; the catalogue's troubleshooting order breaks ties.
+    findings.sort_by_key(|f| {
+        (
+            std::cmp::Reverse(f.severity),
+            std::cmp::Reverse(f.reach()),
+            std::cmp::Reverse(f.hits),
+        )
+    });
     Ok(Diagnosis {
         findings,
         checks,

@@ -585,6 +585,13 @@ pub async fn html_report(ctx: &SessionContext, catalog: &Catalog, d: &Diagnosis)
                 );
             }
         }
+        if !f.why.is_empty() {
+            let _ = writeln!(
+                out,
+                "<p><strong>Why this finding</strong>: {}</p>",
+                escape(&f.why)
+            );
+        }
         if !f.means.is_empty() {
             let _ = writeln!(
                 out,

@@ -10,14 +10,15 @@
 mod scenarios;
 mod traffic;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use iis_log::datetime::days_from_civil;
 
-pub use scenarios::{Injected, Scenario};
+pub use scenarios::{Change, Injected, Override, Scenario};
+
 pub use traffic::encode_eas_base64;
 use traffic::{Line, Population};
 
@@ -61,11 +62,14 @@ pub struct GeneratorConfig {
 }
 
 impl GeneratorConfig {
-    /// The bundled sample: two front ends over two days, 4 MB of healthy traffic, and
+    /// The bundled sample (`iisql generate --size 4MB --seed 1 --scenarios sample`): two front
+    /// ends over two days, 4 MB of healthy traffic, and
     /// [`Scenario::sample_set`] injected.
     pub fn sample() -> Self {
         Self {
             scenarios: Scenario::sample_set(),
+            // `iisql generate --size 4MB`.
+            total_bytes: 4_000_000,
             ..Default::default()
         }
     }
@@ -107,6 +111,30 @@ pub struct Generated {
     pub files: Vec<GeneratedFile>,
     /// What each scenario injected.
     pub injected: Vec<Injected>,
+    /// The answer key: per check, the requests written that it must count
+    /// ([`traffic::Line::label`]), after every scenario and override.
+    pub truth: BTreeMap<&'static str, Truth>,
+}
+
+/// What one check must find in the generated logs: the labelled requests written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Truth {
+    /// Requests (each once: a request passed on to a back end counts on its front end).
+    pub requests: u64,
+    /// Their devices (DeviceIds).
+    pub devices: BTreeSet<String>,
+    /// The addresses of the servers that logged them.
+    pub servers: BTreeSet<String>,
+}
+
+impl Truth {
+    fn record(&mut self, host: Host, l: &Line) {
+        self.requests += 1;
+        if !l.device.is_empty() {
+            self.devices.insert(l.device.clone());
+        }
+        self.servers.insert(host.ip());
+    }
 }
 
 /// Which server a line is logged by.
@@ -300,6 +328,8 @@ fn backend_line(rng: &mut fastrand::Rng, fe: Host, l: &Line) -> Option<Line> {
         c_ip: fe.ip(),
         taken: l.taken.saturating_sub(rng.u64(1..10)),
         log,
+        // The request counts once, on its front end.
+        label: None,
         ..l.clone()
     })
 }
@@ -325,11 +355,16 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> std::io::Result<Generated>
             events.entry((e.day, e.host)).or_default().push(e);
         }
         injected.push(inj);
-        overrides.extend(ov);
+        overrides.extend(ov.into_iter().map(|o| (i, o)));
     }
     for v in events.values_mut() {
         v.sort_by_key(|e| e.secs);
     }
+    // The devices each server has served so far (a mapping regression counts theirs), and the
+    // devices each override changed.
+    let mut served: HashSet<(Host, String)> = HashSet::new();
+    let mut changed: Vec<BTreeSet<String>> = vec![BTreeSet::new(); injected.len()];
+    let mut truth: BTreeMap<&'static str, Truth> = BTreeMap::new();
     // With back ends, about half of the bytes are theirs (their lines carry Log=).
     let share = if cfg.backend { 0.5 } else { 1.0 };
     let per_file =
@@ -406,8 +441,17 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> std::io::Result<Generated>
                 let mut noise_bytes = 0;
                 while noise_bytes < per_file {
                     let secs = (t as u32).min(86_399);
-                    while let Some(e) = evs.next_if(|e| e.secs <= secs) {
+                    while let Some(mut e) = evs.next_if(|e| e.secs <= secs) {
+                        for (i, ov) in &overrides {
+                            if ov.apply(day, e.secs, host, true, &mut e.line)
+                                && e.line.label.is_some()
+                            {
+                                injected[*i].requests += 1;
+                                changed[*i].insert(e.line.device.clone());
+                            }
+                        }
                         w.write(e.secs, &e.line)?;
+                        note_written(&mut served, &mut truth, host, &e.line);
                         pass_on(&mut rng, e.secs, &e.line);
                     }
                     if widen && !w.wide && secs >= widen_at {
@@ -420,18 +464,38 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> std::io::Result<Generated>
                     }
                     let before = w.bytes;
                     for mut l in traffic::noise(&mut rng, &pop) {
-                        for ov in &overrides {
-                            ov.apply(day, secs, host, &mut l);
+                        for (i, ov) in &overrides {
+                            if !ov.apply(day, secs, host, false, &mut l) {
+                                continue;
+                            }
+                            if ov.change() == Change::MappingOff
+                                && !served.contains(&(host, served_key(&l)))
+                            {
+                                // A device that never succeeded here did not regress.
+                                l.label = None;
+                            }
+                            if l.label.is_some() {
+                                injected[*i].requests += 1;
+                                changed[*i].insert(l.device.clone());
+                            }
                         }
                         w.write(secs, &l)?;
+                        note_written(&mut served, &mut truth, host, &l);
                         pass_on(&mut rng, secs, &l);
                     }
                     noise_bytes += w.bytes - before;
                     t += step * (0.5 + rng.f64());
                 }
             }
-            for e in evs {
+            for mut e in evs {
+                for (i, ov) in &overrides {
+                    if ov.apply(day, e.secs, host, true, &mut e.line) && e.line.label.is_some() {
+                        injected[*i].requests += 1;
+                        changed[*i].insert(e.line.device.clone());
+                    }
+                }
                 w.write(e.secs, &e.line)?;
+                note_written(&mut served, &mut truth, host, &e.line);
                 pass_on(&mut rng, e.secs, &e.line);
             }
             w.out.flush()?;
@@ -446,10 +510,42 @@ pub fn generate(cfg: &GeneratorConfig, out: &Path) -> std::io::Result<Generated>
             });
         }
     }
+    for (inj, devices) in injected.iter_mut().zip(changed) {
+        if !devices.is_empty() {
+            inj.devices = devices.into_iter().collect();
+        }
+    }
     Ok(Generated {
         files: written,
         injected,
+        truth,
     })
+}
+
+/// Records a line `host` wrote: in the answer key if labelled, and that `host` served its
+/// device if it is a device's success.
+fn note_written(
+    served: &mut HashSet<(Host, String)>,
+    truth: &mut BTreeMap<&'static str, Truth>,
+    host: Host,
+    l: &Line,
+) {
+    if let Some(check) = l.label {
+        truth.entry(check).or_default().record(host, l);
+    }
+    if (200..300).contains(&l.status.0) && !l.agent.starts_with("AMProbe") {
+        served.insert((host, served_key(l)));
+    }
+}
+
+/// The device a request is known by, as the `activesync` view's `device_key` knows it: its
+/// DeviceId, or for a request without one, its address and user agent.
+fn served_key(l: &Line) -> String {
+    if l.device.is_empty() {
+        format!("{} {}", l.c_ip, l.agent)
+    } else {
+        l.device.clone()
+    }
 }
 
 #[cfg(test)]

@@ -29,8 +29,8 @@ pub enum Scenario {
         /// How many devices.
         devices: u32,
     },
-    /// The CRL/OCSP server is unreachable for an hour (14:00 on the first day): working devices
-    /// get 403.13 with CRYPT_E_REVOCATION_OFFLINE.
+    /// The CRL/OCSP server is unreachable from the last front end for 40 minutes (14:00 on the
+    /// first day): working devices get 403.13 with CRYPT_E_REVOCATION_OFFLINE there.
     RevocationOutage {
         /// How many devices are hit.
         devices: u32,
@@ -41,13 +41,16 @@ pub enum Scenario {
         /// How many devices.
         devices: u32,
     },
-    /// Front end `server` accepts instead of requiring certificates: devices without one get
-    /// anonymous 401s there and no 403.7 is ever logged on it.
+    /// Devices without a certificate (403.7 on every front end) while front end `server`
+    /// accepts instead of requiring certificates, on every day or on `day` only: there they
+    /// get anonymous 401s and no 403.7 is logged.
     AcceptNotRequire {
         /// How many devices.
         devices: u32,
         /// Front-end index.
         server: u32,
+        /// The one day it accepts; `None`: every day.
+        day: Option<u32>,
     },
     /// Certificates required on the whole site: Outlook desktop gets 403.7 on EWS, MAPI and
     /// Autodiscover.
@@ -98,12 +101,26 @@ pub enum Scenario {
         devices: u32,
     },
     /// `Set-ActiveSyncVirtualDirectory` undid the mapping on front end `server` at `hour` of
-    /// the last day: every ActiveSync request there becomes an anonymous 401.
+    /// `day` for `hours` hours: every successful ActiveSync request there becomes an anonymous
+    /// 401, and the devices that had succeeded there stay refused until it is fixed.
     MappingUndone {
         /// Front-end index.
         server: u32,
+        /// Day of the change (from 0).
+        day: u32,
         /// Hour of the change.
         hour: u32,
+        /// How long until it is fixed.
+        hours: u32,
+    },
+    /// Front end `server`'s trust store loses the devices' root CA for `hours` hours from
+    /// 13:00 of the first day: every certificate is refused there with 403.16
+    /// CERT_E_UNTRUSTEDROOT while the other servers accept them.
+    TrustOutage {
+        /// Front-end index.
+        server: u32,
+        /// How long.
+        hours: u32,
     },
     /// Working devices that get anonymous 401s on front end 1 while front end 0 serves them.
     ServerInconsistency {
@@ -127,30 +144,104 @@ pub struct Injected {
     pub requests: u64,
 }
 
-/// A change to baseline lines (used by [`Scenario::MappingUndone`]).
+/// What an [`Override`] does to the baseline's ActiveSync successes in its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Certificate mapping off: an anonymous 401.2, counted only for devices that had
+    /// succeeded on the same server before (a regression is theirs).
+    MappingOff,
+    /// The server refuses every certificate with this (status, substatus, win32 status).
+    Refuse(u16, u16, u64),
+    /// The server accepts instead of requiring certificates: its 403.7 to devices without
+    /// one become anonymous 401s (applied to injected lines too).
+    Accept,
+}
+
+/// A change to the baseline's successful ActiveSync requests on one server for a while (used
+/// by [`Scenario::MappingUndone`] and [`Scenario::TrustOutage`]). The generator counts what it
+/// changed into its scenario's [`Injected`].
 #[derive(Debug, Clone)]
 pub struct Override {
-    day: u32,
-    from_secs: u32,
+    /// From this second of the whole run (day × 86,400 + second of the day)...
+    from: u64,
+    /// ...to this one, excluded.
+    to: u64,
     host: Host,
+    change: Change,
 }
 
 impl Override {
-    /// Turns a successful ActiveSync request in the override's window into an anonymous 401.
-    pub fn apply(&self, day: u32, secs: u32, host: Host, l: &mut Line) {
-        if day == self.day
-            && secs >= self.from_secs
-            && host == self.host
-            && l.stem
+    /// Applies the override to a line written at `secs` of `day` by `host`; whether it
+    /// changed the line's status. `injected`: a scenario's line, whose own failure stands
+    /// (only [`Change::Accept`] turns its 403.7 into a 401, and a device that never succeeds
+    /// refused inside a mapping regression or on an Accept day is the server's finding).
+    pub fn apply(&self, day: u32, secs: u32, host: Host, injected: bool, l: &mut Line) -> bool {
+        let at = day as u64 * 86_400 + secs as u64;
+        if at < self.from
+            || at >= self.to
+            || host != self.host
+            || !l
+                .stem
                 .to_ascii_lowercase()
                 .starts_with("/microsoft-server-activesync")
-            && !l.agent.starts_with("AMProbe")
-            && l.status.0 == 200
         {
-            l.status = (401, 2, 5);
-            l.user = None;
-            l.taken = 2;
+            return false;
         }
+        // Exchange's own probes have no certificate: only the SSL setting changes what they get.
+        let probe = l.c_ip == "127.0.0.1" || l.agent.to_ascii_lowercase().starts_with("amprobe");
+        if probe && self.change != Change::Accept {
+            return false;
+        }
+        let anonymous_401 = l.status.0 == 401 && l.user.is_none();
+        if injected {
+            match self.change {
+                Change::MappingOff
+                    if anonymous_401
+                        && matches!(
+                            l.label,
+                            Some("cba_mapping_failed" | "cba_require_not_enforced")
+                        ) =>
+                {
+                    // Refused anyway; while the mapping is off it is the regression's victim.
+                    l.label = None;
+                    return false;
+                }
+                Change::Accept if anonymous_401 && l.label == Some("cba_mapping_failed") => {
+                    // On an Accept day a certificate that does not map looks like none at all.
+                    l.label = Some("cba_require_not_enforced");
+                    return false;
+                }
+                Change::Accept if l.status.0 == 403 && l.status.1 == 7 => {}
+                _ => return false,
+            }
+        }
+        // What got past the front end's authentication: successes, 449, server errors.
+        let authenticated = matches!(l.status.0, 200..=299 | 449 | 500..=599);
+        let (applies, now, label) = match self.change {
+            Change::MappingOff => (authenticated, (401, 2, 5), "cba_regression_timeline"),
+            Change::Refuse(status, sub, win32) => {
+                (authenticated, (status, sub, win32), "cba_cert_untrusted")
+            }
+            Change::Accept => (
+                l.status.0 == 403 && l.status.1 == 7,
+                (401, 2, 5),
+                "cba_require_not_enforced",
+            ),
+        };
+        if !applies {
+            return false;
+        }
+        l.status = now;
+        l.user = None;
+        l.taken = 2;
+        l.log.clear();
+        l.label = (!probe).then_some(label);
+        true
+    }
+
+    /// What the override does.
+    pub fn change(&self) -> Change {
+        self.change
     }
 }
 
@@ -200,6 +291,7 @@ fn failing_devices(
                 l.status = status;
                 l.user = None;
                 l.taken = rng.u64(0..15);
+                l.label = Some(check);
                 let host = Host::Front(servers[rng.usize(..servers.len())]);
                 events.push(Event {
                     day,
@@ -248,6 +340,10 @@ impl Scenario {
             Scenario::CertExpired { devices: 2 },
             Scenario::CertRevoked { devices: 2 },
             Scenario::RevocationOutage { devices: 12 },
+            Scenario::TrustOutage {
+                server: 0,
+                hours: 3,
+            },
             Scenario::MappingFailed { devices: 4 },
             Scenario::ScopeTooWide { requests: 30 },
             Scenario::BackendRequiresCert { requests: 25 },
@@ -262,8 +358,33 @@ impl Scenario {
         ]
     }
 
-    /// The lines to inject, what they are, and changes to baseline lines.
+    /// The lines to inject, what they are, and changes to baseline lines. Each injected line
+    /// that the scenario's check must count is labelled with it ([`Line::label`]).
     pub fn events(
+        &self,
+        rng: &mut fastrand::Rng,
+        pop: &Population,
+        days: u32,
+        servers: u32,
+    ) -> Out {
+        let (mut events, inj, overrides) = self.raw_events(rng, pop, days, servers);
+        for e in &mut events {
+            let counted = match self {
+                // The bad passwords; the successes that follow them are not refusals.
+                Scenario::PasswordAuth { .. } => e.line.status.0 == 401,
+                // The bad passwords before the lockout; the 1909s are its consequence.
+                Scenario::Lockout => e.line.status == (401, 1, 1326),
+                Scenario::ServerInconsistency { .. } => e.line.status.0 == 401,
+                _ => true,
+            };
+            if e.line.label.is_none() && counted {
+                e.line.label = Some(inj.check);
+            }
+        }
+        (events, inj, overrides)
+    }
+
+    fn raw_events(
         &self,
         rng: &mut fastrand::Rng,
         pop: &Population,
@@ -327,21 +448,51 @@ impl Scenario {
                 }
                 (events, inj, ov)
             }
-            Scenario::AcceptNotRequire { devices, server } => failing_devices(
-                rng,
-                pop,
-                days,
-                &[server],
+            Scenario::AcceptNotRequire {
                 devices,
-                (401, 2, 5),
-                "cba_require_not_enforced",
-            ),
+                server,
+                day,
+            } => {
+                let (events, missing, _) = failing_devices(
+                    rng,
+                    pop,
+                    days,
+                    &all,
+                    devices,
+                    (403, 7, 5),
+                    "cba_cert_missing",
+                );
+                let host = Host::Front(server.min(servers - 1));
+                let (from, to) = match day {
+                    Some(d) => (d as u64 * 86_400, (d as u64 + 1) * 86_400),
+                    None => (0, days as u64 * 86_400),
+                };
+                let inj = Injected {
+                    check: "cba_require_not_enforced",
+                    servers: vec![host.ip()],
+                    users: missing.users,
+                    ..Default::default()
+                };
+                let change = Change::Accept;
+                (
+                    events,
+                    inj,
+                    vec![Override {
+                        from,
+                        to,
+                        host,
+                        change,
+                    }],
+                )
+            }
             Scenario::RevocationOutage { devices } => {
                 let mut inj = Injected {
                     check: "cba_revocation_offline",
                     ..Default::default()
                 };
                 let mut events = Vec::new();
+                let host = Host::Front(servers - 1);
+                inj.servers = vec![host.ip()];
                 for dev in existing_devices(rng, pop, devices) {
                     inj.devices.push(dev.id.clone());
                     inj.users.push(pop.users[dev.user].clone());
@@ -355,8 +506,8 @@ impl Scenario {
                         l.taken = rng.u64(20..200);
                         events.push(Event {
                             day: 0,
-                            secs: rng.u32(50_400..54_000),
-                            host: Host::Front(rng.u32(0..servers)),
+                            secs: rng.u32(50_400..52_800),
+                            host,
                             line: l,
                         });
                         inj.requests += 1;
@@ -633,20 +784,50 @@ impl Scenario {
                 }
                 (events, inj, vec![])
             }
-            Scenario::MappingUndone { server, hour } => {
+            Scenario::MappingUndone {
+                server,
+                day,
+                hour,
+                hours,
+            } => {
                 let host = Host::Front(server.min(servers - 1));
+                let from = day.min(days - 1) as u64 * 86_400 + hour as u64 * 3_600;
                 let inj = Injected {
                     check: "cba_regression_timeline",
                     servers: vec![host.ip()],
                     ..Default::default()
                 };
+                let to = from + hours as u64 * 3_600;
+                let change = Change::MappingOff;
                 (
                     vec![],
                     inj,
                     vec![Override {
-                        day: days - 1,
-                        from_secs: hour * 3600,
+                        from,
+                        to,
                         host,
+                        change,
+                    }],
+                )
+            }
+            Scenario::TrustOutage { server, hours } => {
+                let host = Host::Front(server.min(servers - 1));
+                let from = 13 * 3_600;
+                let inj = Injected {
+                    check: "cba_cert_untrusted",
+                    servers: vec![host.ip()],
+                    ..Default::default()
+                };
+                let to = from + hours as u64 * 3_600;
+                let change = Change::Refuse(403, 16, 2_148_204_809);
+                (
+                    vec![],
+                    inj,
+                    vec![Override {
+                        from,
+                        to,
+                        host,
+                        change,
                     }],
                 )
             }

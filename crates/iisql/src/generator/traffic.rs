@@ -29,6 +29,12 @@ pub struct Line {
     pub cs_bytes: u64,
     /// What the back end appends as `&Log=` when it logs this request (empty: made up there).
     pub log: String,
+    /// The ActiveSync device that sent it (empty for other clients); not written, it lets
+    /// the generator count what an incident did to each device.
+    pub device: String,
+    /// The check that must count this request (set on what an incident injected or
+    /// changed); not written: it is the generator's answer key ([`super::Truth`]).
+    pub label: Option<&'static str>,
 }
 
 /// One mobile device of a user.
@@ -255,6 +261,8 @@ pub fn eas_request(
             rng.u64(100..4_000)
         },
         log: String::new(),
+        device: dev.id.clone(),
+        label: None,
     }
 }
 
@@ -269,8 +277,17 @@ pub fn noise(rng: &mut fastrand::Rng, pop: &Population) -> Vec<Line> {
         let cmd = command(rng);
         let mut l = eas_request(rng, pop, dev, cmd);
         if cmd.0 == "Options" && rng.f64() < 0.3 {
-            // Some devices ask for the options with no query at all.
+            // Some devices ask for the options with no query at all: nothing in the log says
+            // which device asked.
             l.query.clear();
+            l.device.clear();
+        }
+        if cmd.0 == "SendMail" && rng.f64() < 0.01 {
+            // A one-off server error on a small message among the device's successes: neither
+            // a size limit nor a device problem.
+            l.status = (500, 0, 0);
+            l.log = format!("V161_Sz:{}_S1_Error:ServerError_", l.cs_bytes.min(90_000));
+            l.cs_bytes = l.cs_bytes.min(90_000);
         }
         if rng.f64() < 0.004 {
             // A device whose policy changed: 449 (provision first), Provision, then on.
@@ -282,12 +299,12 @@ pub fn noise(rng: &mut fastrand::Rng, pop: &Population) -> Vec<Line> {
         }
         return vec![l];
     }
-    if r < 0.81 {
+    if r < 0.83 {
         return probe(rng);
     }
     let user = pop.users[rng.usize(..pop.users.len())].clone();
     let ip = format!("203.0.113.{}", rng.u8(1..=254));
-    let (method, stem, query, agent, referer, challenge) = if r < 0.86 {
+    let (method, stem, query, agent, referer, challenge) = if r < 0.87 {
         (
             "GET",
             "/owa/",
@@ -332,6 +349,8 @@ pub fn noise(rng: &mut fastrand::Rng, pop: &Population) -> Vec<Line> {
         sc_bytes: rng.u64(200..200_000),
         cs_bytes: rng.u64(100..5_000),
         log: String::new(),
+        device: String::new(),
+        label: None,
     };
     if challenge && rng.f64() < 0.15 {
         let first = Line {

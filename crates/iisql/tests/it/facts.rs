@@ -91,8 +91,18 @@ async fn a_multi_scenario_corpus_gives_the_same_findings_from_its_facts() {
     scenarios.push(Scenario::AcceptNotRequire {
         devices: 4,
         server: 2,
+        day: None,
     });
-    scenarios.push(Scenario::MappingUndone { server: 1, hour: 9 });
+    scenarios.push(Scenario::MappingUndone {
+        server: 1,
+        day: 2,
+        hour: 9,
+        hours: 15,
+    });
+    scenarios.push(Scenario::TrustOutage {
+        server: 0,
+        hours: 3,
+    });
     let cfg = GeneratorConfig {
         days: 3,
         servers: 3,
