@@ -18,6 +18,69 @@ fn on(v: &str) -> bool {
     v.is_empty() || v.eq_ignore_ascii_case("on") || v.eq_ignore_ascii_case("auto")
 }
 
+/// Whether Log Parser SQL converts times between UTC and local time (`TO_LOCALTIME`,
+/// `TO_UTCTIME`), which needs a zone.
+pub fn uses_local_time(query: &str) -> bool {
+    let q = query.to_ascii_lowercase();
+    q.contains("to_localtime") || q.contains("to_utctime")
+}
+
+/// This machine's IANA time zone, which Log Parser's `TO_LOCALTIME` uses: `TZ` when it names
+/// one, else the system's setting; UTC when neither can be read.
+pub fn host_zone() -> String {
+    let valid = |z: &str| z.parse::<chrono_tz::Tz>().is_ok();
+    std::env::var("TZ")
+        .ok()
+        .map(|z| z.trim_start_matches(':').to_string())
+        .filter(|z| valid(z))
+        .or_else(|| iana_time_zone::get_timezone().ok().filter(|z| valid(z)))
+        .unwrap_or_else(|| "UTC".to_string())
+}
+
+/// Says on stderr which zone local times use when the query did not choose one.
+pub fn note_host_zone(zone: &str, quiet: bool) {
+    if !quiet {
+        eprintln!(
+            "iisql: TO_LOCALTIME and TO_UTCTIME use this machine's time zone, {zone} \
+             (-tz:ZONE or --time-zone ZONE to choose another)"
+        );
+    }
+}
+
+/// Refuses an `INTO` target that `why` (a library's query, a parameter) set when it leaves
+/// the current folder: an absolute path, a drive, `..`, or a URL.
+fn check_into(into: &str, why: &str) -> Result<()> {
+    let path = std::path::Path::new(into);
+    let outside = path.is_absolute()
+        || into.contains(':')
+        || into.starts_with(['/', '\\'])
+        || into.split(['/', '\\']).any(|part| part == "..");
+    if outside {
+        return Err(bad(format!(
+            "INTO {into}: {why} writes outside the current folder; write the query's INTO on \
+             the command line yourself to write there"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `arg` is a query: after its leading `--` comment lines and `/* */` blocks, it
+/// starts with SELECT.
+fn starts_a_query(arg: &str) -> bool {
+    let mut rest = arg.trim_start();
+    loop {
+        if let Some(line) = rest.strip_prefix("--") {
+            rest = line.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if let Some(block) = rest.strip_prefix("/*") {
+            rest = block.split_once("*/").map_or("", |(_, r)| r).trim_start();
+        } else {
+            return rest
+                .get(..6)
+                .is_some_and(|w| w.eq_ignore_ascii_case("select"));
+        }
+    }
+}
+
 /// `iisql lp [SWITCHES] QUERY [PATH...]`.
 pub async fn run(a: &LpArgs) -> Result<ExitCode> {
     let mut query = None;
@@ -35,7 +98,10 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
             explain = true;
             continue;
         }
-        if let Some(sw) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
+        // A query that starts with a `--` comment line is not a switch.
+        let a_query = query.is_none() && starts_a_query(arg);
+        let switch = arg.strip_prefix('-').filter(|s| !s.is_empty() && !a_query);
+        if let Some(sw) = switch {
             let (k, v) = sw.split_once(':').unwrap_or((sw, ""));
             match k.to_ascii_lowercase().as_str() {
                 "i" => {
@@ -120,6 +186,28 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
         None => iisql::iis_log::LogFormat::IisW3c,
     };
     let t = translate_for(&substitute(&text, &params), format)?;
+    // An INTO the user did not write on this command line (a library's, or one a parameter
+    // made) writes only below the current folder, and says so.
+    if let Some(into) = t
+        .into
+        .as_ref()
+        .filter(|i| !i.eq_ignore_ascii_case("stdout"))
+    {
+        let written = !a.from_library
+            && (params.is_empty()
+                || translate_for(&text, format).is_ok_and(|raw| raw.into == t.into));
+        if !written {
+            let why = if a.from_library {
+                "the library's query"
+            } else {
+                "a parameter"
+            };
+            check_into(into, why)?;
+            if !quiet && !explain {
+                eprintln!("iisql: writing {into} ({why} says INTO)");
+            }
+        }
+    }
     if explain {
         println!("{}", t.sql);
         if !t.from.is_empty() {
@@ -139,13 +227,22 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
             "no logs: the query's FROM is [LOGFILEPATH]; give PATH...",
         ));
     }
-    if let Some(into) = t
-        .into
+    let into = t.into.clone().filter(|i| !i.eq_ignore_ascii_case("stdout"));
+    if let Some(into) = into
         .as_ref()
-        .filter(|i| !i.eq_ignore_ascii_case("stdout"))
+        .filter(|i| !crate::multiplex::is_multiplexed(i))
     {
         output.output = Some(into.into());
     }
+    // Log Parser converts local times with the machine's zone: so does its dialect here.
+    let time_zone = match time_zone {
+        None if uses_local_time(&text) => {
+            let zone = host_zone();
+            note_host_zone(&zone, quiet);
+            Some(zone)
+        }
+        given => given,
+    };
     let input = InputArgs {
         paths,
         input_format,
@@ -166,7 +263,10 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
     };
     let start = Instant::now();
     let mut runner = crate::setup(&input, &output, None).await?;
-    runner.run(&t.sql).await?;
+    match into.filter(|i| crate::multiplex::is_multiplexed(i)) {
+        Some(into) => runner.run_multiplexed(&t.sql, &into).await?,
+        None => runner.run(&t.sql).await?,
+    }
     if stats && !quiet {
         let r = runner.log.snapshot();
         eprintln!(
@@ -228,7 +328,11 @@ pub async fn lps(a: &LpsArgs) -> Result<ExitCode> {
             args.extend(switches);
             args.push(q.query.clone());
             args.extend(paths);
-            run(&LpArgs { args }).await
+            run(&LpArgs {
+                args,
+                from_library: true,
+            })
+            .await
         }
         other => Err(bad(format!(
             "unknown action `{other}` (iisql lps import LIBRARY.xml | iisql lps run LIBRARY.xml NAME PATH...)"

@@ -2,8 +2,6 @@
 //! and `diagnose --html`.
 
 use std::fs;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 use predicates::prelude::*;
 
@@ -129,27 +127,7 @@ fn repl(input: &str) -> String {
 /// Runs `iisql ARGS` on a pseudo-terminal (util-linux `script`), typing `input` line by line.
 pub fn repl_with(args: &str, input: &str) -> String {
     let bin = assert_cmd::cargo::cargo_bin("iisql");
-    let cmd = format!("{} {args}", bin.display());
-    let mut child = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .env("IISQL_HISTORY", "/dev/null")
-        .env("TERM", "dumb")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("util-linux script");
-    // Typed line by line, as a person would, each answered before the next.
-    let mut stdin = child.stdin.take().unwrap();
-    for line in input.lines() {
-        stdin.write_all(line.as_bytes()).unwrap();
-        stdin.write_all(b"\r").unwrap();
-        stdin.flush().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(1500));
-    }
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    crate::in_pty(&format!("{} {args}", bin.display()), input)
 }
 
 #[test]

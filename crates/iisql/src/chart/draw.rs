@@ -75,7 +75,7 @@ pub fn render(
             }
             Ok(svg.into_bytes())
         }
-        ImageFormat::Png => {
+        ImageFormat::Png | ImageFormat::Gif | ImageFormat::Jpeg => {
             let mut rgb = vec![0u8; width as usize * height as usize * 3];
             {
                 let root =
@@ -83,18 +83,44 @@ pub fn render(
                 draw(&root, spec)?;
                 root.present().map_err(de)?;
             }
-            let mut out = Vec::new();
-            {
-                let mut enc = png::Encoder::new(&mut out, width, height);
-                enc.set_color(png::ColorType::Rgb);
-                enc.set_depth(png::BitDepth::Eight);
-                let mut w = enc.write_header()?;
-                w.write_image_data(&rgb)?;
-                w.finish()?;
-            }
-            Ok(out)
+            encode(&rgb, width, height, format)
         }
     }
+}
+
+/// Encodes an RGB picture as `format` (PNG, GIF or JPEG).
+fn encode(rgb: &[u8], width: u32, height: u32, format: ImageFormat) -> Result<Vec<u8>, ChartError> {
+    let encoding = |e: &dyn std::fmt::Display| ChartError::Data(format!("encoding the chart: {e}"));
+    let small = |n: u32| u16::try_from(n).map_err(|e| encoding(&e));
+    let mut out = Vec::new();
+    match format {
+        ImageFormat::Gif => {
+            // A chart has few colours: the palette holds them.
+            let frame = gif::Frame::from_rgb_speed(small(width)?, small(height)?, rgb, 10);
+            let mut enc = gif::Encoder::new(&mut out, small(width)?, small(height)?, &[])
+                .map_err(|e| encoding(&e))?;
+            enc.write_frame(&frame).map_err(|e| encoding(&e))?;
+        }
+        ImageFormat::Jpeg => {
+            jpeg_encoder::Encoder::new(&mut out, 92)
+                .encode(
+                    rgb,
+                    small(width)?,
+                    small(height)?,
+                    jpeg_encoder::ColorType::Rgb,
+                )
+                .map_err(|e| encoding(&e))?;
+        }
+        ImageFormat::Svg | ImageFormat::Png => {
+            let mut enc = png::Encoder::new(&mut out, width, height);
+            enc.set_color(png::ColorType::Rgb);
+            enc.set_depth(png::BitDepth::Eight);
+            let mut w = enc.write_header()?;
+            w.write_image_data(rgb)?;
+            w.finish()?;
+        }
+    }
+    Ok(out)
 }
 
 /// The colour of every series (or slice) of `names`, in order.

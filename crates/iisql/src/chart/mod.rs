@@ -115,15 +115,21 @@ pub enum ImageFormat {
     Svg,
     /// A PNG picture.
     Png,
+    /// A GIF picture (what Log Parser's charts write by default).
+    Gif,
+    /// A JPEG picture.
+    Jpeg,
 }
 
 impl ImageFormat {
-    /// The format a file name's extension asks for (`.svg`, `.png`).
+    /// The format a file name's extension asks for (`.svg`, `.png`, `.gif`, `.jpg`).
     pub fn for_path(path: &Path) -> Option<Self> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "svg" => Some(Self::Svg),
             "png" => Some(Self::Png),
+            "gif" => Some(Self::Gif),
+            "jpg" | "jpeg" => Some(Self::Jpeg),
             _ => None,
         }
     }
@@ -245,7 +251,7 @@ pub fn render(
     render_data(&ChartData::from_batches(batches)?, options, format)
 }
 
-/// Draws a query result into the file at `path`, SVG or PNG by its extension.
+/// Draws a query result into the file at `path`, SVG, PNG, GIF or JPEG by its extension.
 pub fn render_to_file(
     batches: &[RecordBatch],
     options: &ChartOptions,
@@ -253,7 +259,7 @@ pub fn render_to_file(
 ) -> Result<(), ChartError> {
     let format = ImageFormat::for_path(path).ok_or_else(|| {
         ChartError::Data(format!(
-            "{}: a chart is written as .svg or .png",
+            "{}: a chart is written as .svg, .png, .gif or .jpg",
             path.display()
         ))
     })?;

@@ -346,7 +346,7 @@ impl TimeUdf {
                     return Err(DataFusionError::Execution(format!(
                         "{}() needs a time zone: {}(timestamp, 'Europe/Berlin'), SET \
                          datafusion.execution.time_zone = 'Europe/Berlin', or iisql \
-                         --time-zone ZONE (iisql lp -tz:ZONE); the host's zone is never assumed",
+                         --time-zone ZONE; in DataFusion's SQL the host's zone is never assumed",
                         self.name, self.name
                     )));
                 }

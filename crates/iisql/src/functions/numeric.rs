@@ -300,6 +300,11 @@ enum Arith {
     Mod,
 }
 
+/// 0000-01-01T00:00:00Z and 0001-01-01T00:00:00Z, in milliseconds since 1970 (proleptic
+/// Gregorian calendar).
+const YEAR_0_MS: i64 = -62_167_219_200_000;
+const YEAR_1_MS: i64 = -62_135_596_800_000;
+
 /// `ADD`, `SUB`, `MUL`, `DIV`, `MOD` over numbers (whole numbers stay whole; dividing by zero
 /// gives NULL), and `ADD`/`SUB` of a timestamp and seconds or a second timestamp, which
 /// counts as the time since 1970-01-01 (a time-only timestamp such as
@@ -403,9 +408,13 @@ impl ArithUdf {
                 let ms = cast(a, &DataType::Int64)?;
                 let ms = ms.as_primitive::<Int64Type>();
                 let delta: Int64Array = match b.data_type() {
+                    // A timestamp in year 0 (`TIMESTAMP('0000-01-02', 'yyyy-MM-dd')`, Log
+                    // Parser's "one day") is the time since 0000-01-01; others count from 1970.
                     DataType::Timestamp(_, _) => cast(b, &DataType::Int64)?
                         .as_primitive::<Int64Type>()
-                        .clone(),
+                        .iter()
+                        .map(|v| v.map(|v| if v < YEAR_1_MS { v - YEAR_0_MS } else { v }))
+                        .collect(),
                     _ => cast(b, &DataType::Float64)?
                         .as_primitive::<Float64Type>()
                         .iter()

@@ -343,6 +343,45 @@ fn fill_time_puts_empty_hours_on_the_axis() {
     assert_eq!(d.series[0].name, "403.7");
 }
 
+/// Log Parser's charts are GIF (or JPEG): the same picture as the PNG, in those formats.
+#[test]
+fn gif_and_jpeg_hold_the_same_picture() {
+    let options = ChartOptions {
+        kind: Some(ChartKind::Column),
+        width: 320,
+        height: 200,
+        ..Default::default()
+    };
+    let batch = [categories(&["a", "b"], &[3, 6])];
+    let gif_bytes = render(&batch, &options, ImageFormat::Gif).unwrap();
+    let mut opts = gif::DecodeOptions::new();
+    opts.set_color_output(gif::ColorOutput::RGBA);
+    let mut decoder = opts.read_info(std::io::Cursor::new(gif_bytes)).unwrap();
+    let frame = decoder.read_next_frame().unwrap().unwrap().clone();
+    assert_eq!((frame.width, frame.height), (320, 200));
+    let png_bytes = render(&batch, &options, ImageFormat::Png).unwrap();
+    let mut png = png::Decoder::new(std::io::Cursor::new(png_bytes))
+        .read_info()
+        .unwrap();
+    let mut rgb = vec![0; png.output_buffer_size()];
+    png.next_frame(&mut rgb).unwrap();
+    // Every pixel of the GIF is the PNG's: a chart's few colours fit a GIF's palette.
+    let differ = frame
+        .buffer
+        .chunks(4)
+        .zip(rgb.chunks(3))
+        .filter(|(g, p)| g[..3] != p[..])
+        .count();
+    assert_eq!(differ, 0, "pixels that differ");
+    let jpeg = render(&batch, &options, ImageFormat::Jpeg).unwrap();
+    assert_eq!(&jpeg[..3], &[0xFF, 0xD8, 0xFF], "a JPEG starts with SOI");
+    assert_eq!(&jpeg[jpeg.len() - 2..], &[0xFF, 0xD9], "and ends with EOI");
+    // Its frame header says 320 x 200.
+    let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    let dim = |i: usize| u16::from_be_bytes([jpeg[sof + i], jpeg[sof + i + 1]]);
+    assert_eq!((dim(7), dim(5)), (320, 200));
+}
+
 #[test]
 fn png_has_its_size_and_the_bars_pixels() {
     let options = ChartOptions {
