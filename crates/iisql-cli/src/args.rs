@@ -88,6 +88,10 @@ pub struct LpArgs {
         value_name = "ARGS"
     )]
     pub args: Vec<String>,
+    /// The query comes from a Log Parser Studio library (`iisql lps run`), not from the
+    /// command line: its `INTO` may only write below the current folder.
+    #[arg(skip)]
+    pub from_library: bool,
 }
 
 /// Options of `iisql queries`.
@@ -258,7 +262,29 @@ pub struct OutputArgs {
     /// The chart's size in pixels, WIDTHxHEIGHT.
     #[arg(long, value_name = "WxH", default_value = "1000x560", value_parser = parse_size)]
     pub chart_size: (u32, u32),
+
+    /// At a terminal, rows one field per line (psql's `\x`): on, off, or auto (when a table
+    /// would not fit the screen's width). Pipes and files are not affected.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = crate::fit::Expanded::Off)]
+    pub expanded: crate::fit::Expanded,
+
+    /// At a terminal, most rows shown (the rest are counted); tables also fit the screen's
+    /// width. Pipes and files get every row.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_ROWS)]
+    pub max_rows: usize,
+
+    /// At a terminal, the width tables and the diagnosis fit instead of the terminal's.
+    #[arg(long, value_name = "COLUMNS")]
+    pub max_width: Option<usize>,
+
+    /// At a terminal, print results longer than the screen instead of showing them in
+    /// `$PAGER` (`less -S` when unset; set it empty for no pager).
+    #[arg(long)]
+    pub no_pager: bool,
 }
+
+/// Rows shown at a terminal unless `--max-rows` or `\pset maxrows` says otherwise.
+pub const DEFAULT_MAX_ROWS: usize = 40;
 
 impl OutputArgs {
     /// Standard output as a table, no chart options: what `diagnose` and the like start from.
@@ -270,6 +296,10 @@ impl OutputArgs {
             chart_type: None,
             chart_title: None,
             chart_size: (chart.width, chart.height),
+            expanded: crate::fit::Expanded::Off,
+            max_rows: DEFAULT_MAX_ROWS,
+            max_width: None,
+            no_pager: false,
         }
     }
 

@@ -75,12 +75,26 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
         .as_ref()
         .is_some_and(|c| c.new_bytes == 0)
     {
-        runner.commit_checkpoint()?;
+        runner.commit_checkpoint_read()?;
         if !a.input.quiet {
             eprintln!("nothing new since the checkpoint; {to} unchanged");
         }
         return Ok(ExitCode::SUCCESS);
     }
+    // With a checkpoint, the files are written to a staging folder and moved into `to` once
+    // the checkpoint naming them is saved (iisql::staging): exactly once, whatever happens.
+    let staging = match (&a.input.checkpoint, &runner.pending_checkpoint, remote) {
+        (Some(cp), Some(_), false) => {
+            let dir = iisql::staging::staging_dir(Path::new(&to), cp)?;
+            // What a run killed before its commit left there.
+            iisql::staging::recover_off_runtime(cp.clone(), Some(dir.clone())).await?;
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                DataFusionError::Execution(format!("cannot create {}: {e}", dir.display()))
+            })?;
+            Some(dir)
+        }
+        _ => None,
+    };
     let mut before = Vec::new();
     parquet_files(Path::new(&to), &mut before);
     // Hive-style: partition columns are in the folder names, not in the files (as Spark,
@@ -107,10 +121,13 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let dir = if to.ends_with('/') {
-        to.clone()
+    let target = staging
+        .as_ref()
+        .map_or_else(|| to.clone(), |d| d.display().to_string());
+    let dir = if target.ends_with('/') {
+        target
     } else {
-        format!("{to}/")
+        format!("{target}/")
     };
     let sql = format!(
         "COPY (SELECT {columns} FROM \"{table}\" ORDER BY timestamp, log_filename, log_row) TO '{}' \
@@ -126,7 +143,14 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
     let progress = Progress::start(Arc::clone(&runner.log), runner.total_bytes, !a.input.quiet);
     let result = async { runner.ctx.sql(&sql).await?.collect().await }.await;
     progress.finish();
-    let batches = result?;
+    // A write that fails (a full disk) says where it was writing; errors of the input already
+    // name their file and line.
+    let batches = result.map_err(|e| match e.find_root() {
+        DataFusionError::IoError(_) | DataFusionError::ObjectStore(_) => {
+            e.context(format!("writing Parquet to {to}"))
+        }
+        _ => e,
+    })?;
     let rows: u64 = batches
         .iter()
         .filter(|b| b.num_columns() > 0 && b.num_rows() > 0)
@@ -138,11 +162,28 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
         })
         .sum();
     let mut after = Vec::new();
-    parquet_files(Path::new(&to), &mut after);
+    parquet_files(staging.as_deref().unwrap_or(Path::new(&to)), &mut after);
     let new: Vec<&(String, u64)> = after.iter().filter(|f| !before.contains(f)).collect();
     let bytes: u64 = new.iter().map(|(_, s)| s).sum();
     // The output is written and closed: now the checkpoint may move on.
-    runner.commit_checkpoint()?;
+    if let (Some(dir), Some(cp), Some(pending)) = (
+        &staging,
+        &a.input.checkpoint,
+        runner.pending_checkpoint.as_mut(),
+    ) {
+        let output = std::path::absolute(&to)
+            .map_err(|e| DataFusionError::Execution(format!("{to}: {e}")))?;
+        pending.next.publish = Some(iisql::staging::Publish {
+            staging: dir.display().to_string(),
+            output: output.display().to_string(),
+            files: iisql::staging::files_below(dir)?,
+        });
+        // The commit: from here on the files belong to `to`.
+        runner.commit_checkpoint_read()?;
+        iisql::staging::recover_off_runtime(cp.clone(), None).await?;
+    } else {
+        runner.commit_checkpoint_read()?;
+    }
     let report = runner.log.snapshot();
     if !a.input.quiet {
         let written = if remote {

@@ -1,7 +1,7 @@
 //! Running statements: planning, streaming the results to their destination, and reporting
 //! what the scans read and rejected.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,6 +59,21 @@ pub struct Runner {
     pub lp_inputs: Option<iisql::IisW3cOptions>,
     /// With `--checkpoint`: the checkpoint to write once the work succeeded.
     pub pending_checkpoint: Option<PendingCheckpoint>,
+    /// With [`Runner::logparser`] and no `--time-zone`: the machine's zone, which local times
+    /// use; said on stderr the first time a statement converts one.
+    pub host_zone_note: Option<String>,
+    /// At a terminal: rows one field per line (`\x`, `--expanded`).
+    pub expanded: crate::fit::Expanded,
+    /// At a terminal: most rows shown (`\pset maxrows`, `--max-rows`).
+    pub max_rows: usize,
+    /// At a terminal: the width results fit instead of the terminal's (`\pset maxwidth`,
+    /// `--max-width`).
+    pub max_width: Option<usize>,
+    /// At a terminal: the command results longer than the screen go through (`$PAGER`,
+    /// `\pager`); `None` prints them.
+    pub pager: Option<String>,
+    /// With `--checkpoint`: its lock, held until the runner ends.
+    pub checkpoint_lock: Option<iisql::staging::CheckpointLock>,
     /// The tables the PATHs were registered as (`\dt` lists them with their formats).
     pub tables: Vec<iisql::RegisteredTable>,
     /// The `FROM` registered last.
@@ -97,6 +112,12 @@ impl Runner {
             lp_inputs: None,
             tables: Vec::new(),
             pending_checkpoint: None,
+            checkpoint_lock: None,
+            host_zone_note: None,
+            expanded: crate::fit::Expanded::Off,
+            max_rows: crate::args::DEFAULT_MAX_ROWS,
+            max_width: None,
+            pager: None,
             lp_from: Vec::new(),
             cluster: false,
         }
@@ -128,6 +149,12 @@ impl Runner {
             .as_ref()
             .map_or(iisql::iis_log::LogFormat::IisW3c, |o| o.format);
         let t = iisql::lp_dialect::translate_for(lp, format)?;
+        if let Some(zone) = self
+            .host_zone_note
+            .take_if(|_| crate::lp::uses_local_time(lp))
+        {
+            crate::lp::note_host_zone(&zone, self.quiet);
+        }
         if let Some(opts) = self.lp_inputs.clone()
             && !t.from.is_empty()
             && t.from != self.lp_from
@@ -147,9 +174,31 @@ impl Runner {
             .as_ref()
             .filter(|i| !i.eq_ignore_ascii_case("stdout"))
         {
+            if crate::multiplex::is_multiplexed(into) {
+                return self.run_multiplexed(&t.sql, into).await;
+            }
             self.output = Some(into.into());
         }
         let result = self.run_sql(&t.sql).await;
+        self.output = saved;
+        result
+    }
+
+    /// Runs `sql` and writes its rows to one file per value of its leading columns, named by
+    /// `into` with each `*` replaced by a value (Log Parser's multiplexed output).
+    pub async fn run_multiplexed(&mut self, sql: &str, into: &str) -> Result<()> {
+        self.log.reset();
+        let batches = self.ctx.sql(sql).await?.collect().await?;
+        let saved = self.output.clone();
+        let mut result = Ok(());
+        for (file, batches) in crate::multiplex::split(&batches, into)? {
+            let df = self.ctx.read_batches(batches)?;
+            self.output = Some(file.into());
+            result = self.execute_df(df).await;
+            if result.is_err() {
+                break;
+            }
+        }
         self.output = saved;
         result
     }
@@ -242,7 +291,21 @@ impl Runner {
                 }
                 None => {
                     let out = std::io::stdout();
-                    if out.is_terminal() {
+                    let screen = (out.is_terminal() && self.format == Format::Table)
+                        .then(|| crate::fit::Screen::of_stdout(self.max_rows, self.expanded))
+                        .flatten()
+                        .map(|s| crate::fit::Screen {
+                            width: self.max_width.unwrap_or(s.width),
+                            ..s
+                        });
+                    if let Some(screen) = screen {
+                        // Fitted to the screen (cells have no control characters), through
+                        // the pager when longer than it.
+                        let (text, rows) = crate::fit::fitted_text(stream, screen).await?;
+                        let height = crate::pager::stdout_height();
+                        crate::pager::show(text, height, self.pager.as_deref()).await?;
+                        Ok(rows)
+                    } else if out.is_terminal() {
                         // Log text never reaches the terminal as control characters.
                         let w = crate::output::VisibleWriter::new(out.lock());
                         write_stream(stream, self.format, &self.chart, w).await
@@ -337,13 +400,48 @@ pub struct PendingCheckpoint {
     pub path: PathBuf,
     /// What it will say.
     pub next: iisql::checkpoint::Checkpoint,
+    /// What it said before this run.
+    pub previous: iisql::checkpoint::Checkpoint,
     /// Bytes of new complete lines this run reads.
     pub new_bytes: u64,
 }
 
 impl Runner {
+    /// Writes the pending checkpoint once the work is done (and, for `convert`, its output
+    /// written): a file moves on only if this session read it to its end (all of it, every
+    /// member of an archive); one a `LIMIT` stopped early, or that nothing read (another
+    /// table's: HTTPERR beside the web logs `convert` writes), keeps its mark. On a cluster the
+    /// executors read the files and the checkpoint moves on for all.
+    pub fn commit_checkpoint_read(&mut self) -> Result<()> {
+        if !self.cluster
+            && let Some(pending) = self.pending_checkpoint.as_mut()
+        {
+            // Per input, and per archive for its members (`a.zip/member.log`): all read?
+            let mut read: HashMap<String, bool> = HashMap::new();
+            for (name, all) in self.log.read_to_end() {
+                if let Some(i) = name.to_ascii_lowercase().find(".zip/") {
+                    *read.entry(name[..i + 4].to_string()).or_insert(true) &= all;
+                }
+                *read.entry(name).or_insert(true) &= all;
+            }
+            let keys: Vec<String> = pending.next.files.keys().cloned().collect();
+            for key in keys {
+                if pending.previous.files.get(&key) == pending.next.files.get(&key) {
+                    continue;
+                }
+                if read.get(&key) != Some(&true) {
+                    match pending.previous.files.get(&key) {
+                        Some(mark) => pending.next.files.insert(key, mark.clone()),
+                        None => pending.next.files.remove(&key),
+                    };
+                }
+            }
+        }
+        self.commit_checkpoint()
+    }
+
     /// Writes the pending checkpoint (call once the run's work is done and its output written).
-    pub fn commit_checkpoint(&mut self) -> Result<()> {
+    fn commit_checkpoint(&mut self) -> Result<()> {
         match self.pending_checkpoint.take() {
             Some(c) => c.next.save(&c.path),
             None => Ok(()),

@@ -4,9 +4,12 @@ mod args;
 mod cluster;
 mod convert;
 mod exec;
+mod fit;
 mod generate;
 mod lp;
+mod multiplex;
 mod output;
+mod pager;
 mod progress;
 mod repl;
 mod report;
@@ -54,7 +57,7 @@ fn main() -> ExitCode {
                 )
                 .await?;
                 runner.run_saved(&r.name, &r.params).await?;
-                runner.commit_checkpoint()?;
+                runner.commit_checkpoint_read()?;
                 Ok(ExitCode::SUCCESS)
             }
             Some(Command::Diagnose(d)) => report::diagnose(&d).await,
@@ -125,7 +128,6 @@ fn runtime(
     input: &InputArgs,
     default: Option<u64>,
 ) -> Result<std::sync::Arc<datafusion::execution::runtime_env::RuntimeEnv>> {
-    use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
     use datafusion::execution::runtime_env::RuntimeEnvBuilder;
     let limit = match &input.memory_limit {
         Some(s) => Some(generate::parse_size(s).filter(|&n| n > 0).ok_or_else(|| {
@@ -137,12 +139,8 @@ fn runtime(
     };
     let mut builder = RuntimeEnvBuilder::new();
     if let Some(bytes) = limit {
-        // An error for want of memory names the five largest consumers.
-        let pool = TrackConsumersPool::new(
-            FairSpillPool::new(bytes as usize),
-            std::num::NonZeroUsize::new(5).unwrap_or(std::num::NonZeroUsize::MIN),
-        );
-        builder = builder.with_memory_pool(std::sync::Arc::new(pool));
+        // Spilling beyond it; an error for want of memory names the largest consumers.
+        builder = builder.with_memory_pool(iisql::memory::bounded_pool(bytes as usize));
     }
     builder.build_arc()
 }
@@ -176,7 +174,11 @@ pub async fn setup_with_memory(
     }
     let ctx = match &input.cluster {
         Some(url) => cluster::context(url, config).await?,
-        None => iisql::new_context_with_runtime(config, runtime(input, memory_default)?)?,
+        None => {
+            let ctx = iisql::new_context_with_runtime(config, runtime(input, memory_default)?)?;
+            iisql::session::limit_local_files(&ctx)?;
+            ctx
+        }
     };
     let mut opts = options(input)?;
     if let Some(z) = &input.time_zone {
@@ -189,89 +191,39 @@ pub async fn setup_with_memory(
         ),
         None => None,
     };
-    if let Some(f) = forced {
-        opts.format = f;
-    }
-    iisql::register_iis_with_options(&ctx, opts.clone())?;
-    // --checkpoint: only the complete lines written since the last successful run are read.
-    let mut pending = None;
-    if let Some(path) = &input.checkpoint {
-        let checkpoint = iisql::checkpoint::Checkpoint::load(path)?;
-        let files = iisql::register::local_log_files(&input.paths, &opts)?;
-        let urls: Vec<String> = input
-            .paths
-            .iter()
-            .filter(|p| p.contains("://") && !p.starts_with("file://"))
-            .cloned()
-            .collect();
-        let inc = checkpoint.plan_all(&ctx, &files, &urls).await?;
-        if !input.quiet {
-            for f in &inc.restarted {
-                eprintln!("{f}: rotated or replaced since the checkpoint; read from its start");
-            }
-        }
-        opts.ranges = Some(std::sync::Arc::new(inc.ranges));
-        pending = Some(exec::PendingCheckpoint {
-            path: path.clone(),
-            next: inc.next,
-            new_bytes: inc.new_bytes,
-        });
-    }
-    let mut total_bytes = None;
-    let mut tables = Vec::new();
+    let inputs = iisql::Inputs {
+        paths: input.paths.clone(),
+        options: opts,
+        format: forced,
+        table: input.table.clone(),
+        checkpoint: input.checkpoint.clone(),
+    };
+    let registered = inputs.register_tables(&ctx).await?;
     if !input.paths.is_empty() {
-        tables = if input.table.is_some()
-            && forced.is_none()
-            && iisql::lake::all_lakes(&input.paths).await
-        {
-            // A Parquet lake written by `iisql convert`, under the name asked for.
-            let name = input.table.clone().unwrap_or_default();
-            iisql::lake::register_lake(&ctx, &name, &input.paths).await?;
-            vec![iisql::RegisteredTable {
-                name,
-                format: LogFormat::IisW3c,
-                inputs: input.paths.clone(),
-            }]
-        } else if forced.is_some() || input.table.is_some() {
-            let name = input
-                .table
-                .clone()
-                .unwrap_or_else(|| opts.format.table_name().to_string());
-            let format = opts.format;
-            iisql::register_logs(&ctx, &name, &input.paths, opts).await?;
-            vec![iisql::RegisteredTable {
-                name,
-                format,
-                inputs: input.paths.clone(),
-            }]
-        } else {
-            iisql::register_detected(&ctx, &input.paths, opts).await?
-        };
-        // One format found: its table is `logs` too, so `-c "... FROM logs"` reads it (and
-        // `\dt` lists the alias with its format).
-        if let [only] = tables.as_slice()
-            && only.name != "logs"
-            && input.table.is_none()
-        {
-            let provider = ctx.table_provider(only.name.as_str()).await?;
-            ctx.register_table("logs", provider)?;
-            let alias = iisql::RegisteredTable {
-                name: "logs".to_string(),
-                ..only.clone()
-            };
-            tables.push(alias);
-        }
         if input.cluster.is_some() {
             cluster::distribute(&ctx).await?;
         }
-        // The view `activesync` reads the IIS W3C web logs: table `logs`, or the one named.
-        let logs = input.table.as_deref().unwrap_or("logs");
-        let logs_format = tables.iter().find(|t| t.name == logs).map(|t| t.format);
-        if logs_format == Some(LogFormat::IisW3c) {
-            iisql::register_activesync_view(&ctx, "activesync", logs).await?;
-        }
-        total_bytes = Some(iisql::register::local_size(&input.paths));
+        registered.register_views(&ctx).await?;
     }
+    let (pending, checkpoint_lock) = match registered.checkpoint {
+        Some(planned) => {
+            if !input.quiet {
+                for f in &planned.restarted {
+                    eprintln!("{f}: rotated or replaced since the checkpoint; read from its start");
+                }
+            }
+            let pending = exec::PendingCheckpoint {
+                path: planned.path,
+                next: planned.next,
+                previous: planned.previous,
+                new_bytes: planned.new_bytes,
+            };
+            (Some(pending), Some(planned.lock))
+        }
+        None => (None, None),
+    };
+    let tables = registered.tables;
+    let total_bytes = (!input.paths.is_empty()).then_some(registered.local_bytes);
     let mut runner = Runner::new(ctx, output.format);
     runner.tables = tables;
     runner.cluster = input.cluster.is_some();
@@ -282,6 +234,15 @@ pub async fn setup_with_memory(
         );
     }
     runner.pending_checkpoint = pending;
+    runner.expanded = output.expanded;
+    runner.max_rows = output.max_rows.max(1);
+    runner.max_width = output.max_width.filter(|&w| w > 0);
+    runner.pager = if output.no_pager {
+        None
+    } else {
+        crate::pager::from_env()
+    };
+    runner.checkpoint_lock = checkpoint_lock;
     runner.output = output.output.clone();
     runner.chart = output.chart_options();
     runner.timing = input.timing;
@@ -296,6 +257,19 @@ async fn run_sql(a: RunArgs) -> Result<ExitCode> {
     let mut runner = setup(&a.input, &a.output, None).await?;
     if a.dialect == args::Dialect::Logparser {
         runner.logparser = true;
+        if a.input.time_zone.is_none() {
+            // Log Parser converts local times with the machine's zone.
+            let zone = lp::host_zone();
+            runner
+                .ctx
+                .state_ref()
+                .write()
+                .config_mut()
+                .options_mut()
+                .execution
+                .time_zone = Some(zone.clone());
+            runner.host_zone_note = Some(zone);
+        }
         if a.input.paths.is_empty() {
             runner.lp_inputs = Some(options(&a.input)?);
         }
@@ -313,7 +287,7 @@ async fn run_sql(a: RunArgs) -> Result<ExitCode> {
             let code = run_script(&mut runner, &text, &file.display().to_string()).await;
             return committed(&mut runner, code);
         }
-        runner.commit_checkpoint()?;
+        runner.commit_checkpoint_read()?;
         return Ok(ExitCode::SUCCESS);
     }
     if !std::io::stdin().is_terminal() {
@@ -333,7 +307,7 @@ async fn run_sql(a: RunArgs) -> Result<ExitCode> {
 /// Writes the pending checkpoint when the script succeeded.
 fn committed(runner: &mut Runner, code: ExitCode) -> Result<ExitCode> {
     if code == ExitCode::SUCCESS {
-        runner.commit_checkpoint()?;
+        runner.commit_checkpoint_read()?;
     }
     Ok(code)
 }

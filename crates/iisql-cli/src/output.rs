@@ -47,10 +47,12 @@ pub fn kind_for_path(path: &Path) -> Result<FileKind> {
         "parquet" => FileKind::Parquet,
         "svg" => FileKind::Chart(ImageFormat::Svg),
         "png" => FileKind::Chart(ImageFormat::Png),
+        "gif" => FileKind::Chart(ImageFormat::Gif),
+        "jpg" | "jpeg" => FileKind::Chart(ImageFormat::Jpeg),
         _ => {
             return Err(DataFusionError::Plan(format!(
                 "{}: unknown output extension (use .csv, .tsv, .json, .ndjson, .parquet, .txt, \
-                 or .svg and .png for a chart)",
+                 or .svg, .png, .gif and .jpg for a chart)",
                 path.display()
             )));
         }

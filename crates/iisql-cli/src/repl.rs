@@ -172,6 +172,9 @@ Statements end with `;` and may span lines. Meta commands:
   \\d            list tables          \\d TABLE   describe a table
   \\dt           list tables          \\timing    toggle timing
   \\format FMT   table|csv|tsv|json|ndjson|chart
+  \\x [on|off|auto]  one field per line   \\pset maxrows N  rows shown
+  \\pset maxwidth N   columns results fit (0: the terminal's)
+  \\pager [on|off|COMMAND]  results longer than the screen in $PAGER (less -S)
   \\run NAME [p=v ...]                run a saved query (\\l lists them)
   \\chart FILE.svg|FILE.png [TYPE] [TITLE]
                 draw the last result (TYPE: bar, bar-stacked, column,
@@ -279,6 +282,57 @@ fn meta(runner: &mut Runner, line: &str) -> Meta {
         }
         ("\\chart", None) => {
             eprintln!("usage: \\chart FILE.svg|FILE.png [TYPE] [TITLE]");
+            Meta::Done
+        }
+        ("\\x", arg) => {
+            use crate::fit::Expanded;
+            runner.expanded = match arg.map(str::to_ascii_lowercase).as_deref() {
+                Some("on") => Expanded::On,
+                Some("off") => Expanded::Off,
+                Some("auto") => Expanded::Auto,
+                None if runner.expanded == Expanded::Off => Expanded::On,
+                None => Expanded::Off,
+                Some(other) => {
+                    eprintln!("\\x {other}: on, off or auto");
+                    return Meta::Done;
+                }
+            };
+            println!("Expanded display is {:?}.", runner.expanded);
+            Meta::Done
+        }
+        ("\\pset", Some(_)) => {
+            // The setting and its value: the words after the command.
+            let mut words = line.split_whitespace().skip(1);
+            match (words.next(), words.next().map(str::parse::<usize>)) {
+                (Some("maxrows"), Some(Ok(n))) if n > 0 => {
+                    runner.max_rows = n;
+                    println!("At most {n} rows are shown.");
+                }
+                (Some("maxwidth"), Some(Ok(n))) => {
+                    runner.max_width = (n > 0).then_some(n);
+                    match n {
+                        0 => println!("Results fit the terminal's width."),
+                        n => println!("Results fit {n} columns."),
+                    }
+                }
+                _ => eprintln!("usage: \\pset maxrows N | \\pset maxwidth N (0: the terminal's)"),
+            }
+            Meta::Done
+        }
+        ("\\pager", _) => {
+            // The rest of the line: a command may have arguments (`\pager less -SR`).
+            let rest = line.trim().strip_prefix("\\pager").map(str::trim);
+            runner.pager = match rest.filter(|r| !r.is_empty()) {
+                Some("off") => None,
+                Some("on") | None => {
+                    crate::pager::from_env().or(Some(crate::pager::DEFAULT_PAGER.to_string()))
+                }
+                Some(cmd) => Some(cmd.to_string()),
+            };
+            match &runner.pager {
+                Some(cmd) => println!("Results longer than the screen go through {cmd}."),
+                None => println!("Pager is off."),
+            }
             Meta::Done
         }
         ("\\timing", _) => {

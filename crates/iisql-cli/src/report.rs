@@ -2,6 +2,7 @@
 //! person (text) or a program (JSON).
 
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub fn queries(a: &QueriesArgs) -> Result<ExitCode> {
                 let kind = match q.kind {
                     QueryKind::Check => format!("check/{}", q.severity),
                     QueryKind::Report => "report".to_string(),
+                    QueryKind::Fragment => "fragment".to_string(),
                 };
                 writeln!(out, "{:width$}  {:15}  {}", q.name, kind, q.title)?;
             }
@@ -99,10 +101,23 @@ pub async fn diagnose(a: &DiagnoseArgs) -> Result<ExitCode> {
     }
     match a.format {
         // Log text (user agents, query strings) never reaches the reader as control characters.
-        ReportFormat::Text => print!(
-            "{}",
-            crate::output::visible(&text_report(&d, runner.cluster))
-        ),
+        ReportFormat::Text => {
+            let text = crate::output::visible(&text_report(&d, runner.cluster)).into_owned();
+            // At a terminal, prose wraps and log lines are cut to its width.
+            let width = std::io::stdout()
+                .is_terminal()
+                .then(crate::fit::stdout_width)
+                .flatten()
+                .map(|w| runner.max_width.unwrap_or(w));
+            match width {
+                Some(w) => {
+                    let text = crate::fit::fit_lines(&text, w);
+                    let height = crate::pager::stdout_height();
+                    crate::pager::show(text, height, runner.pager.as_deref()).await?;
+                }
+                None => print!("{text}"),
+            }
+        }
         ReportFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&json_report(&d, runner.cluster))
@@ -112,7 +127,7 @@ pub async fn diagnose(a: &DiagnoseArgs) -> Result<ExitCode> {
     if !a.input.quiet && d.scan.stats.rejected > 0 {
         eprintln!("{} (use --rejects FILE)", d.scan.summary());
     }
-    runner.commit_checkpoint()?;
+    runner.commit_checkpoint_read()?;
     Ok(if d.worst().is_some_and(|w| w >= fail_on) {
         ExitCode::from(1)
     } else {
@@ -220,6 +235,9 @@ pub fn text_report(d: &Diagnosis, cluster: bool) -> String {
                 s.push_str(&format!("        {}\n", shorten(line, 220)));
             }
         }
+        if !f.why.is_empty() {
+            s.push_str(&format!("   Why this finding: {}\n", f.why));
+        }
         if !f.means.is_empty() {
             s.push_str(&format!("   What it means: {}\n", f.means));
         }
@@ -268,6 +286,7 @@ pub fn json_report(d: &Diagnosis, cluster: bool) -> Value {
             "example_lines": f.example_lines,
             "columns": f.columns,
             "evidence": f.evidence,
+            "why": f.why,
             "means": f.means,
             "next": f.next,
         })).collect::<Vec<_>>(),

@@ -2,7 +2,8 @@
 //! `log_filename` is `archive.zip/member`), decompressed as it is read.
 
 use std::io::{Read, Seek};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use tokio::sync::mpsc::{Receiver, Sender, channel};
 
 use iis_log::detect::{DETECT_BYTES, detect};
 
@@ -75,39 +76,12 @@ pub fn member_tables<R: Read + Seek>(source: R) -> std::io::Result<Vec<&'static 
     Ok(out)
 }
 
-/// One member handed from the reading thread: its name and a reader of its bytes.
+/// One member handed from the reading thread: its name and its bytes, piece by piece.
 pub(crate) struct Member {
     /// `archive/member`.
     pub name: String,
-    /// Its bytes.
-    pub reader: ChannelReader,
-}
-
-/// Reads the bytes a reading thread sends.
-pub(crate) struct ChannelReader {
-    rx: Receiver<std::io::Result<Vec<u8>>>,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos == self.buf.len() {
-            match self.rx.recv() {
-                Ok(Ok(bytes)) => {
-                    self.buf = bytes;
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                // The thread finished the member.
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
+    /// Its bytes, as the thread reads them; the channel closes at the member's end.
+    pub bytes: Receiver<std::io::Result<Vec<u8>>>,
 }
 
 /// Starts a thread that reads the archive's log members (of `table`, if given) one after the
@@ -118,25 +92,22 @@ pub(crate) fn read_members<R: Read + Seek + Send + 'static>(
     archive: String,
     table: Option<String>,
 ) -> Receiver<std::io::Result<Member>> {
-    let (tx, rx) = sync_channel::<std::io::Result<Member>>(1);
+    let (tx, rx) = channel::<std::io::Result<Member>>(1);
+    // A thread of its own: zip reading is blocking; the scan awaits the channels.
     std::thread::spawn(move || {
         let result = for_each_member(source, table.as_deref(), |name, head, rest| {
-            let (btx, brx) = sync_channel(4);
+            let (btx, brx) = channel(4);
             let member = Member {
                 name: format!("{archive}/{name}"),
-                reader: ChannelReader {
-                    rx: brx,
-                    buf: Vec::new(),
-                    pos: 0,
-                },
+                bytes: brx,
             };
-            if tx.send(Ok(member)).is_err() {
+            if tx.blocking_send(Ok(member)).is_err() {
                 return Ok(false);
             }
             Ok(send_all(&btx, head, rest))
         });
         if let Err(e) = result {
-            let _ = tx.send(Err(std::io::Error::new(
+            let _ = tx.blocking_send(Err(std::io::Error::new(
                 e.kind(),
                 format!("{archive}: {e}"),
             )));
@@ -146,8 +117,8 @@ pub(crate) fn read_members<R: Read + Seek + Send + 'static>(
 }
 
 /// Sends `head` and the rest of a member; `false` once the reader went away.
-fn send_all(tx: &SyncSender<std::io::Result<Vec<u8>>>, head: Vec<u8>, rest: &mut dyn Read) -> bool {
-    if !head.is_empty() && tx.send(Ok(head)).is_err() {
+fn send_all(tx: &Sender<std::io::Result<Vec<u8>>>, head: Vec<u8>, rest: &mut dyn Read) -> bool {
+    if !head.is_empty() && tx.blocking_send(Ok(head)).is_err() {
         return false;
     }
     loop {
@@ -156,13 +127,13 @@ fn send_all(tx: &SyncSender<std::io::Result<Vec<u8>>>, head: Vec<u8>, rest: &mut
             Ok(0) => return true,
             Ok(n) => {
                 buf.truncate(n);
-                if tx.send(Ok(buf)).is_err() {
+                if tx.blocking_send(Ok(buf)).is_err() {
                     return false;
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
-                let _ = tx.send(Err(e));
+                let _ = tx.blocking_send(Err(e));
                 return true;
             }
         }

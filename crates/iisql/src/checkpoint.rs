@@ -42,6 +42,9 @@ pub struct FileMark {
 pub struct Checkpoint {
     /// The files, by absolute path.
     pub files: BTreeMap<String, FileMark>,
+    /// Output files a run wrote to a staging folder and had not yet moved into place when this
+    /// checkpoint was saved ([`crate::staging`]): saving it committed them.
+    pub publish: Option<crate::staging::Publish>,
 }
 
 /// What a run reads: per file the byte range of new complete lines, and the checkpoint to save
@@ -58,7 +61,8 @@ pub struct Increment {
     pub new_bytes: u64,
 }
 
-fn fnv1a(bytes: &[u8]) -> String {
+/// FNV-1a hash of `bytes`, as 16 hex digits.
+pub(crate) fn fnv1a(bytes: &[u8]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         h ^= b as u64;
@@ -115,6 +119,10 @@ impl Checkpoint {
             .and_then(|f| f.as_object())
             .ok_or_else(|| bad("no `files` object"))?;
         let mut out = Self::default();
+        if let Some(p) = v.get("publish").filter(|p| !p.is_null()) {
+            out.publish =
+                Some(crate::staging::Publish::from_json(p).ok_or_else(|| bad("publish"))?);
+        }
         for (name, m) in files {
             let num = |k: &str| m.get(k).and_then(|x| x.as_i64()).ok_or_else(|| bad(k));
             out.files.insert(
@@ -155,16 +163,22 @@ impl Checkpoint {
         let text = serde_json::to_string_pretty(&serde_json::json!({
             "iisql_checkpoint": 1,
             "files": files,
+            "publish": self.publish.as_ref().map(crate::staging::Publish::to_json),
         }))
         .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        let tmp = path.with_extension("tmp");
+        // This process's own temporary name: another run never writes into it.
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::File::create(&tmp)?;
             std::io::Write::write_all(&mut f, text.as_bytes())?;
             f.sync_all()?;
-            std::fs::rename(&tmp, path)
+            std::fs::rename(&tmp, path)?;
+            crate::staging::sync_parent(path)
         };
-        write().map_err(|e| io(&shown, e))
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            io(&shown, e)
+        })
     }
 
     /// Plans a run over the local `files` (absolute paths): the new complete lines of each.
@@ -299,8 +313,9 @@ impl Checkpoint {
         let same = old.is_some_and(|m| {
             let head = old_head.clone().flatten().unwrap_or_default();
             if read_whole(name) {
-                // Compressed files and archives: done once, unless they changed at all.
-                m.head == head && m.size == size && m.modified_ms == modified_ms
+                // Compressed files and archives: done once, unless their bytes changed (a
+                // copy or a `touch` changes only the modification time).
+                m.head == head && m.size == size
             } else {
                 // The same file grown (or untouched): on from where the last run stopped.
                 m.head == head && size >= m.size && m.offset <= end
@@ -390,5 +405,32 @@ mod tests {
         );
         std::fs::write(&cp_path, "{}").unwrap();
         assert!(Checkpoint::load(&cp_path).is_err());
+    }
+
+    #[test]
+    fn a_compressed_file_only_touched_is_not_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("u_ex1.log.gz");
+        let name = gz.display().to_string();
+        std::fs::write(&gz, b"\x1f\x8b not really gzip").unwrap();
+        let inc = Checkpoint::default()
+            .plan(std::slice::from_ref(&name))
+            .unwrap();
+        assert_eq!(inc.ranges[&name], (0, 18));
+        // A copy or `touch`: a new modification time, the same bytes.
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&gz)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+        let again = inc.next.plan(std::slice::from_ref(&name)).unwrap();
+        assert_eq!(again.ranges[&name], (18, 18));
+        assert!(again.restarted.is_empty());
+        // Other bytes: read whole again.
+        std::fs::write(&gz, b"\x1f\x8b other bytes, same size").unwrap();
+        let changed = again.next.plan(std::slice::from_ref(&name)).unwrap();
+        assert_eq!(changed.ranges[&name].0, 0);
     }
 }

@@ -248,12 +248,9 @@ impl Scanner {
 }
 
 /// The size of the blocks schema inference reads local files in: small enough to stay in the
-/// core's cache, so the kernel copies each block into memory that is already there. Reading
-/// beat mapping the files in 4 MiB windows on a 2-core Xeon VM (registering 1 GiB of logs:
-/// 0.139 s against 0.169 s, 0.24 s of CPU against 0.27 s, 7 interleaved runs): each unmapped
-/// window cost a TLB shootdown, an interrupt to the other core, which a VM makes dear. An
-/// earlier measurement on an EPYC VM found mapping faster; reading also cannot crash the
-/// process when a file shrinks under it.
+/// core's cache, so the kernel copies each block into memory that is already there. Files are
+/// read, not mapped: reading cannot crash the process when a file shrinks under it, and on
+/// the VMs measured it was faster (`docs/tuning.md`).
 const READ_BUFFER_LEN: usize = 256 << 10;
 
 thread_local! {

@@ -12,6 +12,20 @@
 //! println!("{}", iisql::scan_log(&ctx).snapshot().summary());
 //! # Ok(()) }
 //! ```
+//!
+//! What `iisql PATH` sets up (a table per format found, `logs`, the `activesync` view) is
+//! [`Inputs::register`]:
+//!
+//! ```no_run
+//! # async fn demo() -> datafusion::error::Result<()> {
+//! let ctx = iisql::new_context()?;
+//! let registered = iisql::Inputs::new(["/logs/LogFiles"]).register(&ctx).await?;
+//! for t in &registered.tables {
+//!     println!("{} ({:?}): {}", t.name, t.format, t.inputs.len());
+//! }
+//! ctx.sql("SELECT count(*) FROM activesync").await?.show().await?;
+//! # Ok(()) }
+//! ```
 
 pub mod activesync;
 pub mod archive;
@@ -26,10 +40,12 @@ pub mod format;
 pub mod functions;
 pub mod generator;
 pub mod html_report;
+pub mod inputs;
 pub mod lake;
 pub mod lp_dialect;
 pub mod lps;
 pub mod malloc;
+pub mod memory;
 pub mod opener;
 pub mod options;
 pub mod parquet_out;
@@ -38,14 +54,16 @@ pub mod register;
 pub mod scan_log;
 pub mod session;
 pub mod source;
+pub mod staging;
 pub mod stores;
 
 pub use activesync::register_activesync_view;
-pub use catalog::{Catalog, SavedQuery, Severity};
+pub use catalog::{Catalog, QueryKind, SavedQuery, Severity};
 pub use diagnose::{DiagnoseOptions, Diagnosis, Finding, Stage, diagnose, diagnose_with};
 pub use error::IisqlError;
 pub use format::{IISW3C, IisW3cFormat, IisW3cFormatFactory};
 pub use html_report::html_report;
+pub use inputs::{Inputs, PlannedCheckpoint, Registered};
 pub use options::IisW3cOptions;
 pub use register::{RegisteredTable, expand_paths, register_detected, register_logs};
 pub use scan_log::{MAX_KEPT_REJECTS, RejectObserver, ScanLog, ScanReport};

@@ -3,23 +3,18 @@
 //! glibc's `malloc` serves a block above its threshold (128 KiB at start, adapting up to
 //! 32 MiB) with `mmap` and unmaps it on `free`, and gives the free memory at the top of a heap
 //! beyond 128 KiB back to the kernel. A scan allocates and frees buffers of that size for
-//! every batch (column builders, Parquet pages, row groups), so the kernel zeroed and faulted
-//! the same memory in again and again: converting 1 GiB of logs to Parquet took 205,000 page
-//! faults and a second of system time. With the thresholds fixed at [`MMAP_THRESHOLD_BYTES`] and
-//! [`TRIM_THRESHOLD_BYTES`] freed buffers are reused: half the faults, 14% less time and 12%
-//! less CPU. (mimalloc, tried instead, saved no CPU and raised peak memory by 110 MB; keeping
-//! 64 MiB free per heap instead of 16 MiB raised the peak memory of converting 4 GiB from
-//! 281-294 MB to 300-326 MB.)
+//! every batch (column builders, Parquet pages, row groups), so the kernel would zero and fault
+//! the same memory in again and again. With the thresholds fixed at [`MMAP_THRESHOLD_BYTES`] and
+//! [`TRIM_THRESHOLD_BYTES`], freed buffers are reused.
 //!
 //! Each thread that allocates gets a heap (an arena) of its own, up to eight per core, and
-//! every arena keeps its own free memory, so the memory a process holds grows with the number
-//! of threads that ever allocated (the runtime's workers and its blocking threads, which read
-//! and write files), not with the work. [`keep_freed_buffers`] allows one arena per core (at
-//! least two): converting 4 GiB of logs to Parquet on two cores peaked at 234-248 MB instead
-//! of 257-269 MB, in the same time (5 interleaved runs each).
+//! every arena keeps its own free memory, so the memory a process holds would grow with the
+//! number of threads that ever allocated (the runtime's workers and its blocking threads), not
+//! with the work. [`keep_freed_buffers`] allows one arena per core (at least two).
 //!
 //! A process-wide choice, so the library leaves it to binaries: `iisql` and `iisql-executor`
-//! call [`keep_freed_buffers`] first thing in `main`.
+//! call [`keep_freed_buffers`] first thing in `main`. The measurements behind these settings
+//! are in `docs/tuning.md`.
 
 /// glibc's `M_MMAP_THRESHOLD` as iisql sets it: blocks below it come from the heap.
 pub const MMAP_THRESHOLD_BYTES: usize = 64 << 20;

@@ -256,6 +256,8 @@ impl Drop for FileScan {
         }
         self.log
             .finish_file(self.decoder.file(), self.range_start, self.decoder.stats());
+        self.log
+            .end_file(self.decoder.file(), self.done && !self.failed);
     }
 }
 
@@ -290,7 +292,7 @@ impl FileScan {
 
 /// The members of a zip archive, scanned one after the other.
 struct ArchiveScan {
-    members: std::sync::mpsc::Receiver<std::io::Result<crate::archive::Member>>,
+    members: tokio::sync::mpsc::Receiver<std::io::Result<crate::archive::Member>>,
     current: Option<FileScan>,
     cfg: Arc<DecoderConfig>,
     options: IisW3cOptions,
@@ -307,10 +309,10 @@ impl ArchiveScan {
                     None => self.current = None,
                 }
             }
-            match self.members.recv() {
-                Ok(Ok(member)) => {
+            match self.members.recv().await {
+                Some(Ok(member)) => {
                     self.current = Some(FileScan::start(
-                        Input::Read(Box::new(member.reader)),
+                        Input::Stream(member_bytes(member.name.clone(), member.bytes)),
                         member.name,
                         Arc::clone(&self.cfg),
                         self.options.clone(),
@@ -318,11 +320,30 @@ impl ArchiveScan {
                         None,
                     ));
                 }
-                Ok(Err(e)) => return Some(Err(DataFusionError::IoError(e))),
-                Err(_) => return None,
+                Some(Err(e)) => return Some(Err(DataFusionError::IoError(e))),
+                None => return None,
             }
         }
     }
+}
+
+/// The bytes of an archive member as its reading thread sends them; errors name the member.
+fn member_bytes(
+    name: String,
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+) -> BoxStream<'static, Result<Bytes>> {
+    futures::stream::unfold(rx, move |mut rx| {
+        let name = name.clone();
+        async move {
+            let piece = rx
+                .recv()
+                .await?
+                .map(Bytes::from)
+                .map_err(|source| DataFusionError::from(IisqlError::Io { path: name, source }));
+            Some((piece, rx))
+        }
+    })
+    .boxed()
 }
 
 impl FileOpener for IisW3cOpener {

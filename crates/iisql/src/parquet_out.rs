@@ -1,30 +1,17 @@
-//! How iisql writes Parquet. zstd at level 1: on a 2-core machine, level 3 made converting
-//! 1 GiB of logs take a quarter longer for a file 3% smaller.
-//!
-//! Numbers are written without a dictionary, which costs a hash-table probe per value and,
-//! for numbers, saves little: `timestamp`, `log_row`, `time_taken`, `sc_bytes` and `cs_bytes`
-//! ([`DELTA_COLUMNS`]) are delta-encoded (times and row numbers ascend within a file; byte
-//! counts and durations take a few bits each after the block's minimum), and the status codes,
-//! port and date ([`PLAIN_COLUMNS`]) are written plain, which zstd packs to under a bit a value.
-//! Encoding 1 GiB of logs (3.98M rows), one core: `time_taken` 0.116 s with a dictionary,
-//! 0.033 s delta-encoded, and 9% smaller; `sc_status` 0.035 s with a dictionary, 0.016 s plain,
-//! for 115 KB more. Text keeps its dictionaries: without them its columns took as long or
-//! longer and came out 2-5 times larger.
+//! How iisql writes Parquet: zstd at level 1 ([`PARQUET_COMPRESSION`]); numbers without a
+//! dictionary, `timestamp`, `log_row`, `time_taken`, `sc_bytes` and `cs_bytes`
+//! ([`DELTA_COLUMNS`]) delta-encoded (times and row numbers ascend within a file; byte counts and
+//! durations take a few bits each after the block's minimum) and the status codes, port and date
+//! ([`PLAIN_COLUMNS`]) plain; text with its dictionaries.
 //!
 //! Only the columns that say when a request was made and where it was logged keep min/max
 //! statistics: times and dates, and [`COLUMNS_WITH_STATISTICS`] (server, site, port, host, file
-//! and row number). The writer computes statistics by comparing every value with the page's
-//! minimum and maximum, one value at a time: for text columns that took 12% of a conversion's
-//! CPU time, and for the status, byte and time-taken numbers another 8% (converting 1 GiB:
-//! 4.55 s of CPU with them, 4.04 s with no statistics at all). On logs ordered by time the
-//! minimum and maximum of a status code, a byte count, a user agent or a query string over a
-//! row group of mixed requests are the same wide range in every row group and prune nothing,
-//! while a time range, a server or a file does.
+//! and row number). Those prune row groups of logs ordered by time; a status code's or a user
+//! agent's range is the same in every row group, and computing it costs CPU on every value.
 //!
 //! Data pages hold up to [`PARQUET_DATA_PAGE_ROW_LIMIT`] rows and [`PARQUET_DATA_PAGE_BYTES`]
-//! bytes, not the writer's 20,000 rows and 1 MiB: fewer, larger pages made converting 1 GiB
-//! take 10% less time and 13% less CPU for the same peak memory; a limit of a million rows
-//! raised peak memory by 60%.
+//! bytes, row groups [`PARQUET_ROW_GROUP_ROWS`] rows. The measurements behind each choice are in
+//! `docs/tuning.md`.
 
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::Result;
@@ -35,9 +22,7 @@ use datafusion::common::config::{ConfigField, ConfigOptions, TableParquetOptions
 pub const PARQUET_COMPRESSION: &str = "zstd(1)";
 
 /// The most rows a row group holds (`datafusion.execution.parquet.max_row_group_size`), also
-/// for `convert`: DuckDB's size. DataFusion's default of 1,048,576 kept converting 1 GiB at
-/// about 300 MB of memory, and 330 MB for 4 GiB; with 122,880 rows it was 230 and 275 MB, in
-/// the same time, for a file 1% larger.
+/// for `convert`: DuckDB's size, which bounds the memory a conversion holds per partition.
 pub const PARQUET_ROW_GROUP_ROWS: usize = 122_880;
 
 /// The most rows a data page holds (`datafusion.execution.parquet.data_page_row_count_limit`).

@@ -324,6 +324,40 @@ fn table_detection(table: &str) -> Option<Detected> {
         .map(|format| Detected { format, ftp: false })
 }
 
+/// What each input is, by content: an archive belongs to every table its members' contents
+/// name, a local file to its detected format, anything else to `default`. Blocking: reads files.
+fn detect_inputs(
+    inputs: Vec<(ListingTableUrl, Input)>,
+    compression: FileCompressionType,
+    default: Detected,
+) -> Result<Vec<(ListingTableUrl, Vec<Detected>, String)>> {
+    let mut out = Vec::with_capacity(inputs.len());
+    for (url, local) in inputs {
+        let (found, shown) = match local {
+            Input::Local(path) if crate::archive::is_zip(&path) => {
+                let io = |source| IisqlError::Io {
+                    path: path.clone(),
+                    source,
+                };
+                let file = std::fs::File::open(&path).map_err(io)?;
+                let tables = crate::archive::member_tables(file).map_err(io)?;
+                let found = tables
+                    .into_iter()
+                    .map(|t| table_detection(t).unwrap_or(default))
+                    .collect();
+                (found, path)
+            }
+            Input::Local(path) => (
+                vec![detect_file(&path, compression)?.unwrap_or(default)],
+                path,
+            ),
+            Input::Given(p) => (vec![default], p),
+        };
+        out.push((url, found, shown));
+    }
+    Ok(out)
+}
+
 /// Registers the logs at `paths` as one table per format found in them, chosen by each local
 /// file's content (not its name): `logs` for IIS W3C web logs, `ftp` for IIS FTP logs, and
 /// `httperr`, `w3c`, `iis`, `ncsa` for the others, so a server's whole `LogFiles` folder
@@ -346,38 +380,22 @@ pub async fn register_detected(
     }
     register_stores(ctx, paths)?;
     let suffix = log_suffix(options.compression);
-    let inputs = expand_off_runtime(paths, suffix).await?;
     let default = Detected {
         format: options.format,
         ftp: false,
     };
+    let compression = options.compression;
+    let paths: Vec<String> = paths.iter().map(|p| p.as_ref().to_string()).collect();
+    // Folders are walked and files' first bytes read on a blocking thread.
+    let inputs = tokio::task::spawn_blocking(move || {
+        let inputs = expand(&paths, suffix.as_deref())?;
+        detect_inputs(inputs, compression, default)
+    })
+    .await
+    .map_err(|e| DataFusionError::ExecutionJoin(Box::new(e)))??;
     let mut groups: BTreeMap<&'static str, (LogFormat, Vec<ListingTableUrl>, Vec<String>)> =
         BTreeMap::new();
-    for (url, local) in inputs {
-        // An archive belongs to every table its members' contents name.
-        let (found, shown): (Vec<Detected>, String) = match local {
-            Input::Local(path) if crate::archive::is_zip(&path) => {
-                let file = std::fs::File::open(&path).map_err(|source| IisqlError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-                let tables =
-                    crate::archive::member_tables(file).map_err(|source| IisqlError::Io {
-                        path: path.clone(),
-                        source,
-                    })?;
-                let found = tables
-                    .into_iter()
-                    .map(|t| table_detection(t).unwrap_or(default))
-                    .collect();
-                (found, path)
-            }
-            Input::Local(path) => (
-                vec![detect_file(&path, options.compression)?.unwrap_or(default)],
-                path,
-            ),
-            Input::Given(p) => (vec![default], p),
-        };
+    for (url, found, shown) in inputs {
         for detected in found {
             let entry = groups
                 .entry(detected.table_name())

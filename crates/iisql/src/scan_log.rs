@@ -19,6 +19,9 @@ pub struct ScanLog {
     inner: Mutex<Inner>,
     bytes: AtomicU64,
     observer: Option<Observer>,
+    /// Per input scanned since the log was made (not cleared by [`ScanLog::reset`]): whether
+    /// every scan of it read to its end (a `LIMIT` stops one early).
+    ends: Mutex<HashMap<Arc<str>, bool>>,
 }
 
 /// Called with each reject a [`ScanLog`] records, once per line and reason, as it is recorded:
@@ -41,7 +44,11 @@ struct Inner {
     /// reasons reported there. A scan reports its lines in order, so a reject before that place
     /// was reported by an earlier scan of the same range: memory grows with the ranges, not
     /// with the rejects.
-    reported: HashMap<(Arc<str>, u64), Reported>,
+    /// Value rejects are tracked per column (the third part of the key), line rejects under
+    /// "": two scans that read different columns of one range each report their own values.
+    reported: HashMap<(Arc<str>, u64, String), Reported>,
+    /// Distinct unreadable values reported (each column and line once).
+    invalid_values: u64,
     rejects: Vec<Reject>,
     rejects_not_kept: u64,
     rejected_lines: u64,
@@ -149,9 +156,13 @@ impl ScanLog {
         let g = &mut *g;
         for r in rejects {
             let at = (r.line, r.byte_offset);
+            let column = match &r.reason {
+                RejectReason::InvalidValue { field } => field.clone(),
+                _ => String::new(),
+            };
             let (last, reasons) = g
                 .reported
-                .entry((Arc::clone(&r.file), start))
+                .entry((Arc::clone(&r.file), start, column))
                 .or_insert(((0, 0), Vec::new()));
             if at > *last {
                 *last = at;
@@ -162,6 +173,9 @@ impl ScanLog {
             reasons.push(r.reason.clone());
             if !r.reason.row_kept() {
                 g.rejected_lines += 1;
+            }
+            if matches!(r.reason, RejectReason::InvalidValue { .. }) {
+                g.invalid_values += 1;
             }
             if let Some(Observer(observe)) = &self.observer {
                 observe(&r);
@@ -195,6 +209,20 @@ impl ScanLog {
         }
     }
 
+    /// Records that a scan of `file` ended, having read to its end or not.
+    pub fn end_file(&self, file: &Arc<str>, read_to_end: bool) {
+        let mut ends = self.ends.lock().unwrap_or_else(|p| p.into_inner());
+        ends.entry(Arc::clone(file))
+            .and_modify(|all| *all &= read_to_end)
+            .or_insert(read_to_end);
+    }
+
+    /// Every input scanned since the log was made, and whether all its scans read to the end.
+    pub fn read_to_end(&self) -> Vec<(String, bool)> {
+        let ends = self.ends.lock().unwrap_or_else(|p| p.into_inner());
+        ends.iter().map(|(f, all)| (f.to_string(), *all)).collect()
+    }
+
     /// The first kept reject that dropped a row, as `file:line: reason`.
     pub fn first_reject(&self) -> Option<String> {
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -211,6 +239,9 @@ impl ScanLog {
         for s in g.files.values() {
             stats.add(s);
         }
+        // Each scan counts the values of the columns it reads: the distinct ones reported are
+        // the count, whatever scans read them.
+        stats.invalid_values = g.invalid_values;
         let files: HashSet<&Arc<str>> = g.files.keys().map(|(f, _)| f).collect();
         ScanReport {
             stats,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use datafusion::datasource::listing_table_factory::ListingTableFactory;
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::context::SessionContext;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::SessionConfig;
@@ -36,19 +36,23 @@ pub fn session_config() -> SessionConfig {
 }
 
 /// A new `SessionContext` with IIS formats registered, URL tables enabled (`SELECT * FROM
-/// 'dir/*.log'`) and a [`ScanLog`].
+/// 'dir/*.log'`), a [`ScanLog`], and local files read at most [`LOCAL_FILES_AT_ONCE`] at once
+/// ([`limit_local_files`]).
 pub fn new_context() -> Result<SessionContext> {
     new_context_with_config(session_config())
 }
 
 /// Like [`new_context`], starting from the caller's config (a [`ScanLog`] is added if missing).
 pub fn new_context_with_config(config: SessionConfig) -> Result<SessionContext> {
-    new_context_with_runtime(config, Arc::new(RuntimeEnv::default()))
+    let ctx = new_context_with_runtime(config, Arc::new(RuntimeEnv::default()))?;
+    limit_local_files(&ctx)?;
+    Ok(ctx)
 }
 
 /// Like [`new_context_with_config`], with the caller's runtime: its memory pool (a
 /// `FairSpillPool` bounds what sorts, joins and aggregations hold, the rest spilling to its
-/// disk manager's temporary files), object stores and caches.
+/// disk manager's temporary files), object stores and caches. Local files are reached through
+/// the runtime's own `file://` store: call [`limit_local_files`] to bound the files open at once.
 pub fn new_context_with_runtime(
     mut config: SessionConfig,
     runtime: Arc<RuntimeEnv>,
@@ -59,6 +63,25 @@ pub fn new_context_with_runtime(
     let ctx = SessionContext::new_with_config_rt(config, runtime).enable_url_table();
     register_iis(&ctx)?;
     Ok(ctx)
+}
+
+/// Requests to local files (open, read, look up) that run at once after
+/// [`limit_local_files`].
+pub const LOCAL_FILES_AT_ONCE: usize = 256;
+
+/// Makes `ctx` reach local files through `object_store`'s `LimitStore`, at most
+/// [`LOCAL_FILES_AT_ONCE`] requests at once. A folder of 100,000 logs is registered as that
+/// many table paths, which DataFusion looks up all at once: this keeps the open files under
+/// the usual limit of 1,024. [`new_context`] and [`new_context_with_config`] do it; so does
+/// the CLI for local runs.
+pub fn limit_local_files(ctx: &SessionContext) -> Result<()> {
+    let local = object_store::limit::LimitStore::new(
+        object_store::local::LocalFileSystem::new(),
+        LOCAL_FILES_AT_ONCE,
+    );
+    let url = url::Url::parse("file://").map_err(|e| DataFusionError::External(Box::new(e)))?;
+    ctx.register_object_store(&url, Arc::new(local));
+    Ok(())
 }
 
 /// Adds iisql's formats (`STORED AS IISW3C`, `HTTPERR`, `W3C`, `IIS`, `NCSA`; `.log` files) and a [`ScanLog`] to an existing

@@ -141,7 +141,7 @@ fn zip_archives_and_log_parser_input_formats() {
         .arg(fixtures().join("formats/httperr1.log"))
         .assert()
         .success()
-        .stdout(predicate::str::starts_with("s_reason,n\nAppOffline,1\n"));
+        .stdout(predicate::str::starts_with("s-reason,n\nAppOffline,1\n"));
 }
 
 #[test]
@@ -153,7 +153,7 @@ fn log_parser_queries_over_iis_native_and_ncsa_use_their_field_names() {
         .arg(formats.join("in240115.log"))
         .assert()
         .success()
-        .stdout("user_ip,status_code,bytes_sent\n10.1.2.3,403,1024\n");
+        .stdout("UserIP,StatusCode,BytesSent\n10.1.2.3,403,1024\n");
     iisql()
         .args(["lp", "-i:NCSA", "-o:CSV", "-q"])
         .arg(
@@ -163,5 +163,5 @@ fn log_parser_queries_over_iis_native_and_ncsa_use_their_field_names() {
         .arg(formats.join("nc240115.log"))
         .assert()
         .success()
-        .stdout("remote_host_name,user_agent,t\n10.1.2.3,Apple-iPhone15C2/2101.123,2024-01-15 01:10:00\n");
+        .stdout("RemoteHostName,User-Agent,t\n10.1.2.3,Apple-iPhone15C2/2101.123,2024-01-15 01:10:00\n");
 }

@@ -234,21 +234,10 @@ async fn count_star_converts_no_column() {
     );
     // Converting no value shows: an unreadable value is not met by count(*), and is by a query
     // that reads its column.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("u_ex1.log"),
+    let (_dir, ctx) = one_file_table(
         "#Fields: date time sc-status\n2024-01-01 00:00:00 abc\n2024-01-01 00:00:01 200\n",
     )
-    .unwrap();
-    let ctx = iisql::new_context().unwrap();
-    iisql::register_logs(
-        &ctx,
-        "t",
-        &[dir.path().display().to_string()],
-        Default::default(),
-    )
-    .await
-    .unwrap();
+    .await;
     let log = iisql::scan_log(&ctx);
     for (sql, invalid) in [
         ("SELECT count(*) FROM t", 0),
@@ -262,6 +251,46 @@ async fn count_star_converts_no_column() {
             (2, invalid),
             "{sql}"
         );
+    }
+}
+
+/// A context with table `t` over one log file of `text`.
+async fn one_file_table(text: &str) -> (tempfile::TempDir, datafusion::prelude::SessionContext) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("u_ex1.log"), text).unwrap();
+    let ctx = iisql::new_context().unwrap();
+    iisql::register_logs(
+        &ctx,
+        "t",
+        &[dir.path().display().to_string()],
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    (dir, ctx)
+}
+
+/// A query that scans one file twice, reading other columns each time (a UNION, the
+/// `activesync` view joined with itself), counts every unreadable value once.
+#[tokio::test]
+async fn values_read_by_two_scans_of_one_file_all_count() {
+    let (_dir, ctx) = one_file_table(
+        "#Fields: date time sc-status time-taken\n2024-01-01 00:00:00 200 1\n\
+         2024-01-01 00:00:01 200 x\n2024-01-01 00:00:02 abc 3\n2024-01-01 00:00:03 200 y\n",
+    )
+    .await;
+    let log = iisql::scan_log(&ctx);
+    for sql in [
+        "SELECT count(sc_status) AS n FROM t UNION ALL SELECT count(time_taken) FROM t",
+        "SELECT count(time_taken) AS n FROM t UNION ALL SELECT count(sc_status) FROM t",
+        "SELECT count(sc_status), count(time_taken) FROM t",
+    ] {
+        log.reset();
+        ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let r = log.snapshot();
+        assert_eq!(r.stats.invalid_values, 3, "{sql}");
+        let lines: Vec<u64> = r.rejects.iter().map(|r| r.line).collect();
+        assert_eq!(lines.len(), 3, "{sql}: {lines:?}");
     }
 }
 
@@ -553,4 +582,116 @@ async fn fields_directives_across_inference_blocks_become_columns() {
         .await,
         1
     );
+}
+
+/// `Inputs` sets up what `iisql PATH` does: a table per format found, the only one also as
+/// `logs`, the `activesync` view over web logs; one named table; a checkpoint that reads only
+/// what is new.
+#[tokio::test]
+async fn inputs_register_what_the_cli_sets_up() {
+    let sample = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/sample");
+    let sample = sample.canonicalize().unwrap().display().to_string();
+
+    // Web logs: `logs` and the view.
+    let ctx = iisql::new_context().unwrap();
+    let reg = iisql::Inputs::new([sample.clone()])
+        .register(&ctx)
+        .await
+        .unwrap();
+    let names: Vec<&str> = reg.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["logs"]);
+    assert!(reg.local_bytes > 1_000_000, "{}", reg.local_bytes);
+    let rows = count(&ctx, "SELECT count(*) FROM logs").await;
+    assert!(rows > 10_000, "{rows}");
+    assert!(count(&ctx, "SELECT count(*) FROM activesync").await > 0);
+
+    // HTTPERR only: its own table, `logs` as its alias, no `activesync` (not web logs).
+    let ctx = iisql::new_context().unwrap();
+    let httperr = fixtures()
+        .join("formats/httperr1.log")
+        .display()
+        .to_string();
+    let reg = iisql::Inputs::new([httperr]).register(&ctx).await.unwrap();
+    let names: Vec<&str> = reg.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["httperr", "logs"]);
+    assert_eq!(
+        count(&ctx, "SELECT count(*) FROM httperr").await,
+        count(&ctx, "SELECT count(*) FROM logs").await
+    );
+    assert!(ctx.table("activesync").await.is_err());
+
+    // One table under the name asked for, with the view over it.
+    let ctx = iisql::new_context().unwrap();
+    let inputs = iisql::Inputs {
+        table: Some("farm".to_string()),
+        ..iisql::Inputs::new([sample.clone()])
+    };
+    let reg = inputs.register(&ctx).await.unwrap();
+    assert_eq!(reg.logs_table, "farm");
+    assert_eq!(count(&ctx, "SELECT count(*) FROM farm").await, rows);
+    assert!(count(&ctx, "SELECT count(*) FROM activesync").await > 0);
+
+    // A checkpoint: the first run reads everything; once its `next` is saved, a second run
+    // reads nothing new. A third run at the same time as the second is refused (locked).
+    let dir = tempfile::tempdir().unwrap();
+    let cp = dir.path().join("cp.json");
+    let checkpointed = || iisql::Inputs {
+        checkpoint: Some(cp.clone()),
+        ..iisql::Inputs::new([sample.clone()])
+    };
+    let ctx = iisql::new_context().unwrap();
+    let reg = checkpointed().register(&ctx).await.unwrap();
+    assert_eq!(count(&ctx, "SELECT count(*) FROM logs").await, rows);
+    let planned = reg.checkpoint.unwrap();
+    assert!(planned.new_bytes > 0);
+    planned.next.save(&planned.path).unwrap();
+    drop(planned);
+    let ctx = iisql::new_context().unwrap();
+    let reg = checkpointed().register(&ctx).await.unwrap();
+    assert_eq!(count(&ctx, "SELECT count(*) FROM logs").await, 0);
+    let ctx2 = iisql::new_context().unwrap();
+    let err = checkpointed().register(&ctx2).await.unwrap_err();
+    assert!(err.to_string().contains("cp.json"), "{err}");
+    drop(reg);
+}
+
+/// Under a memory limit, a grouped aggregation on two partitions whose repartition cannot
+/// reserve memory finishes (DataFusion 55's repartition spill pool could stop such a query for
+/// ever, apache/datafusion#24883): iisql's bounded pool never refuses a repartition, and the
+/// aggregation still runs within the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bounded_pool_never_stops_a_repartition() {
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(iisql::memory::bounded_pool(2 << 20))
+        .build_arc()
+        .unwrap();
+    let config = iisql::session_config()
+        .with_target_partitions(2)
+        .with_batch_size(64);
+    let ctx = iisql::new_context_with_runtime(config, runtime).unwrap();
+    ctx.sql(
+        "CREATE TABLE t AS SELECT v % 13 AS g, \
+         concat('trace-', CAST(v % 337 AS VARCHAR), '-0123456789abcdef0123456789abcdef') AS id \
+         FROM generate_series(1, 40000) AS s(v)",
+    )
+    .await
+    .unwrap()
+    .collect()
+    .await
+    .unwrap();
+    for attempt in 0..12 {
+        let run = async {
+            let df = ctx
+                .sql("SELECT g, count(DISTINCT id) AS n FROM t GROUP BY g")
+                .await?;
+            df.collect().await
+        };
+        let batches = tokio::time::timeout(std::time::Duration::from_secs(60), run)
+            .await
+            .unwrap_or_else(|_| panic!("attempt {attempt} did not finish"))
+            .unwrap();
+        let groups: usize = batches.iter().map(|b| b.num_rows()).sum();
+        assert_eq!(groups, 13, "attempt {attempt}");
+    }
 }

@@ -1,8 +1,10 @@
 //! Integration tests of the iisql library: one binary, one module per area.
 
 mod activesync;
+mod catalog;
 mod chart;
 mod checkpoint;
+mod confusion;
 mod facts;
 mod formats;
 mod html_report;

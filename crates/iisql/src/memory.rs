@@ -1,0 +1,85 @@
+//! The memory pool of a session with a memory limit ([`bounded_pool`]): DataFusion's
+//! `FairSpillPool`, so that sorts, joins and aggregations spill to temporary files beyond the
+//! limit, with one exception: `RepartitionExec`'s reservations are counted but never refused.
+//!
+//! DataFusion 55 makes `RepartitionExec` spill the batches it cannot reserve memory for into a
+//! spill pool, and that pool can stop a query for ever when two input partitions spill at once
+//! (every thread idle, no error: apache/datafusion#24883, fixed after 55.2). `diagnose` over
+//! 1 GiB under its default limit stopped that way. A repartition never spills here: its
+//! in-flight batches are bounded by the partitions' channels, as before DataFusion added the
+//! spilling, and the other operators see its memory as used.
+
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use datafusion::error::Result;
+use datafusion::execution::memory_pool::{
+    FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, TrackConsumersPool,
+};
+
+/// How many of the largest consumers an out-of-memory error names.
+const CONSUMERS_NAMED: usize = 5;
+
+/// A pool of `bytes` for one session: fair shares for the operators that spill, errors that
+/// name the largest consumers, and repartitions never refused (see the module's docs).
+pub fn bounded_pool(bytes: usize) -> Arc<dyn MemoryPool> {
+    let named = NonZeroUsize::new(CONSUMERS_NAMED).unwrap_or(NonZeroUsize::MIN);
+    Arc::new(TrackConsumersPool::new(
+        RepartitionNeverRefused(FairSpillPool::new(bytes)),
+        named,
+    ))
+}
+
+/// Whether `consumer` is a `RepartitionExec`'s (`RepartitionExec[0]`, `RepartitionExec[Merge 0]`).
+fn is_repartition(consumer: &MemoryConsumer) -> bool {
+    consumer.name().starts_with("RepartitionExec[")
+}
+
+/// `pool`, growing a repartition's reservation whatever it holds.
+#[derive(Debug)]
+struct RepartitionNeverRefused<P>(P);
+
+impl<P: MemoryPool> fmt::Display for RepartitionNeverRefused<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (repartitions never refused)", self.0)
+    }
+}
+
+impl<P: MemoryPool> MemoryPool for RepartitionNeverRefused<P> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn register(&self, consumer: &MemoryConsumer) {
+        self.0.register(consumer)
+    }
+
+    fn unregister(&self, consumer: &MemoryConsumer) {
+        self.0.unregister(consumer)
+    }
+
+    fn grow(&self, reservation: &MemoryReservation, additional: usize) {
+        self.0.grow(reservation, additional)
+    }
+
+    fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
+        self.0.shrink(reservation, shrink)
+    }
+
+    fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> Result<()> {
+        if is_repartition(reservation.consumer()) {
+            self.0.grow(reservation, additional);
+            return Ok(());
+        }
+        self.0.try_grow(reservation, additional)
+    }
+
+    fn reserved(&self) -> usize {
+        self.0.reserved()
+    }
+
+    fn memory_limit(&self) -> MemoryLimit {
+        self.0.memory_limit()
+    }
+}

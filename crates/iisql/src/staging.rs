@@ -1,0 +1,245 @@
+//! Exactly-once output for runs with a checkpoint ([`crate::checkpoint`]).
+//!
+//! Roles and order:
+//! 1. [`lock`] takes the checkpoint for one run: a second run on it is refused with a message
+//!    (the operating system releases the lock when a process dies, even by `kill -9`).
+//! 2. [`recover`] finishes what the last run committed and did not move, and discards what a
+//!    run that never committed left in its staging folder.
+//! 3. The run writes its output files into [`staging_dir`], a hidden folder beside the output
+//!    folder (never below it, so that no reader of the output sees them).
+//! 4. It saves the checkpoint with a [`Publish`] record naming those files: that atomic rename
+//!    is the commit. Before it, the run never happened (its lines are read again); after it,
+//!    the files belong to the output.
+//! 5. [`recover`] then moves each file into place (a rename within one file system) and saves
+//!    the checkpoint without the record.
+//!
+//! So a kill at any moment, a full disk or a failed query leaves, after the next run, every
+//! line in the output exactly once.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use datafusion::error::{DataFusionError, Result};
+
+use crate::checkpoint::Checkpoint;
+use crate::error::IisqlError;
+
+/// Files written to a staging folder, to be moved to the same relative paths in an output
+/// folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publish {
+    /// The staging folder (absolute).
+    pub staging: String,
+    /// The output folder (absolute).
+    pub output: String,
+    /// The files, relative to both folders (`date=2025-11-03/0aBc.parquet`).
+    pub files: Vec<String>,
+}
+
+impl Publish {
+    /// The record as the checkpoint file holds it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "staging": self.staging,
+            "output": self.output,
+            "files": self.files,
+        })
+    }
+
+    /// The record from the checkpoint file; `None` when it is not one.
+    pub fn from_json(v: &serde_json::Value) -> Option<Self> {
+        let text = |k: &str| v.get(k)?.as_str().map(str::to_string);
+        let files = v
+            .get("files")?
+            .as_array()?
+            .iter()
+            .map(|f| f.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            staging: text("staging")?,
+            output: text("output")?,
+            files,
+        })
+    }
+}
+
+fn io(path: &Path, source: std::io::Error) -> DataFusionError {
+    IisqlError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+    .into()
+}
+
+/// The lock of one checkpoint, held until dropped (or the process ends).
+#[derive(Debug)]
+pub struct CheckpointLock {
+    _file: File,
+}
+
+/// Takes the lock of the checkpoint at `checkpoint` (a file `CHECKPOINT.lock` beside it); an
+/// error naming both when another run holds it.
+pub fn lock(checkpoint: &Path) -> Result<CheckpointLock> {
+    let name = checkpoint.file_name().unwrap_or_default().to_string_lossy();
+    let path = checkpoint.with_file_name(format!("{name}.lock"));
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(CheckpointLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(DataFusionError::Execution(format!(
+            "{}: another iisql run is using this checkpoint (it holds {}); run again when it \
+             has finished",
+            checkpoint.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(&path, e)),
+    }
+}
+
+/// The staging folder of the runs of `checkpoint` that write into `output`: hidden, beside
+/// `output` (so on its file system, and out of its readers' sight), one per checkpoint.
+pub fn staging_dir(output: &Path, checkpoint: &Path) -> Result<PathBuf> {
+    let output = std::path::absolute(output).map_err(|e| io(output, e))?;
+    let checkpoint = std::path::absolute(checkpoint).map_err(|e| io(checkpoint, e))?;
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "output".to_string());
+    let parent = output.parent().unwrap_or(Path::new("/"));
+    let hash = crate::checkpoint::fnv1a(checkpoint.as_os_str().as_encoded_bytes());
+    Ok(parent.join(format!(".{name}.iisql-staging-{hash}")))
+}
+
+/// The files below `dir`, relative to it, in name order.
+pub fn files_below(dir: &Path) -> Result<Vec<String>> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+        for e in std::fs::read_dir(dir)? {
+            let e = e?;
+            let path = e.path();
+            if e.file_type()?.is_dir() {
+                walk(root, &path, out)?;
+            } else if let Ok(rel) = path.strip_prefix(root) {
+                out.push(rel.to_string_lossy().to_string());
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out).map_err(|e| io(dir, e))?;
+    out.sort();
+    Ok(out)
+}
+
+/// Flushes the folder holding `path` to disk, so that a rename into it survives a crash.
+pub fn sync_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
+}
+
+/// Makes the output of the checkpoint at `checkpoint` whole (call with its [`lock`] held,
+/// before planning a run): moves the files a committed run left in staging into place, saves
+/// the checkpoint without its [`Publish`] record, and deletes `staging` (the folder of this
+/// checkpoint's runs, [`staging_dir`]; what an uncommitted run wrote there is discarded, its
+/// lines are read again). Returns how many files were moved.
+pub fn recover(checkpoint: &Path, staging: Option<&Path>) -> Result<usize> {
+    let mut cp = Checkpoint::load(checkpoint)?;
+    let mut moved = 0;
+    if let Some(publish) = cp.publish.take() {
+        let from = Path::new(&publish.staging);
+        let to = Path::new(&publish.output);
+        for rel in &publish.files {
+            let src = from.join(rel);
+            let dst = to.join(rel);
+            // Moved already by an earlier recovery that was itself interrupted.
+            if !src.exists() && dst.exists() {
+                continue;
+            }
+            if let Some(dir) = dst.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+            }
+            std::fs::rename(&src, &dst).map_err(|e| io(&src, e))?;
+            sync_parent(&dst).map_err(|e| io(&dst, e))?;
+            moved += 1;
+        }
+        cp.save(checkpoint)?;
+        remove_dir(from)?;
+    }
+    if let Some(staging) = staging {
+        remove_dir(staging)?;
+    }
+    Ok(moved)
+}
+
+/// [`recover`] on a blocking thread: for callers on an async runtime (a committed move may
+/// rename thousands of files).
+pub async fn recover_off_runtime(checkpoint: PathBuf, staging: Option<PathBuf>) -> Result<usize> {
+    tokio::task::spawn_blocking(move || recover(&checkpoint, staging.as_deref()))
+        .await
+        .map_err(|e| DataFusionError::ExecutionJoin(Box::new(e)))?
+}
+
+fn remove_dir(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(dir, e)),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_committed_move_is_finished_and_an_uncommitted_one_discarded() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp_path = dir.path().join("cp.json");
+        let out = dir.path().join("lake");
+        let staging = staging_dir(&out, &cp_path).unwrap();
+        assert_eq!(staging.parent(), Some(dir.path()));
+        assert!(!staging.starts_with(&out));
+        std::fs::create_dir_all(staging.join("date=1")).unwrap();
+        std::fs::write(staging.join("date=1/a.parquet"), "a").unwrap();
+        std::fs::write(staging.join("b.parquet"), "b").unwrap();
+        let files = files_below(&staging).unwrap();
+        assert_eq!(files, ["b.parquet", "date=1/a.parquet"]);
+
+        // Not committed: discarded, nothing moved.
+        assert_eq!(recover(&cp_path, Some(&staging)).unwrap(), 0);
+        assert!(!staging.exists() && !out.exists());
+
+        // Committed: moved into place, record cleared; a second recovery has nothing to do.
+        std::fs::create_dir_all(staging.join("date=1")).unwrap();
+        std::fs::write(staging.join("date=1/a.parquet"), "a").unwrap();
+        let cp = Checkpoint {
+            publish: Some(Publish {
+                staging: staging.display().to_string(),
+                output: out.display().to_string(),
+                files: vec!["date=1/a.parquet".into()],
+            }),
+            ..Default::default()
+        };
+        cp.save(&cp_path).unwrap();
+        assert_eq!(Checkpoint::load(&cp_path).unwrap(), cp);
+        assert_eq!(recover(&cp_path, Some(&staging)).unwrap(), 1);
+        assert_eq!(std::fs::read(out.join("date=1/a.parquet")).unwrap(), b"a");
+        assert_eq!(Checkpoint::load(&cp_path).unwrap().publish, None);
+        assert_eq!(recover(&cp_path, Some(&staging)).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_second_run_on_a_checkpoint_is_refused_until_the_first_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp_path = dir.path().join("cp.json");
+        let held = lock(&cp_path).unwrap();
+        let err = lock(&cp_path).unwrap_err().to_string();
+        assert!(err.contains("another iisql run"), "{err}");
+        drop(held);
+        lock(&cp_path).unwrap();
+    }
+}
