@@ -174,11 +174,7 @@ impl LineChunker {
                 self.settle(old);
             } else {
                 scratch.resize(64 * 1024, 0);
-                let n = match reader.read(&mut scratch) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                };
+                let n = crate::reader::read_some(reader, &mut scratch)?;
                 if n == 0 {
                     return Ok(None);
                 }

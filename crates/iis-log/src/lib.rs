@@ -49,7 +49,7 @@ pub use fields::{DEFAULT_FIELDS, STANDARD_FIELDS, ValueType, column_name};
 pub use filter::{FilterError, RowFilter};
 pub use formats::{Dialect, LogFormat};
 pub use range::{RangeSplitter, RangeStart};
-pub use reader::{read_w3c, read_w3c_range, scan_directives};
+pub use reader::{read_some, read_w3c, read_w3c_range, scan_directives};
 pub use reject::{Reject, RejectReason, ScanStats};
 pub use schema::{
     DATE, LOCAL_TIMESTAMP, LOG_FILENAME, LOG_ROW, TIMESTAMP, W3C_NAME_KEY, log_schema, w3c_schema,

@@ -63,7 +63,7 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
         }
     }
     let to = a.to.clone();
-    let remote = to.contains("://");
+    let remote = iisql::stores::url_scheme(&to).is_some();
     if remote {
         iisql::stores::register_store_for(&runner.ctx, &to)?;
     } else {

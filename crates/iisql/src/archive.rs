@@ -123,7 +123,7 @@ fn send_all(tx: &Sender<std::io::Result<Vec<u8>>>, head: Vec<u8>, rest: &mut dyn
     }
     loop {
         let mut buf = vec![0u8; 256 << 10];
-        match rest.read(&mut buf) {
+        match iis_log::read_some(rest, &mut buf) {
             Ok(0) => return true,
             Ok(n) => {
                 buf.truncate(n);
@@ -131,7 +131,6 @@ fn send_all(tx: &Sender<std::io::Result<Vec<u8>>>, head: Vec<u8>, rest: &mut dyn
                     return false;
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
                 let _ = tx.blocking_send(Err(e));
                 return true;

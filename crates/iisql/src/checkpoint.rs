@@ -346,7 +346,7 @@ impl Checkpoint {
 
 /// Whether a checkpoint entry names an object by URL rather than a local file by path.
 fn is_url(name: &str) -> bool {
-    name.contains("://")
+    crate::stores::url_scheme(name).is_some()
 }
 
 /// [`complete_end`] of an object, by ranged reads from its end.

@@ -306,11 +306,9 @@ async fn scan_fields(
                 scanner.push(&head);
                 let mut buf = vec![0u8; 1 << 20];
                 loop {
-                    match rest.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(n) => scanner.push(&buf[..n]),
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(e),
+                    match iis_log::read_some(rest, &mut buf)? {
+                        0 => break,
+                        n => scanner.push(&buf[..n]),
                     }
                 }
                 merge_fields(&mut fields, scanner.finish());
@@ -329,11 +327,9 @@ async fn scan_fields(
                 READ_BUFFER.with_borrow_mut(|buf| {
                     buf.resize(READ_BUFFER_LEN, 0);
                     loop {
-                        match std::io::Read::read(&mut reader, buf) {
-                            Ok(0) => return Ok(scanner),
-                            Ok(n) => scanner.push(&buf[..n]),
-                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                            Err(e) => return Err(e.into()),
+                        match iis_log::read_some(&mut reader, buf)? {
+                            0 => return Ok(scanner),
+                            n => scanner.push(&buf[..n]),
                         }
                     }
                 })

@@ -158,7 +158,7 @@ async fn plan_checkpoint(
     let files = crate::register::local_log_files(paths, options)?;
     let urls: Vec<String> = paths
         .iter()
-        .filter(|p| p.contains("://") && !p.starts_with("file://"))
+        .filter(|p| crate::stores::is_remote(p))
         .cloned()
         .collect();
     let Increment {

@@ -85,7 +85,7 @@ pub async fn all_lakes(paths: &[impl AsRef<str>]) -> bool {
         && tokio::task::spawn_blocking(move || {
             paths
                 .iter()
-                .all(|p| !p.contains("://") && is_lake(Path::new(p)))
+                .all(|p| crate::stores::url_scheme(p).is_none() && is_lake(Path::new(p)))
         })
         .await
         .unwrap_or(false)

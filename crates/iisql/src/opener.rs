@@ -120,13 +120,10 @@ impl FileScan {
         match &mut self.input {
             Input::Read(r) => {
                 self.piece.resize(256 << 10, 0);
-                loop {
-                    match r.read(&mut self.piece) {
-                        Ok(0) => return Ok(None),
-                        Ok(n) => return Ok(Some(Piece::Read(n))),
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(self.io_error(e)),
-                    }
+                match iis_log::read_some(r, &mut self.piece) {
+                    Ok(0) => Ok(None),
+                    Ok(n) => Ok(Some(Piece::Read(n))),
+                    Err(e) => Err(self.io_error(e)),
                 }
             }
             Input::Stream(s) => Ok(s.next().await.transpose()?.map(Piece::Stream)),

@@ -49,12 +49,6 @@ fn has_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
-fn has_scheme(s: &str) -> bool {
-    s.split_once("://").is_some_and(|(scheme, _)| {
-        scheme.len() > 1 && scheme.chars().all(|c| c.is_ascii_alphanumeric())
-    })
-}
-
 /// Collects the log files below `dir` (named as [`takes`] says), sorted. Links are followed,
 /// each folder once: a link back to a folder already walked (`loop -> .`) adds nothing.
 fn walk(dir: &Path, suffix: Option<&str>, out: &mut Vec<String>) -> Result<(), IisqlError> {
@@ -178,7 +172,7 @@ fn expand(
     };
     for p in paths {
         let p = p.as_ref();
-        if has_scheme(p) || has_glob(p) {
+        if crate::stores::url_scheme(p).is_some() || has_glob(p) {
             add(ListingTableUrl::parse(p)?, Input::Given(p.to_string()));
             continue;
         }

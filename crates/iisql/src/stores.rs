@@ -6,16 +6,23 @@
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::context::SessionContext;
 
-/// The scheme of `location` when it is a URL (`s3`, `gs`...), `None` for a local path.
-fn scheme(location: &str) -> Option<&str> {
+/// The scheme of `location` when it is a URL (`s3`, `gs`, `file`...), `None` for a local path.
+/// A scheme is two or more ASCII letters or digits before `://`, so `C:\logs` is a path.
+pub fn url_scheme(location: &str) -> Option<&str> {
     let (scheme, _) = location.split_once("://")?;
     (scheme.len() > 1 && scheme.chars().all(|c| c.is_ascii_alphanumeric())).then_some(scheme)
+}
+
+/// Whether `location` is read through an object store other than the local file system: a URL
+/// ([`url_scheme`]) whose scheme is not `file`.
+pub fn is_remote(location: &str) -> bool {
+    url_scheme(location).is_some_and(|s| s != "file")
 }
 
 /// Registers the object store `location` needs with `ctx` (once per bucket or host); local
 /// paths and `file://` need none.
 pub fn register_store_for(ctx: &SessionContext, location: &str) -> Result<()> {
-    let Some(scheme) = scheme(location) else {
+    let Some(scheme) = url_scheme(location) else {
         return Ok(());
     };
     if scheme == "file" {
@@ -114,5 +121,17 @@ mod tests {
                 .to_string()
                 .contains("--features cloud")
         );
+    }
+
+    #[test]
+    fn a_url_has_a_scheme_of_two_or_more_letters() {
+        assert_eq!(url_scheme("s3://bucket/logs/"), Some("s3"));
+        assert_eq!(url_scheme("file:///var/log/"), Some("file"));
+        assert_eq!(url_scheme("C:\\inetpub\\logs"), None);
+        assert_eq!(url_scheme("c://odd"), None);
+        assert_eq!(url_scheme("/logs/a://b.log"), None);
+        assert!(is_remote("https://host/u_ex251103.log"));
+        assert!(!is_remote("file:///var/log/u_ex251103.log"));
+        assert!(!is_remote("LogFiles/W3SVC1"));
     }
 }
