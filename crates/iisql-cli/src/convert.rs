@@ -42,7 +42,7 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
     }
     // The sort by timestamp spills beyond 1 GiB: memory bounded by the work, not the input.
     let mut runner =
-        crate::setup_with_memory(&a.input, &OutputArgs::table(), None, Some(CONVERT_MEMORY))
+        crate::setup::setup_with_memory(&a.input, &OutputArgs::table(), None, Some(CONVERT_MEMORY))
             .await?;
     let table = a.from_table.clone().unwrap_or_else(|| "logs".to_string());
     let schema = runner.ctx.table(table.as_str()).await?.schema().clone();

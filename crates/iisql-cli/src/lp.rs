@@ -262,7 +262,7 @@ pub async fn run(a: &LpArgs) -> Result<ExitCode> {
         quiet,
     };
     let start = Instant::now();
-    let mut runner = crate::setup(&input, &output, None).await?;
+    let mut runner = crate::setup::setup(&input, &output, None).await?;
     match into.filter(|i| crate::multiplex::is_multiplexed(i)) {
         Some(into) => runner.run_multiplexed(&t.sql, &into).await?,
         None => runner.run(&t.sql).await?,

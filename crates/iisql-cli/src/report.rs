@@ -18,7 +18,7 @@ use crate::exec::parse_params;
 
 /// `iisql queries` / `iisql queries show NAME`.
 pub fn queries(a: &QueriesArgs) -> Result<ExitCode> {
-    let catalog = crate::catalog(a.queries.as_deref())?;
+    let catalog = crate::setup::catalog(a.queries.as_deref())?;
     match (a.action.as_deref(), a.name.as_deref()) {
         (None, _) | (Some("list"), _) => {
             let list = catalog.list();
@@ -63,11 +63,11 @@ pub async fn diagnose(a: &DiagnoseArgs) -> Result<ExitCode> {
         ));
     }
     let output = OutputArgs::table();
-    let mut runner = crate::setup_with_memory(
+    let mut runner = crate::setup::setup_with_memory(
         &a.input,
         &output,
         a.queries.as_deref(),
-        Some(crate::ANALYSIS_MEMORY),
+        Some(crate::setup::ANALYSIS_MEMORY),
     )
     .await?;
     let params: HashMap<String, String> = parse_params(&a.params)?;

@@ -1,6 +1,7 @@
-//! The memory pool of a session with a memory limit ([`bounded_pool`]): DataFusion's
-//! `FairSpillPool`, so that sorts, joins and aggregations spill to temporary files beyond the
-//! limit, with one exception: `RepartitionExec`'s reservations are counted but never refused.
+//! The memory pool of a session with a memory limit ([`bounded_pool`], used with the settings
+//! of [`fit_config`]): DataFusion's `FairSpillPool`, so that sorts, joins and aggregations spill
+//! to temporary files beyond the limit, with one exception: `RepartitionExec`'s reservations are
+//! counted but never refused.
 //!
 //! DataFusion 55 makes `RepartitionExec` spill the batches it cannot reserve memory for into a
 //! spill pool, and that pool can stop a query for ever when two input partitions spill at once
@@ -17,6 +18,7 @@ use datafusion::error::Result;
 use datafusion::execution::memory_pool::{
     FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, TrackConsumersPool,
 };
+use datafusion::prelude::SessionConfig;
 
 /// How many of the largest consumers an out-of-memory error names.
 const CONSUMERS_NAMED: usize = 5;
@@ -29,6 +31,24 @@ pub fn bounded_pool(bytes: usize) -> Arc<dyn MemoryPool> {
         RepartitionNeverRefused(FairSpillPool::new(bytes)),
         named,
     ))
+}
+
+/// The least that a sort keeps back for merging its spilled runs, however small the limit.
+const MIN_MERGE_RESERVATION: usize = 256 << 10;
+
+/// `config` fitted to a pool of `bytes` ([`bounded_pool`]). Each sort of each partition keeps
+/// back `datafusion.execution.sort_spill_reservation_bytes` (10 MB unless set) for merging what
+/// it spilled, memory no other operator can use; under a small limit these reservations alone
+/// would fill the pool and the first sort to need a batch would fail. They are lowered to an
+/// eighth of a partition's share of `bytes` (never below 256 KiB, never above what `config`
+/// says).
+pub fn fit_config(mut config: SessionConfig, bytes: usize) -> SessionConfig {
+    let share = bytes / config.target_partitions().max(1) / 8;
+    let execution = &mut config.options_mut().execution;
+    execution.sort_spill_reservation_bytes = execution
+        .sort_spill_reservation_bytes
+        .min(share.max(MIN_MERGE_RESERVATION));
+    config
 }
 
 /// Whether `consumer` is a `RepartitionExec`'s (`RepartitionExec[0]`, `RepartitionExec[Merge 0]`).
@@ -81,5 +101,29 @@ impl<P: MemoryPool> MemoryPool for RepartitionNeverRefused<P> {
 
     fn memory_limit(&self) -> MemoryLimit {
         self.0.memory_limit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_reservations_shrink_with_the_limit_and_never_grow() {
+        let reservation = |partitions: usize, bytes: usize| {
+            let config = SessionConfig::new().with_target_partitions(partitions);
+            fit_config(config, bytes)
+                .options()
+                .execution
+                .sort_spill_reservation_bytes
+        };
+        let default = SessionConfig::new()
+            .options()
+            .execution
+            .sort_spill_reservation_bytes;
+        assert_eq!(reservation(4, 32 << 20), 1 << 20);
+        assert_eq!(reservation(2, 32 << 20), 2 << 20);
+        assert_eq!(reservation(4, 1 << 20), MIN_MERGE_RESERVATION);
+        assert_eq!(reservation(2, 4 << 30), default);
     }
 }

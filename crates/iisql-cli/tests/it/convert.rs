@@ -253,6 +253,17 @@ fn a_memory_limit_makes_the_sort_spill_and_keeps_every_row() {
         ));
 }
 
+/// `diagnose` under a limit far below its default (256 MiB) keeps to it and finds exactly what
+/// it finds with room to spare: its sorts' merge reservations are fitted to the pool (10 MB per
+/// sort and partition by default, which alone filled a pool of 32 MB and failed the run).
+#[test]
+fn diagnose_under_a_tight_memory_limit_finds_the_same() {
+    let sample = root().join("data/sample");
+    let roomy = diagnosis_json_with(&sample, &["--memory-limit", "4GiB"]);
+    let tight = diagnosis_json_with(&sample, &["--memory-limit", "16MB"]);
+    assert_eq!(tight, roomy);
+}
+
 /// A row without a value for a partition column goes to Hive's NULL folder, which Spark, Trino
 /// and pyarrow read as NULL; the others keep their values as folder names.
 #[test]
@@ -314,10 +325,16 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 /// The JSON of `iisql diagnose PATH`, without what only logs have (files and rejected lines).
 fn diagnosis_json(path: &Path) -> serde_json::Value {
+    diagnosis_json_with(path, &[])
+}
+
+/// [`diagnosis_json`] with more arguments.
+fn diagnosis_json_with(path: &Path, args: &[&str]) -> serde_json::Value {
     let out = iisql()
         .arg("diagnose")
         .arg(path)
         .args(["--format", "json", "-q"])
+        .args(args)
         .output()
         .unwrap();
     // 1: findings.
