@@ -383,11 +383,12 @@ impl ScalarUDFImpl for AnsweredRequests {
     }
 }
 
-/// Fast to write and read back: the facts are read a few times and then thrown away.
+/// Fast to write and read back: the facts are read once per check and then thrown away, so
+/// LZ4 (raw), whose decompression costs least of Parquet's codecs (see `docs/tuning.md`).
 fn facts_writer_properties(ctx: &SessionContext, schema: &Schema) -> Result<WriterProperties> {
     let state = ctx.state();
     let mut options = crate::parquet_out::parquet_write_options(state.config_options(), schema)?;
-    options.global.compression = Some("snappy".to_string());
+    options.global.compression = Some("lz4_raw".to_string());
     // The Arrow schema is embedded by the Arrow writer itself; DataFusion's conversion only
     // checks that its own writer did.
     options.global.skip_arrow_metadata = true;
