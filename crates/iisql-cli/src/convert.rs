@@ -5,14 +5,10 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::error::{DataFusionError, Result};
 
 use crate::args::{ConvertArgs, OutputArgs};
 use crate::progress::Progress;
-
-use iisql::lake::HIVE_NULL;
 
 /// The memory `convert` holds by default (`--memory-limit` changes it).
 const CONVERT_MEMORY: u64 = 1 << 30;
@@ -45,23 +41,16 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
         crate::setup::setup_with_memory(&a.input, &OutputArgs::table(), None, Some(CONVERT_MEMORY))
             .await?;
     let table = a.from_table.clone().unwrap_or_else(|| "logs".to_string());
-    let schema = runner.ctx.table(table.as_str()).await?.schema().clone();
-    let parts: Vec<String> = if a.partition_by.trim().eq_ignore_ascii_case("none") {
-        Vec::new()
-    } else {
-        a.partition_by
-            .split(',')
-            .map(|c| c.trim().to_string())
-            .filter(|c| !c.is_empty())
-            .collect()
-    };
-    for p in &parts {
-        if schema.field_with_unqualified_name(p).is_err() {
-            return Err(DataFusionError::Plan(format!(
-                "--partition-by {p}: `{table}` has no such column"
-            )));
-        }
-    }
+    let parts = iisql::lake_writer::partition_columns(&a.partition_by);
+    // Checked before anything is written: the statement names the missing column.
+    let schema = runner
+        .ctx
+        .table(table.as_str())
+        .await?
+        .schema()
+        .as_arrow()
+        .clone();
+    iisql::lake_writer::lake_sql(&table, &schema, &parts, &a.to)?;
     let to = a.to.clone();
     let remote = iisql::stores::url_scheme(&to).is_some();
     if remote {
@@ -97,70 +86,21 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
     };
     let mut before = Vec::new();
     parquet_files(Path::new(&to), &mut before);
-    // Hive-style: partition columns are in the folder names, not in the files (as Spark,
-    // Trino, DuckDB and pyarrow expect; Spark refuses a column in both).
-    let partitioned = if parts.is_empty() {
-        String::new()
-    } else {
-        // Checked above to be columns; snake_case names need no quotes.
-        format!("PARTITIONED BY ({})", parts.join(", "))
-    };
-    // A row without a value for a partition column goes to Hive's NULL folder
-    // (`s_computername=__HIVE_DEFAULT_PARTITION__`), which Spark, Trino and DuckDB read as
-    // NULL, rather than to an empty name (`s_computername=`), which they read as ''.
-    let columns = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            let c = f.name();
-            if parts.iter().any(|p| p == c) {
-                format!("coalesce(CAST(\"{c}\" AS VARCHAR), '{HIVE_NULL}') AS \"{c}\"")
-            } else {
-                format!("\"{c}\"")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
     let target = staging
         .as_ref()
         .map_or_else(|| to.clone(), |d| d.display().to_string());
-    let dir = if target.ends_with('/') {
-        target
-    } else {
-        format!("{target}/")
-    };
-    let sql = format!(
-        "COPY (SELECT {columns} FROM \"{table}\" ORDER BY timestamp, log_filename, log_row) TO '{}' \
-         STORED AS PARQUET {partitioned}{}",
-        dir.replace('\'', "''"),
-        // Row group and page sizes and compression come from the session's defaults.
-        match iisql::parquet_out::parquet_column_options_sql(schema.as_arrow()) {
-            o if o.is_empty() => o,
-            o => format!(" OPTIONS ({o})"),
-        }
-    );
     runner.log.reset();
     let progress = Progress::start(Arc::clone(&runner.log), runner.total_bytes, !a.input.quiet);
-    let result = async { runner.ctx.sql(&sql).await?.collect().await }.await;
+    let result = iisql::lake_writer::write_lake(&runner.ctx, &table, &target, &parts).await;
     progress.finish();
     // A write that fails (a full disk) says where it was writing; errors of the input already
     // name their file and line.
-    let batches = result.map_err(|e| match e.find_root() {
+    let rows = result.map_err(|e| match e.find_root() {
         DataFusionError::IoError(_) | DataFusionError::ObjectStore(_) => {
             e.context(format!("writing Parquet to {to}"))
         }
         _ => e,
     })?;
-    let rows: u64 = batches
-        .iter()
-        .filter(|b| b.num_columns() > 0 && b.num_rows() > 0)
-        .map(|b| {
-            let c = b.column(0);
-            c.as_primitive_opt::<UInt64Type>()
-                .filter(|a| !a.is_null(0))
-                .map_or(0, |a| a.value(0))
-        })
-        .sum();
     let mut after = Vec::new();
     parquet_files(staging.as_deref().unwrap_or(Path::new(&to)), &mut after);
     let new: Vec<&(String, u64)> = after.iter().filter(|f| !before.contains(f)).collect();

@@ -7,12 +7,7 @@ use tokio::sync::mpsc::{Receiver, Sender, channel};
 
 use iis_log::detect::{DETECT_BYTES, detect};
 
-use crate::register::is_log_file;
-
-/// Whether `name` is a zip archive (`*.zip`, case-insensitive).
-pub fn is_zip(name: &str) -> bool {
-    name.to_ascii_lowercase().ends_with(".zip")
-}
+use crate::names::is_log_file;
 
 /// The table a member's first bytes say it belongs to (`logs` for an empty one).
 fn member_table(head: &[u8]) -> &'static str {
@@ -53,7 +48,7 @@ pub fn for_each_member<R: Read + Seek>(
 /// A member's bytes, decompressed as its name says: `u_ex240115.log.gz` is read through gzip.
 /// Other compressions inside an archive are refused with the member's name, not read as text.
 fn decompressed<'a, R: Read + 'a>(name: &str, member: R) -> std::io::Result<Box<dyn Read + 'a>> {
-    match crate::format::compression_by_name(name) {
+    match crate::names::compression_by_name(name) {
         None => Ok(Box::new(member)),
         Some((".gz", _)) => Ok(Box::new(flate2::read::MultiGzDecoder::new(member))),
         Some((ext, _)) => Err(std::io::Error::new(

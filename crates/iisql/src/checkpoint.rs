@@ -98,7 +98,7 @@ fn complete_end(file: &mut std::fs::File, size: u64) -> std::io::Result<u64> {
 
 /// Whether a file is read whole (its bytes are not its lines' offsets).
 fn read_whole(path: &str) -> bool {
-    crate::format::compression_by_name(path).is_some() || crate::archive::is_zip(path)
+    crate::names::compression_by_name(path).is_some() || crate::names::is_zip(path)
 }
 
 impl Checkpoint {
@@ -237,7 +237,7 @@ impl Checkpoint {
             for meta in objects {
                 let name = crate::opener::display_name(&base, meta.location.as_ref());
                 let file_name = meta.location.filename().unwrap_or_default();
-                if !crate::register::is_log_file(file_name) {
+                if !crate::names::is_log_file(file_name) {
                     continue;
                 }
                 let size = meta.size;

@@ -147,29 +147,6 @@ impl IisW3cFormat {
     }
 }
 
-/// The compression of one file: the table's, or when the table declares none, the one its
-/// name ends with (`.gz`, `.zst`, `.bz2`, `.xz`).
-pub fn file_compression(table: FileCompressionType, location: &str) -> FileCompressionType {
-    if table.is_compressed() {
-        return table;
-    }
-    compression_by_name(location).map_or(table, |(_, c)| c)
-}
-
-/// The compression a file name ends with (`.gz`, `.zst`, `.bz2`, `.xz`, any case), and that
-/// extension.
-pub fn compression_by_name(name: &str) -> Option<(&'static str, FileCompressionType)> {
-    let lower = name.to_ascii_lowercase();
-    [
-        (".gz", FileCompressionType::GZIP),
-        (".zst", FileCompressionType::ZSTD),
-        (".bz2", FileCompressionType::BZIP2),
-        (".xz", FileCompressionType::XZ),
-    ]
-    .into_iter()
-    .find(|(ext, _)| lower.ends_with(ext))
-}
-
 /// Detects the format of one object from its first bytes (decompressed as its name says);
 /// archives are not looked into (`None`).
 async fn detect_object(
@@ -177,10 +154,10 @@ async fn detect_object(
     object: ObjectMeta,
     compression: FileCompressionType,
 ) -> Result<Option<iis_log::detect::Detected>> {
-    if crate::archive::is_zip(object.location.as_ref()) {
+    if crate::names::is_zip(object.location.as_ref()) {
         return Ok(None);
     }
-    let compression = file_compression(compression, object.location.as_ref());
+    let compression = crate::names::file_compression(compression, object.location.as_ref());
     let result = store
         .get_opts(&object.location, GetOptions::default())
         .await?;
@@ -270,7 +247,7 @@ async fn scan_fields(
     member_table: Option<String>,
 ) -> Result<Vec<(String, Option<ValueType>)>> {
     let location = object.location.clone();
-    let compression = file_compression(compression, location.as_ref());
+    let compression = crate::names::file_compression(compression, location.as_ref());
     let context = move |e: DataFusionError| {
         DataFusionError::Context(format!("inferring schema of {location}"), Box::new(e))
     };
@@ -286,7 +263,7 @@ async fn scan_fields(
         .get_opts(&object.location, GetOptions::default())
         .await
         .map_err(|e| context(e.into()))?;
-    if crate::archive::is_zip(object.location.as_ref()) {
+    if crate::names::is_zip(object.location.as_ref()) {
         // Each member of an archive is scanned as a file of its own.
         let source: Box<dyn ReadSeek> = match result.payload {
             GetResultPayload::File(file, _) => Box::new(file),

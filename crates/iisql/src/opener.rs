@@ -348,11 +348,11 @@ impl FileOpener for IisW3cOpener {
         let store = Arc::clone(&self.store);
         let cfg = Arc::clone(&self.cfg);
         let compression =
-            crate::format::file_compression(self.compression, file.object_meta.location.as_ref());
+            crate::names::file_compression(self.compression, file.object_meta.location.as_ref());
         let options = self.options.clone();
         let log = Arc::clone(&self.log);
         let location = file.object_meta.location.clone();
-        let zip = crate::archive::is_zip(location.as_ref());
+        let zip = crate::names::is_zip(location.as_ref());
         // A byte range of the file (DataFusion splits large files across partitions); the
         // whole file from its start is read, the prefix only scanned for directives.
         let mut range = file

@@ -21,14 +21,6 @@ use crate::format::IisW3cFormat;
 use crate::options::IisW3cOptions;
 use crate::session::scan_log;
 
-/// Whether a file name looks like a log (`*.log`, or `*.log.gz`, `.log.zst`, `.log.bz2`,
-/// `.log.xz` for compressed ones; case-insensitive).
-pub fn is_log_file(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    let ext = crate::format::compression_by_name(&lower).map_or(0, |(e, _)| e.len());
-    lower[..lower.len() - ext].ends_with(".log")
-}
-
 /// The names a folder walk takes: logs, and with a declared compression only logs named
 /// for it (`.log.gz` for gzip).
 fn log_suffix(compression: FileCompressionType) -> Option<String> {
@@ -41,7 +33,7 @@ fn log_suffix(compression: FileCompressionType) -> Option<String> {
 fn takes(name: &str, suffix: Option<&str>) -> bool {
     match suffix {
         Some(suffix) => name.to_ascii_lowercase().ends_with(suffix),
-        None => is_log_file(name) || crate::archive::is_zip(name),
+        None => crate::names::is_log_file(name) || crate::names::is_zip(name),
     }
 }
 
@@ -294,7 +286,7 @@ pub fn detect_file(path: &str, compression: FileCompressionType) -> Result<Optio
         source,
     };
     let file = std::fs::File::open(path).map_err(io)?;
-    let compression = crate::format::file_compression(compression, path);
+    let compression = crate::names::file_compression(compression, path);
     let reader = compression.convert_read(file)?;
     let mut head = Vec::with_capacity(DETECT_BYTES);
     reader
@@ -328,7 +320,7 @@ fn detect_inputs(
     let mut out = Vec::with_capacity(inputs.len());
     for (url, local) in inputs {
         let (found, shown) = match local {
-            Input::Local(path) if crate::archive::is_zip(&path) => {
+            Input::Local(path) if crate::names::is_zip(&path) => {
                 let io = |source| IisqlError::Io {
                     path: path.clone(),
                     source,

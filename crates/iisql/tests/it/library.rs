@@ -695,3 +695,84 @@ async fn a_bounded_pool_never_stops_a_repartition() {
         assert_eq!(groups, 13, "attempt {attempt}");
     }
 }
+
+/// A session bounded as `diagnose` runs (the bounded pool, with `fit_config`'s merge
+/// reservations) diagnoses the bundled sample within 16 MB, where DataFusion's 10 MB per sort
+/// and partition filled a 32 MB pool, and finds what an unbounded session finds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bounded_session_diagnoses_as_an_unbounded_one() {
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample");
+    let limit = 16 << 20;
+    // The floor grows with the partitions (each sort needs a batch): pinned for any machine.
+    let config = || iisql::session_config().with_target_partitions(2);
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(iisql::memory::bounded_pool(limit))
+        .build_arc()
+        .unwrap();
+    let bounded =
+        iisql::new_context_with_runtime(iisql::memory::fit_config(config(), limit), runtime)
+            .unwrap();
+    let unbounded =
+        iisql::new_context_with_runtime(config(), RuntimeEnvBuilder::new().build_arc().unwrap())
+            .unwrap();
+    let mut printed = Vec::new();
+    for ctx in [&bounded, &unbounded] {
+        iisql::Inputs::new([sample.to_string_lossy().into_owned()])
+            .register(ctx)
+            .await
+            .unwrap();
+        let catalog = iisql::Catalog::bundled().unwrap();
+        let d = iisql::diagnose(ctx, &catalog, &std::collections::HashMap::new())
+            .await
+            .unwrap();
+        assert!(!d.findings.is_empty());
+        printed.push(crate::facts::printed(&d));
+    }
+    assert_eq!(printed[0], printed[1]);
+}
+
+/// What `iisql convert` writes, from the library: the sample written as a lake partitioned by
+/// day (hive folders), read back with the same rows, times and clients per day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lake_written_from_the_library_reads_back_as_its_logs() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample");
+    let ctx = iisql::new_context().unwrap();
+    iisql::Inputs::new([sample.to_string_lossy().into_owned()])
+        .register(&ctx)
+        .await
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("lake").display().to_string();
+    std::fs::create_dir_all(&dir).unwrap();
+    let parts = iisql::lake_writer::partition_columns("date");
+    let rows = iisql::lake_writer::write_lake(&ctx, "logs", &dir, &parts)
+        .await
+        .unwrap();
+    let total = count(&ctx, "SELECT count(*) FROM logs").await;
+    assert_eq!(rows as i64, total);
+    assert!(std::path::Path::new(&dir).join("date=2025-11-03").is_dir());
+
+    let back = iisql::new_context().unwrap();
+    iisql::lake::register_lake(&back, "logs", &[dir.as_str()])
+        .await
+        .unwrap();
+    let summary = "SELECT date, count(*), sum(time_taken), count(DISTINCT c_ip) FROM {} \
+                   GROUP BY 1 ORDER BY 1";
+    let text = |batches: Vec<datafusion::arrow::record_batch::RecordBatch>| {
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string()
+    };
+    let logs = ctx.sql(&summary.replace("{}", "logs")).await.unwrap();
+    let lake = back.sql(&summary.replace("{}", "logs")).await.unwrap();
+    assert_eq!(
+        text(lake.collect().await.unwrap()),
+        text(logs.collect().await.unwrap())
+    );
+
+    let err = iisql::lake_writer::write_lake(&ctx, "logs", &dir, &["site".to_string()])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("--partition-by site"), "{err}");
+}
