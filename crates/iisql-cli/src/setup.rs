@@ -74,16 +74,18 @@ fn memory_limit(input: &InputArgs, default: Option<u64>) -> Result<Option<u64>> 
 /// A local session under `limit` bytes (if any): a pool whose operators spill to temporary
 /// files beyond it, and settings fitted to it ([`iisql::memory::fit_config`]).
 fn local_context(config: SessionConfig, limit: Option<u64>) -> Result<SessionContext> {
-    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-    let (config, builder) = match limit {
+    let (config, runtime) = match limit {
+        // An error for want of memory names the largest consumers.
         Some(bytes) => (
             iisql::memory::fit_config(config, bytes as usize),
-            // An error for want of memory names the largest consumers.
-            RuntimeEnvBuilder::new().with_memory_pool(iisql::memory::bounded_pool(bytes as usize)),
+            iisql::memory::bounded_runtime(bytes as usize)?,
         ),
-        None => (config, RuntimeEnvBuilder::new()),
+        None => (
+            config,
+            datafusion::execution::runtime_env::RuntimeEnvBuilder::new().build_arc()?,
+        ),
     };
-    let ctx = iisql::new_context_with_runtime(config, builder.build_arc()?)?;
+    let ctx = iisql::new_context_with_runtime(config, runtime)?;
     iisql::session::limit_local_files(&ctx)?;
     Ok(ctx)
 }

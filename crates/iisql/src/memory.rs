@@ -1,5 +1,5 @@
-//! The memory pool of a session with a memory limit ([`bounded_pool`], used with the settings
-//! of [`fit_config`]): DataFusion's `FairSpillPool`, so that sorts, joins and aggregations spill
+//! The memory pool of a session with a memory limit ([`bounded_pool`], in [`bounded_runtime`],
+//! used with the settings of [`fit_config`]): DataFusion's `FairSpillPool`, so that sorts, joins and aggregations spill
 //! to temporary files beyond the limit, with one exception: `RepartitionExec`'s reservations are
 //! counted but never refused.
 //!
@@ -18,6 +18,7 @@ use datafusion::error::Result;
 use datafusion::execution::memory_pool::{
     FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, TrackConsumersPool,
 };
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::SessionConfig;
 
 /// How many of the largest consumers an out-of-memory error names.
@@ -31,6 +32,23 @@ pub fn bounded_pool(bytes: usize) -> Arc<dyn MemoryPool> {
         RepartitionNeverRefused(FairSpillPool::new(bytes)),
         named,
     ))
+}
+
+/// The most spilled runs one merge pass of a sort reads at once under a memory limit (DataFusion
+/// merges them all at once by default: converting 4 GiB of logs under 1 GiB then failed, its
+/// merges holding a batch of each of many runs; capped, runs are merged in passes).
+pub const SPILL_MERGE_FAN_IN: usize = 16;
+
+/// The runtime of a session of `bytes`: [`bounded_pool`], and sorts that merge their spilled
+/// runs [`SPILL_MERGE_FAN_IN`] at a time. Use it with [`fit_config`].
+pub fn bounded_runtime(bytes: usize) -> Result<Arc<RuntimeEnv>> {
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(bounded_pool(bytes))
+        .build_arc()?;
+    runtime
+        .disk_manager
+        .set_max_spill_merge_fan_in(SPILL_MERGE_FAN_IN);
+    Ok(runtime)
 }
 
 /// The least that a sort keeps back for merging its spilled runs, however small the limit.

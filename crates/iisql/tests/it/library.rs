@@ -706,10 +706,11 @@ async fn a_bounded_session_diagnoses_as_an_unbounded_one() {
     let limit = 16 << 20;
     // The floor grows with the partitions (each sort needs a batch): pinned for any machine.
     let config = || iisql::session_config().with_target_partitions(2);
-    let runtime = RuntimeEnvBuilder::new()
-        .with_memory_pool(iisql::memory::bounded_pool(limit))
-        .build_arc()
-        .unwrap();
+    let runtime = iisql::memory::bounded_runtime(limit).unwrap();
+    assert_eq!(
+        runtime.disk_manager.max_spill_merge_fan_in(),
+        iisql::memory::SPILL_MERGE_FAN_IN
+    );
     let bounded =
         iisql::new_context_with_runtime(iisql::memory::fit_config(config(), limit), runtime)
             .unwrap();
