@@ -265,14 +265,18 @@ impl Checkpoint {
         Ok(inc)
     }
 
-    /// Plans a run over local `files` and the objects under `urls` together.
+    /// Plans a run over local `files` and the objects under `urls` together. The local files
+    /// are opened and read ([`Self::plan`]) on a blocking thread, not on the runtime's workers.
     pub async fn plan_all(
         &self,
         ctx: &SessionContext,
         files: &[String],
         urls: &[String],
     ) -> Result<Increment> {
-        let mut inc = self.plan(files)?;
+        let (this, local) = (self.clone(), files.to_vec());
+        let mut inc = tokio::task::spawn_blocking(move || this.plan(&local))
+            .await
+            .map_err(|e| DataFusionError::ExecutionJoin(Box::new(e)))??;
         if urls.is_empty() {
             return Ok(inc);
         }

@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::context::SessionContext;
 use iis_log::LogFormat;
 
@@ -154,8 +154,16 @@ async fn plan_checkpoint(
     // One run at a time; what the last run committed is in place before this one plans.
     let lock = crate::staging::lock(&path)?;
     crate::staging::recover_off_runtime(path.clone(), None).await?;
-    let previous = Checkpoint::load(&path)?;
-    let files = crate::register::local_log_files(paths, options)?;
+    // Reading the checkpoint and walking the folders block: off the runtime's workers.
+    let (cp, given, walk_options) = (path.clone(), paths.to_vec(), options.clone());
+    let (previous, files) = tokio::task::spawn_blocking(move || {
+        Ok::<_, DataFusionError>((
+            Checkpoint::load(&cp)?,
+            crate::register::local_log_files(&given, &walk_options)?,
+        ))
+    })
+    .await
+    .map_err(|e| DataFusionError::ExecutionJoin(Box::new(e)))??;
     let urls: Vec<String> = paths
         .iter()
         .filter(|p| crate::stores::is_remote(p))
