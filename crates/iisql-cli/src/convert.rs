@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use datafusion::error::{DataFusionError, Result};
+use iisql::IisqlSessionExt;
 
 use crate::args::{ConvertArgs, OutputArgs};
 use crate::progress::Progress;
@@ -91,7 +92,7 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
         .map_or_else(|| to.clone(), |d| d.display().to_string());
     runner.log.reset();
     let progress = Progress::start(Arc::clone(&runner.log), runner.total_bytes, !a.input.quiet);
-    let result = iisql::lake_writer::write_lake(&runner.ctx, &table, &target, &parts).await;
+    let result = runner.ctx.write_lake(&table, &target, &parts).await;
     progress.finish();
     // A write that fails (a full disk) says where it was writing; errors of the input already
     // name their file and line.

@@ -13,13 +13,13 @@ use datafusion::dataframe::DataFrame;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::prelude::SessionContext;
-use iisql::Catalog;
 use iisql::ScanLog;
 use iisql::chart::ChartOptions;
 use iisql::iis_log::Reject;
+use iisql::{Catalog, IisqlSessionExt};
 
 use crate::args::Format;
-use crate::output::{FileKind, kind_for_path, write_file, write_parquet, write_stream};
+use crate::output::{FileKind, kind_for_path, write_file, write_stream};
 use crate::progress::Progress;
 
 /// A CLI session: the context and how results and reports are written.
@@ -275,7 +275,8 @@ impl Runner {
                 && kind_for_path(path)? == FileKind::Parquet
             {
                 // Every partition of the query encodes its own row groups of the file.
-                return write_parquet(df, path, self.cluster).await;
+                let path = path.display().to_string();
+                return Ok(self.ctx.write_parquet_file(df, &path).await? as usize);
             }
             let mut stream = df.execute_stream().await?;
             if stream.schema().fields().is_empty() {

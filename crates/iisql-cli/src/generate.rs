@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use datafusion::error::{DataFusionError, Result};
-use iisql::generator::{GeneratorConfig, Scenario, generate};
+use iisql_generator::{GeneratorConfig, Scenario, generate};
 
 use crate::args::GenerateArgs;
 

@@ -11,7 +11,6 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::file_options::parquet_writer::ParquetWriterOptions;
-use datafusion::dataframe::DataFrame;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use futures::StreamExt;
@@ -343,24 +342,6 @@ impl Staged {
             DataFusionError::Execution(format!("cannot write {}: {}", path.display(), e.error))
         })
     }
-}
-
-/// Writes a query's result to one zstd Parquet file, with iisql's settings
-/// ([`iisql::parquet_out::parquet_write_options`]). Each partition of the query encodes its own
-/// row groups ([`iisql::parquet_writer`]); on a cluster (`cluster`), DataFusion's writer runs
-/// the query. Returns the number of rows.
-pub async fn write_parquet(df: DataFrame, path: &Path, cluster: bool) -> Result<usize> {
-    let opts = iisql::parquet_out::parquet_write_options(
-        df.task_ctx().session_config().options(),
-        df.schema().as_arrow(),
-    )?;
-    let path = path.display().to_string();
-    let rows = if cluster {
-        iisql::parquet_writer::write_with_datafusion(df, &path, opts).await?
-    } else {
-        iisql::parquet_writer::write_parquet(df, &path, opts).await?
-    };
-    Ok(rows as usize)
 }
 
 /// Streams batches into one Parquet file (for results that are not a DataFrame), with the

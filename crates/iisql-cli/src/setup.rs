@@ -7,28 +7,29 @@ use std::path::Path;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use iisql::iis_log::LogFormat;
-use iisql::{Catalog, IisW3cOptions, Registered};
+use iisql::{Catalog, IisW3cOptions, IisqlSessionExt, Registered};
 
 use crate::args::{InputArgs, OutputArgs};
 use crate::exec::{self, Runner};
 use crate::{cluster, generate};
 
-/// The reader options the input arguments ask for.
+/// The reader options the input arguments ask for: each flag is the option of the same key
+/// ([`iisql::options::KEYS`]), read as SQL's `OPTIONS` reads it.
 pub fn options(a: &InputArgs) -> Result<IisW3cOptions> {
-    let mut o = IisW3cOptions {
-        fields: a.fields.clone(),
-        max_errors: a.max_errors,
-        strict: a.strict,
-        max_line_bytes: a
-            .max_line_bytes
-            .unwrap_or(iisql::iis_log::chunker::DEFAULT_MAX_LINE),
-        ..Default::default()
-    };
-    if let Some(c) = &a.compression {
-        // The same names as the SQL option `compression`.
-        let sql = std::collections::HashMap::from([("compression".to_string(), c.clone())]);
-        o.apply(&sql)
-            .map_err(|e| DataFusionError::Plan(format!("--compression: {e}")))?;
+    let flags = [
+        ("fields", a.fields.clone()),
+        ("compression", a.compression.clone()),
+        ("max_errors", a.max_errors.map(|n| n.to_string())),
+        ("strict", a.strict.then(|| "true".to_string())),
+        ("max_line_bytes", a.max_line_bytes.map(|n| n.to_string())),
+        ("time_zone", a.time_zone.clone()),
+    ];
+    let mut o = IisW3cOptions::default();
+    for (key, value) in flags {
+        if let Some(value) = value {
+            o.set(key, &value)
+                .map_err(|e| DataFusionError::Plan(format!("--{}: {e}", key.replace('_', "-"))))?;
+        }
     }
     Ok(o)
 }
@@ -104,7 +105,7 @@ pub async fn setup_with_memory(
         if input.cluster.is_some() {
             cluster::distribute(&ctx).await?;
         }
-        registered.register_views(&ctx).await?;
+        ctx.register_views(&registered).await?;
     }
     let mut runner = Runner::new(ctx, output.format);
     runner.catalog = catalog(queries)?;
@@ -141,10 +142,7 @@ async fn session(input: &InputArgs, memory_default: Option<u64>) -> Result<Sessi
 
 /// What to register, as the input arguments say.
 fn inputs(input: &InputArgs) -> Result<iisql::Inputs> {
-    let mut options = options(input)?;
-    if let Some(z) = &input.time_zone {
-        options.time_zone = z.parse().ok();
-    }
+    let options = options(input)?;
     let format = match &input.input_format {
         Some(f) => Some(
             f.parse::<LogFormat>()

@@ -1,78 +1,71 @@
 //! # iisql
 //!
-//! IIS logs as Apache DataFusion tables. The [`IisW3cFormat`] is a DataFusion file format, so
-//! `ListingTable`, `CREATE EXTERNAL TABLE t STORED AS IISW3C LOCATION 'dir/'` and
-//! `SELECT * FROM 'dir/*.log'` all read IIS W3C extended logs into typed columns.
+//! IIS logs as Apache DataFusion tables, with Microsoft Log Parser's dialect and the Exchange
+//! ActiveSync diagnosis: the one crate an embedding tool depends on to do what the `iisql`
+//! command does. [`IisqlSessionExt`] is the entry point: on any `SessionContext` it registers
+//! what `iisql PATH` registers and writes what `-o` and `iisql convert` write.
+//!
+//! ## Crates and data flow
+//!
+//! Bytes flow one way through the workspace's crates:
+//!
+//! - `iis-log` ([`iis_log`]): the parser; bytes of a log file in, Arrow columns out.
+//! - `iisql-datasource` ([`datasource`]): the DataFusion file formats, detection by content,
+//!   listing, the scan log, checkpoints, Parquet files and lakes. An embedder that wants only
+//!   the tables depends on it alone.
+//! - `iisql-functions` ([`functions`]): the scalar functions and code tables of SQL.
+//! - `iisql-logparser` ([`lp_dialect`], [`lps`]): Log Parser queries translated to SQL.
+//! - `iisql-chart` ([`chart`]): charts of results.
+//! - `iisql-activesync` ([`activesync`], [`facts`], [`catalog`], [`diagnose`](mod@diagnose),
+//!   [`html_report`](mod@html_report)): the `activesync` view, the saved queries and the
+//!   diagnosis.
+//! - this crate: a session with all of them ([`new_context`]), [`IisqlSessionExt`], and the
+//!   allocator settings of the binaries ([`malloc`]).
+//!
+//! The modules of those crates are re-exported here under their own names.
 //!
 //! ```no_run
 //! # async fn demo() -> datafusion::error::Result<()> {
+//! use iisql::IisqlSessionExt;
 //! let ctx = iisql::new_context()?;
-//! iisql::register_logs(&ctx, "logs", &["data/sample"], Default::default()).await?;
-//! ctx.sql("SELECT sc_status, count(*) FROM logs GROUP BY sc_status").await?.show().await?;
-//! println!("{}", iisql::scan_log(&ctx).snapshot().summary());
-//! # Ok(()) }
-//! ```
-//!
-//! What `iisql PATH` sets up (a table per format found, `logs`, the `activesync` view) is
-//! [`Inputs::register`]:
-//!
-//! ```no_run
-//! # async fn demo() -> datafusion::error::Result<()> {
-//! let ctx = iisql::new_context()?;
-//! let registered = iisql::Inputs::new(["/logs/LogFiles"]).register(&ctx).await?;
+//! let registered = ctx.register_inputs(iisql::Inputs::new(["/logs/LogFiles"])).await?;
 //! for t in &registered.tables {
 //!     println!("{} ({:?}): {}", t.name, t.format, t.inputs.len());
 //! }
 //! ctx.sql("SELECT count(*) FROM activesync").await?.show().await?;
+//! let df = ctx.sql("SELECT * FROM logs WHERE sc_status >= 400").await?;
+//! ctx.write_parquet_file(df, "errors.parquet").await?;
 //! # Ok(()) }
 //! ```
 
-pub mod activesync;
-pub mod archive;
-pub mod catalog;
-pub mod chart;
-pub mod checkpoint;
-pub mod diagnose;
-pub mod error;
-pub mod facts;
-mod filter;
-pub mod format;
-pub mod functions;
-pub mod generator;
-pub mod html_report;
-pub mod inputs;
-pub mod lake;
-pub mod lake_writer;
-pub mod lp_dialect;
-pub mod lps;
+mod ext;
 pub mod malloc;
-pub mod memory;
-pub mod names;
-pub mod opener;
-pub mod options;
-pub mod parquet_out;
-pub mod parquet_writer;
-pub mod register;
-pub mod scan_log;
 pub mod session;
-pub mod source;
-pub mod staging;
-pub mod stores;
 
-pub use activesync::register_activesync_view;
-pub use catalog::{Catalog, QueryKind, SavedQuery, Severity};
-pub use diagnose::{DiagnoseOptions, Diagnosis, Finding, Stage, diagnose, diagnose_with};
-pub use error::IisqlError;
-pub use format::{IISW3C, IisW3cFormat, IisW3cFormatFactory};
-pub use html_report::html_report;
-pub use inputs::{Inputs, PlannedCheckpoint, Registered};
-pub use options::IisW3cOptions;
-pub use register::{RegisteredTable, expand_paths, register_detected, register_logs};
-pub use scan_log::{MAX_KEPT_REJECTS, RejectObserver, ScanLog, ScanReport};
+pub use ext::IisqlSessionExt;
 pub use session::{
     new_context, new_context_with_config, new_context_with_runtime, register_iis,
-    register_iis_with_options, scan_log, session_config,
+    register_iis_with_options, session_config,
 };
+
+pub use iisql_activesync::{
+    Catalog, DiagnoseOptions, Diagnosis, Finding, QueryKind, SavedQuery, Severity, Stage, diagnose,
+    diagnose_with, html_report, register_activesync_view,
+};
+pub use iisql_activesync::{activesync, catalog, facts};
+pub use iisql_chart as chart;
+pub use iisql_datasource as datasource;
+pub use iisql_datasource::{
+    IISW3C, IisW3cFormat, IisW3cFormatFactory, IisW3cOptions, IisqlError, Inputs, MAX_KEPT_REJECTS,
+    PlannedCheckpoint, Registered, RegisteredTable, RejectObserver, ScanLog, ScanReport,
+    expand_paths, register_detected, register_logs,
+};
+pub use iisql_datasource::{
+    archive, checkpoint, error, format, inputs, lake, lake_writer, memory, names, opener, options,
+    parquet_out, parquet_writer, register, scan_log, source, staging, stores,
+};
+pub use iisql_functions as functions;
+pub use iisql_logparser::{lp_dialect, lps};
 
 /// The parser crate, re-exported.
 pub use iis_log;

@@ -1,128 +1,52 @@
-//! Session set-up: one call gives a `SessionContext` with everything iisql registers, or adds
-//! it to an embedding tool's own context.
+//! Session set-up with everything iisql registers: the IIS formats and URL tables of
+//! `iisql-datasource`, and the functions and code tables of `iisql-functions`. The same names
+//! as [`iisql_datasource::session`], which leaves the functions out.
 
 use std::sync::Arc;
 
-use datafusion::datasource::listing_table_factory::ListingTableFactory;
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use datafusion::execution::context::SessionContext;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::SessionConfig;
 
-use crate::format::IisW3cFormatFactory;
-use crate::options::IisW3cOptions;
-use crate::parquet_out::{
-    PARQUET_COMPRESSION, PARQUET_DATA_PAGE_BYTES, PARQUET_DATA_PAGE_ROW_LIMIT,
-    PARQUET_ROW_GROUP_ROWS,
+use iisql_datasource::IisW3cOptions;
+use iisql_datasource::session as base;
+pub use iisql_datasource::session::{
+    LOCAL_FILES_AT_ONCE, limit_local_files, scan_log, session_config,
 };
-use crate::scan_log::ScanLog;
 
-/// The session settings iisql relies on: subfolders are read when a table's location is a
-/// folder (IIS keeps `W3SVC*/u_ex*.log` below `LogFiles`), `information_schema` is on, Parquet
-/// is written with [`PARQUET_COMPRESSION`] in row groups of [`PARQUET_ROW_GROUP_ROWS`] rows and
-/// pages of up to [`PARQUET_DATA_PAGE_ROW_LIMIT`] rows and [`PARQUET_DATA_PAGE_BYTES`] bytes, and
-/// the session carries a [`ScanLog`].
-pub fn session_config() -> SessionConfig {
-    let mut config = SessionConfig::new()
-        .with_information_schema(true)
-        .with_extension(Arc::new(ScanLog::new()));
-    let options = config.options_mut();
-    options.execution.listing_table_ignore_subdirectory = false;
-    options.execution.parquet.compression = Some(PARQUET_COMPRESSION.to_string());
-    options.execution.parquet.max_row_group_size = PARQUET_ROW_GROUP_ROWS;
-    options.execution.parquet.data_page_row_count_limit = PARQUET_DATA_PAGE_ROW_LIMIT;
-    options.execution.parquet.data_pagesize_limit = PARQUET_DATA_PAGE_BYTES;
-    config
-}
-
-/// A new `SessionContext` with IIS formats registered, URL tables enabled (`SELECT * FROM
-/// 'dir/*.log'`), a [`ScanLog`], and local files read at most [`LOCAL_FILES_AT_ONCE`] at once
-/// ([`limit_local_files`]).
+/// A new `SessionContext` that reads IIS logs ([`iisql_datasource::new_context`]) with iisql's
+/// functions.
 pub fn new_context() -> Result<SessionContext> {
-    new_context_with_config(session_config())
+    with_functions(base::new_context()?)
 }
 
-/// Like [`new_context`], starting from the caller's config (a [`ScanLog`] is added if missing).
+/// Like [`new_context`], starting from the caller's config.
 pub fn new_context_with_config(config: SessionConfig) -> Result<SessionContext> {
-    let ctx = new_context_with_runtime(config, Arc::new(RuntimeEnv::default()))?;
-    limit_local_files(&ctx)?;
-    Ok(ctx)
+    with_functions(base::new_context_with_config(config)?)
 }
 
-/// Like [`new_context_with_config`], with the caller's runtime: its memory pool (a
-/// `FairSpillPool` bounds what sorts, joins and aggregations hold, the rest spilling to its
-/// disk manager's temporary files), object stores and caches. Local files are reached through
-/// the runtime's own `file://` store: call [`limit_local_files`] to bound the files open at once.
+/// Like [`new_context_with_config`], with the caller's runtime (its memory pool, object stores
+/// and caches); local files are not bounded unless [`limit_local_files`] is called.
 pub fn new_context_with_runtime(
-    mut config: SessionConfig,
+    config: SessionConfig,
     runtime: Arc<RuntimeEnv>,
 ) -> Result<SessionContext> {
-    if config.get_extension::<ScanLog>().is_none() {
-        config = config.with_extension(Arc::new(ScanLog::new()));
-    }
-    let ctx = SessionContext::new_with_config_rt(config, runtime).enable_url_table();
-    register_iis(&ctx)?;
-    Ok(ctx)
+    with_functions(base::new_context_with_runtime(config, runtime)?)
 }
 
-/// Requests to local files (open, read, look up) that run at once after
-/// [`limit_local_files`].
-pub const LOCAL_FILES_AT_ONCE: usize = 256;
-
-/// Makes `ctx` reach local files through `object_store`'s `LimitStore`, at most
-/// [`LOCAL_FILES_AT_ONCE`] requests at once. A folder of 100,000 logs is registered as that
-/// many table paths, which DataFusion looks up all at once: this keeps the open files under
-/// the usual limit of 1,024. [`new_context`] and [`new_context_with_config`] do it; so does
-/// the CLI for local runs.
-pub fn limit_local_files(ctx: &SessionContext) -> Result<()> {
-    let local = object_store::limit::LimitStore::new(
-        object_store::local::LocalFileSystem::new(),
-        LOCAL_FILES_AT_ONCE,
-    );
-    let url = url::Url::parse("file://").map_err(|e| DataFusionError::External(Box::new(e)))?;
-    ctx.register_object_store(&url, Arc::new(local));
-    Ok(())
-}
-
-/// Adds iisql's formats (`STORED AS IISW3C`, `HTTPERR`, `W3C`, `IIS`, `NCSA`; `.log` files) and a [`ScanLog`] to an existing
-/// context. Embedding tools call this on their own `SessionContext`.
+/// Adds iisql's formats, a scan log and the functions to an existing context.
 pub fn register_iis(ctx: &SessionContext) -> Result<()> {
     register_iis_with_options(ctx, IisW3cOptions::default())
 }
 
-/// Like [`register_iis`], with `options` as the defaults of every IIS table created by SQL
-/// (`CREATE EXTERNAL TABLE ... STORED AS IISW3C`, `SELECT * FROM 'x.log'`); a statement's own
-/// `OPTIONS (...)` still apply on top.
+/// Like [`register_iis`], with `options` as the defaults of every IIS table created by SQL.
 pub fn register_iis_with_options(ctx: &SessionContext, options: IisW3cOptions) -> Result<()> {
-    let state = ctx.state_ref();
-    let mut state = state.write();
-    if state.config().get_extension::<ScanLog>().is_none() {
-        state.config_mut().set_extension(Arc::new(ScanLog::new()));
-    }
-    for key in ["iisw3c", "log", "httperr", "w3c", "iis", "ncsa"] {
-        let factory = IisW3cFormatFactory::new(key).with_options(options.clone());
-        state.register_file_format(Arc::new(factory), true)?;
-    }
-    for format in iis_log::LogFormat::ALL {
-        state.table_factories_mut().insert(
-            format.name().to_string(),
-            Arc::new(ListingTableFactory::new()),
-        );
-    }
-    drop(state);
-    crate::functions::register_functions(ctx)
+    base::register_iis_with_options(ctx, options)?;
+    iisql_functions::register_functions(ctx)
 }
 
-/// The context's scan log (added if missing).
-pub fn scan_log(ctx: &SessionContext) -> Arc<ScanLog> {
-    let state = ctx.state_ref();
-    let mut state = state.write();
-    match state.config().get_extension::<ScanLog>() {
-        Some(log) => log,
-        None => {
-            let log = Arc::new(ScanLog::new());
-            state.config_mut().set_extension(Arc::clone(&log));
-            log
-        }
-    }
+fn with_functions(ctx: SessionContext) -> Result<SessionContext> {
+    iisql_functions::register_functions(&ctx)?;
+    Ok(ctx)
 }

@@ -8,8 +8,8 @@ use std::path::Path;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::prelude::SessionContext;
-use iisql::generator::{GeneratorConfig, Injected, Scenario, generate};
 use iisql::{Catalog, diagnose};
+use iisql_generator::{GeneratorConfig, Injected, Scenario, generate};
 
 /// A session with `dir`'s logs as `logs` and the `activesync` view over them.
 pub async fn context(dir: &Path) -> SessionContext {

@@ -1,14 +1,14 @@
 //! The confusion matrix of `diagnose`: every incident the generator can inject, alone over
 //! healthy traffic, in every pair (overlapping in time, servers and devices) and all together.
 //! For each combination the findings are exactly the checks the generator's answer key
-//! ([`iisql::generator::Truth`]) names, plus the second findings an incident legitimately
+//! ([`iisql_generator::Truth`]) names, plus the second findings an incident legitimately
 //! produces (listed below with the reason), and each finding counts exactly the requests,
 //! devices and servers of the answer key.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use iisql::generator::{GeneratorConfig, Scenario, Truth, generate};
 use iisql::{Catalog, Diagnosis, Finding, diagnose};
+use iisql_generator::{GeneratorConfig, Scenario, Truth, generate};
 
 use crate::activesync::context;
 

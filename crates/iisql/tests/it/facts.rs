@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use iisql::facts::{FactsOptions, SLICE_ROWS};
-use iisql::generator::{GeneratorConfig, Scenario, generate};
 use iisql::{Catalog, DiagnoseOptions, Diagnosis, Stage, diagnose_with};
+use iisql_generator::{GeneratorConfig, Scenario, generate};
 
 pub async fn diagnosis(
     dir: &Path,

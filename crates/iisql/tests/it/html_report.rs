@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Int64Type;
-use iisql::generator::{GeneratorConfig, Scenario, generate};
 use iisql::html_report::{timeline_sql, timelines};
 use iisql::{Catalog, diagnose, html_report};
+use iisql_generator::{GeneratorConfig, Scenario, generate};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timelines_count_each_findings_requests_and_text_is_escaped() {

@@ -4,6 +4,7 @@ use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::physical_plan::displayable;
 use iisql::IisW3cOptions;
+use iisql::IisqlSessionExt;
 
 use crate::fixtures;
 
@@ -594,8 +595,8 @@ async fn inputs_register_what_the_cli_sets_up() {
 
     // Web logs: `logs` and the view.
     let ctx = iisql::new_context().unwrap();
-    let reg = iisql::Inputs::new([sample.clone()])
-        .register(&ctx)
+    let reg = ctx
+        .register_inputs(iisql::Inputs::new([sample.clone()]))
         .await
         .unwrap();
     let names: Vec<&str> = reg.tables.iter().map(|t| t.name.as_str()).collect();
@@ -611,7 +612,10 @@ async fn inputs_register_what_the_cli_sets_up() {
         .join("formats/httperr1.log")
         .display()
         .to_string();
-    let reg = iisql::Inputs::new([httperr]).register(&ctx).await.unwrap();
+    let reg = ctx
+        .register_inputs(iisql::Inputs::new([httperr]))
+        .await
+        .unwrap();
     let names: Vec<&str> = reg.tables.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["httperr", "logs"]);
     assert_eq!(
@@ -626,7 +630,7 @@ async fn inputs_register_what_the_cli_sets_up() {
         table: Some("farm".to_string()),
         ..iisql::Inputs::new([sample.clone()])
     };
-    let reg = inputs.register(&ctx).await.unwrap();
+    let reg = ctx.register_inputs(inputs).await.unwrap();
     assert_eq!(reg.logs_table, "farm");
     assert_eq!(count(&ctx, "SELECT count(*) FROM farm").await, rows);
     assert!(count(&ctx, "SELECT count(*) FROM activesync").await > 0);
@@ -640,17 +644,17 @@ async fn inputs_register_what_the_cli_sets_up() {
         ..iisql::Inputs::new([sample.clone()])
     };
     let ctx = iisql::new_context().unwrap();
-    let reg = checkpointed().register(&ctx).await.unwrap();
+    let reg = ctx.register_inputs(checkpointed()).await.unwrap();
     assert_eq!(count(&ctx, "SELECT count(*) FROM logs").await, rows);
     let planned = reg.checkpoint.unwrap();
     assert!(planned.new_bytes > 0);
     planned.next.save(&planned.path).unwrap();
     drop(planned);
     let ctx = iisql::new_context().unwrap();
-    let reg = checkpointed().register(&ctx).await.unwrap();
+    let reg = ctx.register_inputs(checkpointed()).await.unwrap();
     assert_eq!(count(&ctx, "SELECT count(*) FROM logs").await, 0);
     let ctx2 = iisql::new_context().unwrap();
-    let err = checkpointed().register(&ctx2).await.unwrap_err();
+    let err = ctx2.register_inputs(checkpointed()).await.unwrap_err();
     assert!(err.to_string().contains("cp.json"), "{err}");
     drop(reg);
 }
@@ -719,8 +723,7 @@ async fn a_bounded_session_diagnoses_as_an_unbounded_one() {
             .unwrap();
     let mut printed = Vec::new();
     for ctx in [&bounded, &unbounded] {
-        iisql::Inputs::new([sample.to_string_lossy().into_owned()])
-            .register(ctx)
+        ctx.register_inputs(iisql::Inputs::new([sample.to_string_lossy().into_owned()]))
             .await
             .unwrap();
         let catalog = iisql::Catalog::bundled().unwrap();
@@ -739,8 +742,7 @@ async fn a_bounded_session_diagnoses_as_an_unbounded_one() {
 async fn a_lake_written_from_the_library_reads_back_as_its_logs() {
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample");
     let ctx = iisql::new_context().unwrap();
-    iisql::Inputs::new([sample.to_string_lossy().into_owned()])
-        .register(&ctx)
+    ctx.register_inputs(iisql::Inputs::new([sample.to_string_lossy().into_owned()]))
         .await
         .unwrap();
     let out = tempfile::tempdir().unwrap();

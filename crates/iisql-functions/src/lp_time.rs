@@ -140,7 +140,19 @@ const DAY_MS: i64 = 86_400_000;
 
 /// Milliseconds since the epoch of a timestamp or date array (whatever its zone).
 fn millis(a: &ArrayRef) -> Result<Vec<Option<i64>>> {
-    crate::chart::data::millis(a).map_err(|e| DataFusionError::Execution(e.to_string()))
+    // A zone is kept: casting it away would shift the instants to local time.
+    let as_ms = match a.data_type() {
+        DataType::Dictionary(_, values) => return millis(&cast(a, values)?),
+        DataType::Timestamp(_, zone) => DataType::Timestamp(TimeUnit::Millisecond, zone.clone()),
+        DataType::Date32 | DataType::Date64 | DataType::Null => naive(),
+        other => {
+            return Err(DataFusionError::Execution(format!(
+                "a {other} column is not a point in time"
+            )));
+        }
+    };
+    let ms = cast(&cast(a, &as_ms)?, &DataType::Int64)?;
+    Ok(ms.as_primitive::<Int64Type>().iter().collect())
 }
 
 fn texts(a: &ArrayRef) -> Result<Vec<Option<String>>> {

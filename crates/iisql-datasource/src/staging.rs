@@ -24,44 +24,7 @@ use datafusion::error::{DataFusionError, Result};
 use crate::checkpoint::Checkpoint;
 use crate::error::IisqlError;
 
-/// Files written to a staging folder, to be moved to the same relative paths in an output
-/// folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Publish {
-    /// The staging folder (absolute).
-    pub staging: String,
-    /// The output folder (absolute).
-    pub output: String,
-    /// The files, relative to both folders (`date=2025-11-03/0aBc.parquet`).
-    pub files: Vec<String>,
-}
-
-impl Publish {
-    /// The record as the checkpoint file holds it.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "staging": self.staging,
-            "output": self.output,
-            "files": self.files,
-        })
-    }
-
-    /// The record from the checkpoint file; `None` when it is not one.
-    pub fn from_json(v: &serde_json::Value) -> Option<Self> {
-        let text = |k: &str| v.get(k)?.as_str().map(str::to_string);
-        let files = v
-            .get("files")?
-            .as_array()?
-            .iter()
-            .map(|f| f.as_str().map(str::to_string))
-            .collect::<Option<Vec<_>>>()?;
-        Some(Self {
-            staging: text("staging")?,
-            output: text("output")?,
-            files,
-        })
-    }
-}
+pub use crate::checkpoint::{Publish, sync_parent};
 
 fn io(path: &Path, source: std::io::Error) -> DataFusionError {
     IisqlError::Io {
@@ -132,14 +95,6 @@ pub fn files_below(dir: &Path) -> Result<Vec<String>> {
     walk(dir, dir, &mut out).map_err(|e| io(dir, e))?;
     out.sort();
     Ok(out)
-}
-
-/// Flushes the folder holding `path` to disk, so that a rename into it survives a crash.
-pub fn sync_parent(path: &Path) -> std::io::Result<()> {
-    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(dir) => File::open(dir)?.sync_all(),
-        None => Ok(()),
-    }
 }
 
 /// Makes the output of the checkpoint at `checkpoint` whole (call with its [`lock`] held,

@@ -1,3 +1,5 @@
+//! # iisql-generator
+//!
 //! A deterministic generator of realistic Exchange IIS W3C logs for samples, tests and
 //! benchmarks. The baseline is a healthy certificate-based-authentication deployment:
 //! ActiveSync devices (plain and base64 queries) that succeed, OWA, EWS, MAPI and Autodiscover

@@ -111,7 +111,7 @@ fn numbers(a: &ArrayRef) -> Result<Vec<Option<f64>>, ChartError> {
 }
 
 /// Milliseconds since the Unix epoch of a timestamp or date column.
-pub(crate) fn millis(a: &ArrayRef) -> Result<Vec<Option<i64>>, ChartError> {
+pub fn millis(a: &ArrayRef) -> Result<Vec<Option<i64>>, ChartError> {
     let ms = match a.data_type() {
         DataType::Date32 => cast(&cast(a, &DataType::Date64)?, &DataType::Int64)?,
         DataType::Date64 => cast(a, &DataType::Int64)?,

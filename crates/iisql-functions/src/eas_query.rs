@@ -502,7 +502,7 @@ mod tests {
     #[test]
     fn spec_example_base64() {
         // With padding, as most encoders write it, and without.
-        let padded = crate::generator::encode_eas_base64(140, 0, b"v140Devic", "SmartPhone");
+        let padded = iisql_generator::encode_eas_base64(140, 0, b"v140Devic", "SmartPhone");
         assert!(padded.ends_with('='), "{padded}");
         assert_eq!(param(&padded, "DeviceId").as_deref(), Some("v140Devic"));
         let q = "jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob25l";
@@ -522,7 +522,7 @@ mod tests {
         // Device ids whose encoding holds `+` and `/` must still decode.
         for seed in 0u8..=255 {
             let id = [seed, 0xFB, 0xEF, 0xBE, 0x3F, 0xFF, 0x00, 0x7E];
-            let blob = crate::generator::encode_eas_base64(141, 0, &id, "WindowsMail");
+            let blob = iisql_generator::encode_eas_base64(141, 0, &id, "WindowsMail");
             let hex: String = id.iter().map(|b| format!("{b:02X}")).collect();
             assert_eq!(param(&blob, "DeviceId"), Some(hex), "{blob}");
         }
@@ -531,7 +531,7 @@ mod tests {
     #[test]
     fn binary_device_ids_are_hex() {
         let id = [0x79u8, 0x6A, 0xCD, 0x8C, 0x98, 0x22, 0xBB, 0x3C];
-        let blob = crate::generator::encode_eas_base64(141, 17, &id, "WP8");
+        let blob = iisql_generator::encode_eas_base64(141, 17, &id, "WP8");
         assert_eq!(
             param(&blob, "DeviceId").as_deref(),
             Some("796ACD8C9822BB3C")

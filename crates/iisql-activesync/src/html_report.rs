@@ -10,11 +10,11 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 use crate::catalog::{Catalog, Severity};
-use crate::chart::{
+use crate::diagnose::{Diagnosis, Finding};
+use iisql_chart::{
     ChartData, ChartError, ChartKind, ChartOptions, ImageFormat, Rgb, Series, XAxis,
 };
-use crate::diagnose::{Diagnosis, Finding};
-use crate::scan_log::thousands;
+use iisql_datasource::scan_log::thousands;
 
 /// The outcomes of the requests-over-time chart, in stacking order, with their colours.
 pub const OUTCOMES: [(&str, Rgb); 8] = [
@@ -102,7 +102,7 @@ async fn period(ctx: &SessionContext) -> Result<Option<Period>> {
         let Some(c) = b.first().and_then(|b| b.column_by_name(name)) else {
             return Ok(None);
         };
-        Ok(crate::chart::data::millis(c)?.first().copied().flatten())
+        Ok(iisql_chart::data::millis(c)?.first().copied().flatten())
     };
     let (Some(from), Some(to)) = (get("lo")?, get("hi")?) else {
         return Ok(None);
@@ -124,7 +124,7 @@ fn draw(
 ) -> Result<Figure> {
     match data {
         Ok(d) => {
-            let svg = crate::chart::render_data(&d, options, ImageFormat::Svg)?;
+            let svg = iisql_chart::render_data(&d, options, ImageFormat::Svg)?;
             Ok(Figure::Svg(String::from_utf8_lossy(&svg).into_owned()))
         }
         Err(ChartError::NoRows) => Ok(Figure::Empty(empty.to_string())),
@@ -305,7 +305,7 @@ pub async fn timelines(
     }
     for (sql, conditions) in queries {
         for b in collect(ctx, &sql).await? {
-            let buckets = crate::chart::data::millis(b.column(0))?;
+            let buckets = iisql_chart::data::millis(b.column(0))?;
             for i in &conditions {
                 let Some(c) = b.column_by_name(&format!("t{i}")) else {
                     continue;
@@ -433,7 +433,7 @@ fn figure(out: &mut String, f: &Figure) {
 }
 
 fn cell(s: &str) -> String {
-    escape(&crate::chart::draw::shorten(s, 160))
+    escape(&iisql_chart::draw::shorten(s, 160))
 }
 
 fn list(v: &[String], max: usize) -> String {
@@ -462,8 +462,8 @@ pub async fn html_report(ctx: &SessionContext, catalog: &Catalog, d: &Diagnosis)
     let range = match period {
         Some(p) => format!(
             "{} to {} UTC",
-            crate::chart::draw::time_label(p.from, 0),
-            crate::chart::draw::time_label(p.to, 0)
+            iisql_chart::draw::time_label(p.from, 0),
+            iisql_chart::draw::time_label(p.to, 0)
         ),
         None => "no ActiveSync requests".into(),
     };

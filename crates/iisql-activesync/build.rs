@@ -1,11 +1,11 @@
-//! Embeds the saved queries of `queries/` (repository root) into the library.
+//! Embeds the saved queries of `queries/` (in this crate; the repository root links to it).
 
 use std::fmt::Write;
 use std::path::PathBuf;
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("manifest dir"));
-    let dir = manifest.join("../../queries");
+    let dir = manifest.join("queries");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())

@@ -34,7 +34,11 @@ pub const IISW3C: &str = "IISW3C";
 #[derive(Debug, Clone)]
 pub struct IisW3cFormatFactory {
     key: String,
-    options: IisW3cOptions,
+    /// The key's format.
+    format: LogFormat,
+    /// Options given to the factory; `None`: the session's (`SET iis.<key>`), see
+    /// [`FileFormatFactory::create`].
+    options: Option<IisW3cOptions>,
 }
 
 impl IisW3cFormatFactory {
@@ -45,16 +49,34 @@ impl IisW3cFormatFactory {
         let format = key.parse().unwrap_or(LogFormat::IisW3c);
         Self {
             key,
-            options: IisW3cOptions::default().with_format(format),
+            format,
+            options: None,
         }
     }
 
-    /// A factory whose formats start from `options` (SQL `OPTIONS` are applied on top); the
-    /// format stays the key's.
+    /// A factory whose formats start from `options` instead of the session's (SQL `OPTIONS`
+    /// are applied on top); the format stays the key's.
     pub fn with_options(mut self, options: IisW3cOptions) -> Self {
-        let format = self.options.format;
-        self.options = options.with_format(format);
+        self.options = Some(options);
         self
+    }
+
+    /// The options a table starts from in `state`: the factory's, else the session's
+    /// [`IisW3cOptions`] extension (`SET iis.<key> = ...`), else the defaults; with the key's
+    /// format.
+    fn base_options(&self, state: Option<&dyn Session>) -> IisW3cOptions {
+        let session = || {
+            state?
+                .config_options()
+                .extensions
+                .get::<IisW3cOptions>()
+                .cloned()
+        };
+        self.options
+            .clone()
+            .or_else(session)
+            .unwrap_or_default()
+            .with_format(self.format)
     }
 }
 
@@ -78,7 +100,7 @@ impl FileFormatFactory for IisW3cFormatFactory {
         state: &dyn Session,
         format_options: &HashMap<String, String>,
     ) -> Result<Arc<dyn FileFormat>> {
-        let mut options = self.options.clone();
+        let mut options = self.base_options(Some(state));
         options.apply(format_options)?;
         let format = IisW3cFormat::new(options, session_scan_log(state));
         // `SELECT * FROM 'x.log'`: the format is read off the first file.
@@ -91,7 +113,7 @@ impl FileFormatFactory for IisW3cFormatFactory {
 
     fn default(&self) -> Arc<dyn FileFormat> {
         Arc::new(IisW3cFormat::new(
-            self.options.clone(),
+            self.base_options(None),
             Arc::new(ScanLog::new()),
         ))
     }
@@ -369,9 +391,8 @@ impl IisW3cFormat {
         // Fields named in the `fields` option (headerless files) are columns too.
         if let Some(list) = &self.options.fields {
             let named = list
-                .split(|c: char| c.is_ascii_whitespace() || c == ',')
-                .filter(|w| !w.is_empty())
-                .map(|w| (w.to_string(), Some(ValueType::Text)))
+                .iter()
+                .map(|w| (w.clone(), Some(ValueType::Text)))
                 .collect();
             merge_fields(&mut fields, named);
         }
@@ -381,7 +402,7 @@ impl IisW3cFormat {
     /// The table schema for `fields` (as [`Self::infer_fields`] gives them), with the types of
     /// the `types` option (and all text with `sample_rows` 0).
     pub fn schema_for(&self, fields: &[(String, Option<ValueType>)]) -> Result<SchemaRef> {
-        let given = self.options.given_types()?;
+        let given = &self.options.types;
         let typed: Vec<(&str, ValueType)> = fields
             .iter()
             .map(|(name, t)| {

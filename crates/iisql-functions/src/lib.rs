@@ -1,4 +1,10 @@
-//! Scalar functions iisql adds to SQL, and the code tables behind them.
+//! # iisql-functions
+//!
+//! Scalar functions iisql adds to DataFusion SQL, and the code tables behind them. Each
+//! function is a `ScalarUDF`; [`register_functions`] adds them all, with the tables
+//! `iis_status_codes` and `win32_errors`, to a `SessionContext`. The crate reads no files: its
+//! functions take the columns of the IIS tables (`cs_uri_query`, `sc_status`...) and return
+//! values.
 //!
 //! | function | what it returns |
 //! |---|---|

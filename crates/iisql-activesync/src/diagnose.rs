@@ -10,7 +10,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 
 use crate::catalog::{Catalog, Severity};
-use crate::scan_log::ScanReport;
+use iisql_datasource::scan_log::ScanReport;
 
 /// Most example lines and evidence rows kept per finding.
 pub const MAX_EXAMPLES: usize = 3;
@@ -284,7 +284,7 @@ pub async fn diagnose_with(
             known.join(", ")
         )));
     }
-    let log = crate::scan_log(ctx);
+    let log = iisql_datasource::scan_log(ctx);
     log.reset();
     options.tell(Stage::Counting);
     let requests = count(

@@ -68,28 +68,7 @@ impl MaterializedFacts {
     }
 }
 
-/// Marks a session whose plans run elsewhere (a Ballista cluster's executors): they cannot
-/// read this machine's temporary folder, so its facts are never materialized and
-/// [`crate::diagnose`] reads the `activesync` view itself. Set it with [`mark_remote`].
-#[derive(Debug, Default)]
-pub struct RemoteExecution;
-
-/// Marks `ctx` as executing its plans elsewhere ([`RemoteExecution`]).
-pub fn mark_remote(ctx: &SessionContext) {
-    ctx.state_ref()
-        .write()
-        .config_mut()
-        .set_extension(Arc::new(RemoteExecution));
-}
-
-/// Whether `ctx`'s plans run on this machine, so that facts can be materialized for it.
-pub fn executes_locally(ctx: &SessionContext) -> bool {
-    ctx.state_ref()
-        .read()
-        .config()
-        .get_extension::<RemoteExecution>()
-        .is_none()
-}
+pub use iisql_datasource::session::{RemoteExecution, executes_locally, mark_remote};
 
 /// The facts computed in `ctx` from its current `activesync` view, if any (facts of a view
 /// registered again since are stale, and not returned).
@@ -387,7 +366,8 @@ impl ScalarUDFImpl for AnsweredRequests {
 /// LZ4 (raw), whose decompression costs least of Parquet's codecs (see `docs/tuning.md`).
 fn facts_writer_properties(ctx: &SessionContext, schema: &Schema) -> Result<WriterProperties> {
     let state = ctx.state();
-    let mut options = crate::parquet_out::parquet_write_options(state.config_options(), schema)?;
+    let mut options =
+        iisql_datasource::parquet_out::parquet_write_options(state.config_options(), schema)?;
     options.global.compression = Some("lz4_raw".to_string());
     // The Arrow schema is embedded by the Arrow writer itself; DataFusion's conversion only
     // checks that its own writer did.

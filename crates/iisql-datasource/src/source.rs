@@ -85,7 +85,7 @@ impl FileSource for IisW3cSource {
         .with_format(self.options.format)
         .with_batch_size(self.batch_size.unwrap_or(8192));
         if let Some(fields) = &self.options.fields {
-            cfg = cfg.with_default_fields(fields);
+            cfg = cfg.with_default_fields(&fields.join(" "));
         }
         if let Some(predicate) = &self.predicate {
             for filter in scan_filters(predicate, &file_schema)? {
@@ -211,7 +211,7 @@ impl FileSource for IisW3cSource {
             DisplayFormatType::Default | DisplayFormatType::Verbose => {
                 write!(f, ", format={}", self.options.format)?;
                 if let Some(fields) = &self.options.fields {
-                    write!(f, ", fields={fields}")?;
+                    write!(f, ", fields={}", fields.join(" "))?;
                 }
                 if let Some(tz) = self.options.time_zone {
                     write!(f, ", time_zone={tz}")?;

@@ -1,10 +1,12 @@
+//! # iisql-chart
+//!
 //! Charts of query results: bar, column, line, area and pie, as SVG or PNG, drawn with
 //! [`plotters`]. The axes are chosen from the result's columns ([`ChartData::from_batches`]):
 //! a timestamp on x for a time series, categories and counts otherwise.
 //!
 //! ```no_run
 //! # async fn demo(ctx: datafusion::prelude::SessionContext) -> datafusion::error::Result<()> {
-//! use iisql::chart::{ChartOptions, ImageFormat, render};
+//! use iisql_chart::{ChartOptions, ImageFormat, render};
 //! let batches = ctx
 //!     .sql("SELECT date_trunc('hour', timestamp) AS hour, count(*) AS hits FROM logs GROUP BY 1")
 //!     .await?

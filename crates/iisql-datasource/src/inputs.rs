@@ -1,14 +1,14 @@
-//! What `iisql PATH...` does before its first query, for tools that embed iisql: the paths
-//! registered as tables (one per format found by content, or one table of a given name or
-//! format, or a Parquet lake `iisql convert` wrote), a single table also as `logs`, the
-//! `activesync` view over the IIS W3C web logs, and with a checkpoint only the complete lines
-//! written since the last run.
+//! The tables of what `iisql PATH...` reads before its first query, for tools that embed
+//! iisql: the paths registered as tables (one per format found by content, or one table of a
+//! given name or format, or a Parquet lake `iisql convert` wrote), a single table also as
+//! `logs`, and with a checkpoint only the complete lines written since the last run.
 //!
 //! The flow: [`Inputs::register_tables`] (locks the checkpoint, finishes what a killed run left,
-//! plans the new byte ranges, registers the tables), then, on a cluster, the tables are wrapped
-//! for it, then [`Registered::register_views`]. [`Inputs::register`] does both for a local
-//! session. After the work succeeded, the caller saves [`PlannedCheckpoint::next`] (the CLI
-//! does it only for the files its queries read to their end).
+//! plans the new byte ranges, registers the tables); then, on a cluster, the tables are wrapped
+//! for it; then the views go over [`Registered::web_logs`] (the `iisql` crate's session
+//! extension does all of it). After the work succeeded, the caller saves
+//! [`PlannedCheckpoint::next`] (the CLI does it only for the files its queries read to their
+//! end).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -77,13 +77,6 @@ impl Inputs {
         }
     }
 
-    /// Registers the tables and the `activesync` view in a local session.
-    pub async fn register(self, ctx: &SessionContext) -> Result<Registered> {
-        let registered = self.register_tables(ctx).await?;
-        registered.register_views(ctx).await?;
-        Ok(registered)
-    }
-
     /// Registers the tables, not the views (a cluster wraps the tables first).
     pub async fn register_tables(self, ctx: &SessionContext) -> Result<Registered> {
         let Inputs {
@@ -118,28 +111,28 @@ impl Inputs {
                 tables.push(alias);
             }
         }
+        // A walk of the folders: off the runtime's workers.
+        let local_bytes = tokio::task::spawn_blocking(move || crate::register::local_size(&paths))
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
         Ok(Registered {
             tables,
             logs_table: table.unwrap_or_else(|| "logs".to_string()),
-            local_bytes: crate::register::local_size(&paths),
+            local_bytes,
             checkpoint,
         })
     }
 }
 
 impl Registered {
-    /// Registers the `activesync` view over [`Registered::logs_table`] when it holds IIS W3C
-    /// web logs.
-    pub async fn register_views(&self, ctx: &SessionContext) -> Result<()> {
+    /// [`Registered::logs_table`] when it holds IIS W3C web logs (what the views read).
+    pub fn web_logs(&self) -> Option<&str> {
         let format = self
             .tables
             .iter()
             .find(|t| t.name == self.logs_table)
             .map(|t| t.format);
-        if format == Some(LogFormat::IisW3c) {
-            crate::register_activesync_view(ctx, "activesync", &self.logs_table).await?;
-        }
-        Ok(())
+        (format == Some(LogFormat::IisW3c)).then_some(self.logs_table.as_str())
     }
 }
 

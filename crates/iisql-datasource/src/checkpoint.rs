@@ -44,7 +44,7 @@ pub struct Checkpoint {
     pub files: BTreeMap<String, FileMark>,
     /// Output files a run wrote to a staging folder and had not yet moved into place when this
     /// checkpoint was saved ([`crate::staging`]): saving it committed them.
-    pub publish: Option<crate::staging::Publish>,
+    pub publish: Option<Publish>,
 }
 
 /// What a run reads: per file the byte range of new complete lines, and the checkpoint to save
@@ -120,8 +120,7 @@ impl Checkpoint {
             .ok_or_else(|| bad("no `files` object"))?;
         let mut out = Self::default();
         if let Some(p) = v.get("publish").filter(|p| !p.is_null()) {
-            out.publish =
-                Some(crate::staging::Publish::from_json(p).ok_or_else(|| bad("publish"))?);
+            out.publish = Some(Publish::from_json(p).ok_or_else(|| bad("publish"))?);
         }
         for (name, m) in files {
             let num = |k: &str| m.get(k).and_then(|x| x.as_i64()).ok_or_else(|| bad(k));
@@ -163,7 +162,7 @@ impl Checkpoint {
         let text = serde_json::to_string_pretty(&serde_json::json!({
             "iisql_checkpoint": 1,
             "files": files,
-            "publish": self.publish.as_ref().map(crate::staging::Publish::to_json),
+            "publish": self.publish.as_ref().map(Publish::to_json),
         }))
         .map_err(|e| DataFusionError::External(Box::new(e)))?;
         // This process's own temporary name: another run never writes into it.
@@ -173,7 +172,7 @@ impl Checkpoint {
             std::io::Write::write_all(&mut f, text.as_bytes())?;
             f.sync_all()?;
             std::fs::rename(&tmp, path)?;
-            crate::staging::sync_parent(path)
+            sync_parent(path)
         };
         write().map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
@@ -369,6 +368,53 @@ async fn object_complete_end(
         end = start;
     }
     Ok(0)
+}
+
+/// Files written to a staging folder, to be moved to the same relative paths in an output
+/// folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publish {
+    /// The staging folder (absolute).
+    pub staging: String,
+    /// The output folder (absolute).
+    pub output: String,
+    /// The files, relative to both folders (`date=2025-11-03/0aBc.parquet`).
+    pub files: Vec<String>,
+}
+
+impl Publish {
+    /// The record as the checkpoint file holds it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "staging": self.staging,
+            "output": self.output,
+            "files": self.files,
+        })
+    }
+
+    /// The record from the checkpoint file; `None` when it is not one.
+    pub fn from_json(v: &serde_json::Value) -> Option<Self> {
+        let text = |k: &str| v.get(k)?.as_str().map(str::to_string);
+        let files = v
+            .get("files")?
+            .as_array()?
+            .iter()
+            .map(|f| f.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            staging: text("staging")?,
+            output: text("output")?,
+            files,
+        })
+    }
+}
+
+/// Flushes the folder holding `path` to disk, so that a rename into it survives a crash.
+pub fn sync_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
