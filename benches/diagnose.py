@@ -6,6 +6,9 @@ x.parquet`. Release build; standard library only.
 
     benches/diagnose.py [--sizes 1GiB,4GiB] [--runs 3]
 
+IISQL_BIN=path/to/iisql measures that binary instead of building target/release/iisql (to
+compare two builds in one session).
+
 Every command runs `--runs` times, interleaved (round r runs each once), and is reported as its
 median wall time and its largest peak RSS (GNU time's %M). Corpora are kept in benches/corpus/
 (the ones bench.sh uses), lakes and outputs in benches/out/.
@@ -21,7 +24,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "iisql")
+BIN = os.environ.get("IISQL_BIN") or os.path.join(ROOT, "target", "release", "iisql")
 
 
 def run_once(cmd, ok_codes=(0,)):
@@ -81,8 +84,9 @@ def main():
     ap.add_argument("--sizes", default="1GiB,4GiB")
     ap.add_argument("--runs", type=int, default=3)
     a = ap.parse_args()
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "iisql-cli"], cwd=ROOT,
-                   check=True)
+    if not os.environ.get("IISQL_BIN"):
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "iisql-cli"], cwd=ROOT,
+                       check=True)
     out = os.path.join(ROOT, "benches", "out")
     os.makedirs(out, exist_ok=True)
     print(f"runs: {a.runs} (medians), machine: {os.cpu_count()} cores")

@@ -6,9 +6,10 @@
 //! Data flow:
 //! 1. logs → [`facts_sql`] (one scan, no sort) → one Parquet file per partition in a temporary
 //!    folder, each row numbered (`fact_id`) as it is written;
-//! 2. the facts' device key, server, time, status and `fact_id` → the `followed_by_success`
-//!    window (a sort of those narrow rows under the session's memory pool, spilling beyond it)
-//!    → the `fact_id`s of the requests other than successes that a success follows (held in
+//! 2. the facts' device key, server, time, status and `fact_id`, a slice of time at a time →
+//!    a sweep in memory ([`crate::answered`], charged to the session's memory pool), or the
+//!    `followed_by_success` window when the pool cannot hold a slice (a sort that spills) →
+//!    the `fact_id`s of the requests other than successes that a success follows (held in
 //!    memory, eight bytes each: [`AnsweredRequests`]);
 //! 3. the `activesync` view ([`facts_view_sql`]) over the facts, `followed_by_success` read
 //!    from those numbers.
@@ -97,6 +98,11 @@ pub struct FactsOptions {
     /// About how many requests the `followed_by_success` window sorts at once (whole hours
     /// of them). Default [`SLICE_ROWS`].
     pub slice_rows: u64,
+    /// Find the answered requests with [`FOLLOWED_BY_SUCCESS`]'s window in SQL, which sorts
+    /// and spills, instead of reading each slice into memory and sweeping it (which falls back
+    /// to the window when the memory pool cannot hold a slice). The same answer; the
+    /// reference the tests compare with.
+    pub by_window: bool,
 }
 
 /// The default [`FactsOptions::slice_rows`]: the narrow rows of two million requests take
@@ -107,6 +113,7 @@ impl Default for FactsOptions {
     fn default() -> Self {
         Self {
             slice_rows: SLICE_ROWS,
+            by_window: false,
         }
     }
 }
@@ -153,7 +160,7 @@ pub async fn materialize_activesync_with(
     }
     let url = format!("{}/", dir.path().display());
     register_facts(ctx, &url).await?;
-    let answered = answered_requests(ctx, options.slice_rows).await?;
+    let answered = answered_requests(ctx, options).await?;
     let count = answered.ids.len();
     ctx.register_udf(ScalarUDF::from(answered));
     ctx.sql(&format!(
@@ -214,16 +221,20 @@ async fn write_partition(
 }
 
 /// The `fact_id`s of the requests other than successes that a success of the same device on
-/// the same server follows within a minute, by the window of the view over the logs
-/// ([`FOLLOWED_BY_SUCCESS`]) run over the narrow columns it needs.
+/// the same server follows within a minute: swept in memory ([`crate::answered`]), or by the
+/// window of the view over the logs ([`FOLLOWED_BY_SUCCESS`]) run over the narrow columns it
+/// needs.
 ///
 /// The window looks one minute ahead only, so it runs over slices of time of about
 /// `slice_rows` requests each (whole hours, by the requests' count per hour), each with the
 /// minute after it: every slice's sort holds one slice, not the whole input. A request without
 /// a time is never followed (the window's frame of a NULL time holds no success time).
-async fn answered_requests(ctx: &SessionContext, slice_rows: u64) -> Result<AnsweredRequests> {
+async fn answered_requests(
+    ctx: &SessionContext,
+    options: &FactsOptions,
+) -> Result<AnsweredRequests> {
     let mut ids = Vec::new();
-    for (lo, hi) in time_slices(ctx, slice_rows).await? {
+    for (lo, hi) in time_slices(ctx, options.slice_rows).await? {
         let range = |column_ms: Option<i64>, op: &str| {
             column_ms.map(|ms| format!(" AND timestamp {op} to_timestamp_millis({ms})"))
         };
@@ -232,6 +243,12 @@ async fn answered_requests(ctx: &SessionContext, slice_rows: u64) -> Result<Answ
             range(lo, ">=").unwrap_or_default(),
             range(hi.map(|h| h + 60_000), "<=").unwrap_or_default()
         );
+        if !options.by_window
+            && let Some(found) = crate::answered::answered_in_slice(ctx, &input, hi).await?
+        {
+            ids.extend(found);
+            continue;
+        }
         let output = range(hi, "<").unwrap_or_default();
         let sql = format!(
             "SELECT fact_id FROM (

@@ -19,6 +19,7 @@
 //! `normalize_user`...) from `iisql-functions`, registered in the session by the caller.
 
 pub mod activesync;
+mod answered;
 pub mod catalog;
 pub mod diagnose;
 pub mod facts;

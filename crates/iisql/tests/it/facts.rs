@@ -13,8 +13,18 @@ use iisql_generator::{GeneratorConfig, Scenario, generate};
 pub async fn diagnosis(
     dir: &Path,
     without_facts: bool,
-    slice_rows: u64,
+    facts: FactsOptions,
 ) -> (Diagnosis, Vec<Stage>) {
+    let (d, stages, _) = diagnosis_answering(dir, without_facts, facts).await;
+    (d, stages)
+}
+
+/// [`diagnosis`], with how many requests a success answered (from the facts; 0 without).
+pub async fn diagnosis_answering(
+    dir: &Path,
+    without_facts: bool,
+    facts: FactsOptions,
+) -> (Diagnosis, Vec<Stage>, usize) {
     let ctx = crate::activesync::context(dir).await;
     let stages = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&stages);
@@ -23,9 +33,7 @@ pub async fn diagnosis(
         observer: Some(Arc::new(move |s: &Stage| {
             seen.lock().unwrap().push(s.clone())
         })),
-        // Small slices: many slice boundaries fall between a challenge and the success that
-        // answers it.
-        facts: FactsOptions { slice_rows },
+        facts,
     };
     let d = diagnose_with(
         &ctx,
@@ -35,14 +43,24 @@ pub async fn diagnosis(
     )
     .await
     .unwrap();
+    let mut answered = 0;
     if !without_facts {
         // The facts are the view's rows, and the session keeps them for what follows.
         let facts = iisql::facts::materialized(&ctx).expect("facts kept in the session");
         assert_eq!(facts.rows, d.activesync_requests);
         assert!(facts.path().is_dir());
+        answered = facts.answered;
     }
     let stages = stages.lock().unwrap().clone();
-    (d, stages)
+    (d, stages, answered)
+}
+
+/// The facts as a diagnosis computes them by default, in slices of `slice_rows` requests.
+pub fn sliced(slice_rows: u64) -> FactsOptions {
+    FactsOptions {
+        slice_rows,
+        ..FactsOptions::default()
+    }
 }
 
 /// Everything a report prints of a diagnosis, in order.
@@ -54,12 +72,23 @@ pub fn printed(d: &Diagnosis) -> String {
 }
 
 async fn same_findings(dir: &Path) -> Diagnosis {
-    let (over_logs, _) = diagnosis(dir, true, SLICE_ROWS).await;
-    let (over_facts, stages) = diagnosis(dir, false, SLICE_ROWS).await;
+    let (over_logs, _) = diagnosis(dir, true, sliced(SLICE_ROWS)).await;
+    let (over_facts, stages, answered) = diagnosis_answering(dir, false, sliced(SLICE_ROWS)).await;
     assert!(!over_logs.findings.is_empty());
     assert_eq!(printed(&over_facts), printed(&over_logs));
-    let (sliced, _) = diagnosis(dir, false, 300).await;
-    assert_eq!(printed(&sliced), printed(&over_logs));
+    // Small slices: many slice boundaries fall between a challenge and the success that
+    // answers it.
+    let (small, _, small_answered) = diagnosis_answering(dir, false, sliced(300)).await;
+    assert_eq!(printed(&small), printed(&over_logs));
+    // The sweep in memory and the window in SQL answer the same requests.
+    let by_window = FactsOptions {
+        slice_rows: 300,
+        by_window: true,
+    };
+    let (windowed, _, window_answered) = diagnosis_answering(dir, false, by_window).await;
+    assert_eq!(printed(&windowed), printed(&over_logs));
+    assert!(answered > 0);
+    assert_eq!((small_answered, window_answered), (answered, answered));
     // The facts are read before the first check, and every check is announced once, in order.
     assert_eq!(stages[..2], [Stage::Counting, Stage::ReadingFacts]);
     assert_eq!(stages.last(), Some(&Stage::Done));

@@ -236,8 +236,8 @@ async fn real_logs_diagnosed_from_their_facts_as_from_the_logs() {
         return;
     };
     let slices = iisql::facts::SLICE_ROWS;
-    let (over_logs, _) = crate::facts::diagnosis(&dir, true, slices).await;
-    let (over_facts, _) = crate::facts::diagnosis(&dir, false, slices).await;
+    let (over_logs, _) = crate::facts::diagnosis(&dir, true, crate::facts::sliced(slices)).await;
+    let (over_facts, _) = crate::facts::diagnosis(&dir, false, crate::facts::sliced(slices)).await;
     assert!(over_logs.requests > 100_000, "{}", over_logs.requests);
     assert_eq!(over_facts.activesync_requests, 0);
     assert!(over_facts.findings.is_empty());
