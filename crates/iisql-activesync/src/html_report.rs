@@ -459,6 +459,32 @@ pub async fn html_report(ctx: &SessionContext, catalog: &Catalog, d: &Diagnosis)
     out.push_str("<title>iisql diagnosis</title>\n<style>");
     out.push_str(CSS);
     out.push_str("</style>\n</head>\n<body>\n<main>\n<h1>iisql diagnosis</h1>\n");
+    write_period(&mut out, period, d);
+    write_summary(&mut out, d);
+    write_traffic(&mut out, ctx, period).await?;
+    // The findings, with their timelines counted in one pass.
+    let timeline = match period {
+        Some(p) => timelines(ctx, catalog, &d.findings, p.unit()).await?,
+        None => vec![],
+    };
+    if !d.findings.is_empty() {
+        out.push_str("<h2 id=\"findings\">Findings</h2>\n");
+    }
+    for (i, f) in d.findings.iter().enumerate() {
+        let counts = timeline.get(i).and_then(Option::as_ref);
+        write_finding(&mut out, i, f, counts, period)?;
+    }
+    write_checked(&mut out, catalog, d);
+    let _ = writeln!(
+        out,
+        "<footer>Written by iisql {} diagnose.</footer>\n</main>\n</body>\n</html>",
+        env!("CARGO_PKG_VERSION")
+    );
+    Ok(out)
+}
+
+/// The period the requests cover, and how many files were read.
+fn write_period(out: &mut String, period: Option<Period>, d: &Diagnosis) {
     let range = match period {
         Some(p) => format!(
             "{} to {} UTC",
@@ -473,8 +499,10 @@ pub async fn html_report(ctx: &SessionContext, catalog: &Catalog, d: &Diagnosis)
         escape(&range),
         thousands(d.scan.files)
     );
+}
 
-    // Summary.
+/// The headline numbers and the table of findings.
+fn write_summary(out: &mut String, d: &Diagnosis) {
     out.push_str("<h2 id=\"summary\">Summary</h2>\n<div class=\"stats\">\n");
     let worst = d.worst().map_or("none".to_string(), |s| s.to_string());
     for (label, value) in [
@@ -516,8 +544,14 @@ pub async fn html_report(ctx: &SessionContext, catalog: &Catalog, d: &Diagnosis)
         }
         out.push_str("</table></div>\n");
     }
+}
 
-    // The charts of the whole period.
+/// The charts of the whole period: outcomes over time, failing device types, servers.
+async fn write_traffic(
+    out: &mut String,
+    ctx: &SessionContext,
+    period: Option<Period>,
+) -> Result<()> {
     out.push_str("<h2 id=\"traffic\">Traffic</h2>\n");
     if let Some(p) = period {
         let _ = writeln!(
@@ -527,7 +561,7 @@ pub async fn html_report(ctx: &SessionContext, catalog: &Catalog, d: &Diagnosis)
              a success within a minute is the normal challenge.</p>",
             p.unit()
         );
-        figure(&mut out, &outcome_chart(ctx, p).await?);
+        figure(out, &outcome_chart(ctx, p).await?);
     } else {
         out.push_str("<p>No ActiveSync requests in the logs.</p>\n");
     }
@@ -535,118 +569,123 @@ pub async fn html_report(ctx: &SessionContext, catalog: &Catalog, d: &Diagnosis)
         "<h3>Failing devices by device type</h3>\n<p class=\"muted\">Devices with at \
                   least one refused request (401 not followed by success, 403, 413, 5xx).</p>\n",
     );
-    figure(&mut out, &device_type_chart(ctx).await?);
+    figure(out, &device_type_chart(ctx).await?);
     out.push_str("<h3>Failures by server</h3>\n");
-    figure(&mut out, &server_chart(ctx).await?);
+    figure(out, &server_chart(ctx).await?);
+    Ok(())
+}
 
-    // The findings, with their timelines counted in one pass.
-    let timeline = match period {
-        Some(p) => timelines(ctx, catalog, &d.findings, p.unit()).await?,
-        None => vec![],
-    };
-    if !d.findings.is_empty() {
-        out.push_str("<h2 id=\"findings\">Findings</h2>\n");
+/// One finding's section: what it is, why, what to check next, its timeline and evidence.
+fn write_finding(
+    out: &mut String,
+    i: usize,
+    f: &Finding,
+    counts: Option<&Timeline>,
+    period: Option<Period>,
+) -> Result<()> {
+    let _ = writeln!(
+        out,
+        "<section class=\"finding\" id=\"f{}\" style=\"--sev:{}\">\n<h3>{}. {} {}</h3>",
+        i + 1,
+        hex(severity_color(f.severity)),
+        i + 1,
+        badge(f.severity),
+        escape(&f.title)
+    );
+    let mut facts = format!(
+        "{} requests in {} result rows",
+        thousands(f.hits),
+        thousands(f.rows as u64)
+    );
+    if let (Some(a), Some(b)) = (&f.first_seen, &f.last_seen) {
+        let _ = write!(facts, "; first {a}, last {b}");
     }
-    for (i, f) in d.findings.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "<section class=\"finding\" id=\"f{}\" style=\"--sev:{}\">\n<h3>{}. {} {}</h3>",
-            i + 1,
-            hex(severity_color(f.severity)),
-            i + 1,
-            badge(f.severity),
-            escape(&f.title)
-        );
-        let mut facts = format!(
-            "{} requests in {} result rows",
-            thousands(f.hits),
-            thousands(f.rows as u64)
-        );
-        if let (Some(a), Some(b)) = (&f.first_seen, &f.last_seen) {
-            let _ = write!(facts, "; first {a}, last {b}");
-        }
-        let _ = writeln!(
-            out,
-            "<p class=\"muted\">Check <code>{}</code>: {}.</p>",
-            escape(&f.check),
-            escape(&facts)
-        );
-        for (label, v) in [
-            ("Users", &f.users),
-            ("Devices", &f.devices),
-            ("Servers", &f.servers),
-        ] {
-            if !v.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "<p><strong>{label} ({})</strong>: {}</p>",
-                    v.len(),
-                    list(v, 12)
-                );
-            }
-        }
-        if !f.why.is_empty() {
+    let _ = writeln!(
+        out,
+        "<p class=\"muted\">Check <code>{}</code>: {}.</p>",
+        escape(&f.check),
+        escape(&facts)
+    );
+    for (label, v) in [
+        ("Users", &f.users),
+        ("Devices", &f.devices),
+        ("Servers", &f.servers),
+    ] {
+        if !v.is_empty() {
             let _ = writeln!(
                 out,
-                "<p><strong>Why this finding</strong>: {}</p>",
-                escape(&f.why)
+                "<p><strong>{label} ({})</strong>: {}</p>",
+                v.len(),
+                list(v, 12)
             );
         }
-        if !f.means.is_empty() {
-            let _ = writeln!(
-                out,
-                "<p><strong>What it means</strong>: {}</p>",
-                escape(&f.means)
-            );
-        }
-        if !f.next.is_empty() {
-            let _ = writeln!(
-                out,
-                "<p><strong>Check next</strong>: {}</p>",
-                escape(&f.next)
-            );
-        }
-        if let Some(p) = period {
-            out.push_str("<h4>Timeline</h4>\n");
-            figure(
-                &mut out,
-                &timeline_chart(f, timeline.get(i).and_then(Option::as_ref), p)?,
-            );
-        }
-        // Evidence, without the example columns (they follow as lines).
-        let keep: Vec<usize> = (0..f.columns.len())
-            .filter(|c| !matches!(f.columns[*c].as_str(), "example" | "example_line"))
-            .collect();
+    }
+    if !f.why.is_empty() {
         let _ = writeln!(
             out,
-            "<h4>Evidence ({} of {} rows)</h4>\n<div class=\"scroll\"><table>\n<tr>{}</tr>",
-            f.evidence.len(),
-            thousands(f.rows as u64),
+            "<p><strong>Why this finding</strong>: {}</p>",
+            escape(&f.why)
+        );
+    }
+    if !f.means.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p><strong>What it means</strong>: {}</p>",
+            escape(&f.means)
+        );
+    }
+    if !f.next.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p><strong>Check next</strong>: {}</p>",
+            escape(&f.next)
+        );
+    }
+    if let Some(p) = period {
+        out.push_str("<h4>Timeline</h4>\n");
+        figure(out, &timeline_chart(f, counts, p)?);
+    }
+    write_evidence(out, f);
+    out.push_str("</section>\n");
+    Ok(())
+}
+
+/// A finding's evidence rows (without the example columns) and example requests.
+fn write_evidence(out: &mut String, f: &Finding) {
+    // Evidence, without the example columns (they follow as lines).
+    let keep: Vec<usize> = (0..f.columns.len())
+        .filter(|c| !matches!(f.columns[*c].as_str(), "example" | "example_line"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "<h4>Evidence ({} of {} rows)</h4>\n<div class=\"scroll\"><table>\n<tr>{}</tr>",
+        f.evidence.len(),
+        thousands(f.rows as u64),
+        keep.iter()
+            .map(|c| format!("<th>{}</th>", escape(&f.columns[*c])))
+            .collect::<String>()
+    );
+    for row in &f.evidence {
+        let _ = writeln!(
+            out,
+            "<tr>{}</tr>",
             keep.iter()
-                .map(|c| format!("<th>{}</th>", escape(&f.columns[*c])))
+                .map(|c| format!("<td>{}</td>", cell(row.get(*c).map_or("", String::as_str))))
                 .collect::<String>()
         );
-        for row in &f.evidence {
-            let _ = writeln!(
-                out,
-                "<tr>{}</tr>",
-                keep.iter()
-                    .map(|c| format!("<td>{}</td>", cell(row.get(*c).map_or("", String::as_str))))
-                    .collect::<String>()
-            );
-        }
-        out.push_str("</table></div>\n");
-        if !f.examples.is_empty() {
-            out.push_str("<h4>Example requests</h4>\n");
-            for (j, e) in f.examples.iter().enumerate() {
-                let line = f.example_lines.get(j).map_or("", String::as_str);
-                let _ = writeln!(out, "<pre>{}\n{}</pre>", escape(e), escape(line));
-            }
-        }
-        out.push_str("</section>\n");
     }
+    out.push_str("</table></div>\n");
+    if !f.examples.is_empty() {
+        out.push_str("<h4>Example requests</h4>\n");
+        for (j, e) in f.examples.iter().enumerate() {
+            let line = f.example_lines.get(j).map_or("", String::as_str);
+            let _ = writeln!(out, "<pre>{}\n{}</pre>", escape(e), escape(line));
+        }
+    }
+}
 
-    // What was checked.
+/// The checks that found nothing, and the rejected lines.
+fn write_checked(out: &mut String, catalog: &Catalog, d: &Diagnosis) {
     let found: Vec<&str> = d.findings.iter().map(|f| f.check.as_str()).collect();
     let clean: Vec<String> = d
         .checks
@@ -665,10 +704,4 @@ pub async fn html_report(ctx: &SessionContext, catalog: &Catalog, d: &Diagnosis)
     if d.scan.stats.rejected > 0 {
         let _ = writeln!(out, "<p class=\"muted\">{}</p>", escape(&d.scan.summary()));
     }
-    let _ = writeln!(
-        out,
-        "<footer>Written by iisql {} diagnose.</footer>\n</main>\n</body>\n</html>",
-        env!("CARGO_PKG_VERSION")
-    );
-    Ok(out)
 }
