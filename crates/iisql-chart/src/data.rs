@@ -198,29 +198,7 @@ impl ChartData {
             .flatten();
 
         // The x key of every row.
-        let (x_label, keys): (String, Vec<Option<Key>>) = match x_col {
-            Some(i) if classes[i] == Class::Time => {
-                let label = match fields[i].data_type() {
-                    DataType::Timestamp(_, _) => format!("{} (UTC)", fields[i].name()),
-                    _ => fields[i].name().clone(),
-                };
-                let ms = millis(&column(batches, i)?)?;
-                (label, ms.into_iter().map(|m| m.map(Key::Time)).collect())
-            }
-            Some(i) => {
-                let t = texts(&column(batches, i)?)?;
-                (
-                    fields[i].name().clone(),
-                    t.into_iter()
-                        .map(|v| Some(Key::Text(v.unwrap_or_else(|| "(null)".into()))))
-                        .collect(),
-                )
-            }
-            None => (
-                "row".to_string(),
-                (1..=rows).map(|r| Some(Key::Text(r.to_string()))).collect(),
-            ),
-        };
+        let (x_label, keys) = x_keys(batches, x_col, &classes)?;
         let is_time = x_col.is_some_and(|i| classes[i] == Class::Time);
         let mut notes = Vec::new();
         let skipped = keys.iter().filter(|k| k.is_none()).count();
@@ -231,144 +209,12 @@ impl ChartData {
             ));
         }
 
-        let (x, series, y_label) = if let Some(p) = pivot {
-            let v = numbers(&column(batches, values[0])?)?;
-            let names = texts(&column(batches, p)?)?;
-            // Series in order of first appearance; points summed per (x, series).
-            let mut xs: Vec<Key> = Vec::new();
-            let mut x_index: HashMap<Key, usize> = HashMap::new();
-            let mut order: Vec<String> = Vec::new();
-            let mut s_index: HashMap<String, usize> = HashMap::new();
-            let mut cells: HashMap<(usize, usize), f64> = HashMap::new();
-            for ((k, n), val) in keys.iter().zip(names).zip(v) {
-                let Some(k) = k else { continue };
-                let xi = *x_index.entry(k.clone()).or_insert_with(|| {
-                    xs.push(k.clone());
-                    xs.len() - 1
-                });
-                let n = n.unwrap_or_else(|| "(null)".into());
-                let si = *s_index.entry(n.clone()).or_insert_with(|| {
-                    order.push(n);
-                    order.len() - 1
-                });
-                if let Some(val) = val {
-                    *cells.entry((xi, si)).or_insert(0.0) += val;
-                }
+        let (x, series, y_label) = match pivot {
+            Some(p) => {
+                let (x, series) = pivoted(batches, &keys, values[0], p, is_time, &mut notes)?;
+                (x, series, fields[values[0]].name().clone())
             }
-            // Time ascending.
-            let mut perm: Vec<usize> = (0..xs.len()).collect();
-            if is_time {
-                perm.sort_by_key(|i| match &xs[*i] {
-                    Key::Time(t) => *t,
-                    Key::Text(_) => 0,
-                });
-            }
-            let mut series: Vec<Series> = order
-                .iter()
-                .enumerate()
-                .map(|(si, name)| Series {
-                    name: name.clone(),
-                    values: perm
-                        .iter()
-                        .map(|xi| Some(cells.get(&(*xi, si)).copied().unwrap_or(0.0)))
-                        .collect(),
-                })
-                .collect();
-            if series.len() > MAX_SERIES {
-                let total = |s: &Series| s.values.iter().flatten().sum::<f64>();
-                let mut by_total: Vec<usize> = (0..series.len()).collect();
-                by_total.sort_by(|a, b| total(&series[*b]).total_cmp(&total(&series[*a])));
-                let keep: Vec<usize> = {
-                    let mut k = by_total[..MAX_SERIES - 1].to_vec();
-                    k.sort_unstable();
-                    k
-                };
-                let mut other = vec![Some(0.0); perm.len()];
-                for (i, s) in series.iter().enumerate() {
-                    if !keep.contains(&i) {
-                        for (o, v) in other.iter_mut().zip(&s.values) {
-                            *o = Some(o.unwrap_or(0.0) + v.unwrap_or(0.0));
-                        }
-                    }
-                }
-                notes.push(format!(
-                    "{} smallest of {} series summed as `other`",
-                    series.len() - keep.len(),
-                    series.len()
-                ));
-                series = keep
-                    .into_iter()
-                    .map(|i| series[i].clone())
-                    .chain(std::iter::once(Series {
-                        name: "other".into(),
-                        values: other,
-                    }))
-                    .collect();
-            }
-            let x = if is_time {
-                XAxis::Time(
-                    perm.iter()
-                        .map(|i| match &xs[*i] {
-                            Key::Time(t) => *t,
-                            Key::Text(_) => 0,
-                        })
-                        .collect(),
-                )
-            } else {
-                XAxis::Categories(
-                    xs.into_iter()
-                        .map(|k| match k {
-                            Key::Text(s) => s,
-                            Key::Time(t) => t.to_string(),
-                        })
-                        .collect(),
-                )
-            };
-            (x, series, fields[values[0]].name().clone())
-        } else {
-            let mut cols = Vec::new();
-            for i in &values {
-                cols.push((fields[*i].name().clone(), numbers(&column(batches, *i)?)?));
-            }
-            let mut perm: Vec<usize> = (0..rows).filter(|r| keys[*r].is_some()).collect();
-            if is_time {
-                perm.sort_by_key(|r| match &keys[*r] {
-                    Some(Key::Time(t)) => *t,
-                    _ => 0,
-                });
-            }
-            let x = if is_time {
-                XAxis::Time(
-                    perm.iter()
-                        .map(|r| match &keys[*r] {
-                            Some(Key::Time(t)) => *t,
-                            _ => 0,
-                        })
-                        .collect(),
-                )
-            } else {
-                XAxis::Categories(
-                    perm.iter()
-                        .map(|r| match &keys[*r] {
-                            Some(Key::Text(s)) => s.clone(),
-                            _ => String::new(),
-                        })
-                        .collect(),
-                )
-            };
-            let y_label = cols
-                .iter()
-                .map(|(n, _)| n.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let series = cols
-                .into_iter()
-                .map(|(name, v)| Series {
-                    name,
-                    values: perm.iter().map(|r| v[*r]).collect(),
-                })
-                .collect();
-            (x, series, y_label)
+            None => side_by_side(batches, &keys, &values, rows, is_time)?,
         };
         if x.is_empty() {
             return Err(ChartError::NoRows);
@@ -459,4 +305,208 @@ impl ChartData {
         }
         out
     }
+}
+/// The x axis's label and the key of every row: its time, its text, or its number (`row`
+/// when no column is the x axis); `None` for a row without a time.
+fn x_keys(
+    batches: &[RecordBatch],
+    x_col: Option<usize>,
+    classes: &[Class],
+) -> Result<(String, Vec<Option<Key>>), ChartError> {
+    let schema = batches.first().ok_or(ChartError::NoRows)?.schema();
+    let fields = schema.fields();
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    Ok(match x_col {
+        Some(i) if classes[i] == Class::Time => {
+            let label = match fields[i].data_type() {
+                DataType::Timestamp(_, _) => format!("{} (UTC)", fields[i].name()),
+                _ => fields[i].name().clone(),
+            };
+            let ms = millis(&column(batches, i)?)?;
+            (label, ms.into_iter().map(|m| m.map(Key::Time)).collect())
+        }
+        Some(i) => {
+            let t = texts(&column(batches, i)?)?;
+            (
+                fields[i].name().clone(),
+                t.into_iter()
+                    .map(|v| Some(Key::Text(v.unwrap_or_else(|| "(null)".into()))))
+                    .collect(),
+            )
+        }
+        None => (
+            "row".to_string(),
+            (1..=rows).map(|r| Some(Key::Text(r.to_string()))).collect(),
+        ),
+    })
+}
+
+/// One value column split into a series per text of the `pivot` column, summed per x and
+/// series; series in order of first appearance, times ascending.
+fn pivoted(
+    batches: &[RecordBatch],
+    keys: &[Option<Key>],
+    value: usize,
+    pivot: usize,
+    is_time: bool,
+    notes: &mut Vec<String>,
+) -> Result<(XAxis, Vec<Series>), ChartError> {
+    let v = numbers(&column(batches, value)?)?;
+    let names = texts(&column(batches, pivot)?)?;
+    // Series in order of first appearance; points summed per (x, series).
+    let mut xs: Vec<Key> = Vec::new();
+    let mut x_index: HashMap<Key, usize> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut s_index: HashMap<String, usize> = HashMap::new();
+    let mut cells: HashMap<(usize, usize), f64> = HashMap::new();
+    for ((k, n), val) in keys.iter().zip(names).zip(v) {
+        let Some(k) = k else { continue };
+        let xi = *x_index.entry(k.clone()).or_insert_with(|| {
+            xs.push(k.clone());
+            xs.len() - 1
+        });
+        let n = n.unwrap_or_else(|| "(null)".into());
+        let si = *s_index.entry(n.clone()).or_insert_with(|| {
+            order.push(n);
+            order.len() - 1
+        });
+        if let Some(val) = val {
+            *cells.entry((xi, si)).or_insert(0.0) += val;
+        }
+    }
+    // Time ascending.
+    let mut perm: Vec<usize> = (0..xs.len()).collect();
+    if is_time {
+        perm.sort_by_key(|i| match &xs[*i] {
+            Key::Time(t) => *t,
+            Key::Text(_) => 0,
+        });
+    }
+    let series: Vec<Series> = order
+        .iter()
+        .enumerate()
+        .map(|(si, name)| Series {
+            name: name.clone(),
+            values: perm
+                .iter()
+                .map(|xi| Some(cells.get(&(*xi, si)).copied().unwrap_or(0.0)))
+                .collect(),
+        })
+        .collect();
+    let series = fold_small_series(series, perm.len(), notes);
+    let x = if is_time {
+        XAxis::Time(
+            perm.iter()
+                .map(|i| match &xs[*i] {
+                    Key::Time(t) => *t,
+                    Key::Text(_) => 0,
+                })
+                .collect(),
+        )
+    } else {
+        XAxis::Categories(
+            xs.into_iter()
+                .map(|k| match k {
+                    Key::Text(s) => s,
+                    Key::Time(t) => t.to_string(),
+                })
+                .collect(),
+        )
+    };
+    Ok((x, series))
+}
+
+/// Past [`MAX_SERIES`], the smallest series (by total) summed as one `other` series.
+fn fold_small_series(
+    mut series: Vec<Series>,
+    points: usize,
+    notes: &mut Vec<String>,
+) -> Vec<Series> {
+    if series.len() > MAX_SERIES {
+        let total = |s: &Series| s.values.iter().flatten().sum::<f64>();
+        let mut by_total: Vec<usize> = (0..series.len()).collect();
+        by_total.sort_by(|a, b| total(&series[*b]).total_cmp(&total(&series[*a])));
+        let keep: Vec<usize> = {
+            let mut k = by_total[..MAX_SERIES - 1].to_vec();
+            k.sort_unstable();
+            k
+        };
+        let mut other = vec![Some(0.0); points];
+        for (i, s) in series.iter().enumerate() {
+            if !keep.contains(&i) {
+                for (o, v) in other.iter_mut().zip(&s.values) {
+                    *o = Some(o.unwrap_or(0.0) + v.unwrap_or(0.0));
+                }
+            }
+        }
+        notes.push(format!(
+            "{} smallest of {} series summed as `other`",
+            series.len() - keep.len(),
+            series.len()
+        ));
+        series = keep
+            .into_iter()
+            .map(|i| series[i].clone())
+            .chain(std::iter::once(Series {
+                name: "other".into(),
+                values: other,
+            }))
+            .collect();
+    }
+    series
+}
+
+/// Every value column as its own series over the rows' keys, times ascending.
+fn side_by_side(
+    batches: &[RecordBatch],
+    keys: &[Option<Key>],
+    values: &[usize],
+    rows: usize,
+    is_time: bool,
+) -> Result<(XAxis, Vec<Series>, String), ChartError> {
+    let schema = batches.first().ok_or(ChartError::NoRows)?.schema();
+    let fields = schema.fields();
+    let mut cols = Vec::new();
+    for i in values {
+        cols.push((fields[*i].name().clone(), numbers(&column(batches, *i)?)?));
+    }
+    let mut perm: Vec<usize> = (0..rows).filter(|r| keys[*r].is_some()).collect();
+    if is_time {
+        perm.sort_by_key(|r| match &keys[*r] {
+            Some(Key::Time(t)) => *t,
+            _ => 0,
+        });
+    }
+    let x = if is_time {
+        XAxis::Time(
+            perm.iter()
+                .map(|r| match &keys[*r] {
+                    Some(Key::Time(t)) => *t,
+                    _ => 0,
+                })
+                .collect(),
+        )
+    } else {
+        XAxis::Categories(
+            perm.iter()
+                .map(|r| match &keys[*r] {
+                    Some(Key::Text(s)) => s.clone(),
+                    _ => String::new(),
+                })
+                .collect(),
+        )
+    };
+    let y_label = cols
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let series = cols
+        .into_iter()
+        .map(|(name, v)| Series {
+            name,
+            values: perm.iter().map(|r| v[*r]).collect(),
+        })
+        .collect();
+    Ok((x, series, y_label))
 }
