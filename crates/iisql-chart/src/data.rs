@@ -510,3 +510,35 @@ fn side_by_side(
         .collect();
     Ok((x, series, y_label))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn past_the_most_series_the_smallest_are_summed_as_other() {
+        // Series `s0`..`s12` of two points, `s<i>` worth i at each: the nine largest stay, in
+        // their order, and `s0`..`s3` become `other`.
+        let series: Vec<Series> = (0..MAX_SERIES + 3)
+            .map(|i| Series {
+                name: format!("s{i}"),
+                values: vec![Some(i as f64), Some(i as f64)],
+            })
+            .collect();
+        let mut notes = Vec::new();
+        let folded = fold_small_series(series, 2, &mut notes);
+        let names: Vec<&str> = folded.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "other"
+            ]
+        );
+        assert_eq!(folded[MAX_SERIES - 1].values, [Some(6.0), Some(6.0)]);
+        assert_eq!(notes, ["4 smallest of 13 series summed as `other`"]);
+
+        let few: Vec<Series> = folded[..3].to_vec();
+        assert_eq!(fold_small_series(few.clone(), 2, &mut notes).len(), 3);
+        assert_eq!(notes.len(), 1);
+    }
+}
