@@ -4,7 +4,7 @@
 //! same answer as [`FOLLOWED_BY_SUCCESS`](crate::activesync::FOLLOWED_BY_SUCCESS)'s window,
 //! without sorting strings.
 //!
-//! What it holds is charged to the session's memory pool (24 bytes a request, plus each
+//! What it holds is charged to the session's memory pool (32 bytes a request, plus each
 //! distinct device and server once); when the pool refuses, [`answered_in_slice`] returns
 //! `None` and the caller runs the window, which spills.
 
@@ -125,10 +125,11 @@ pub(crate) async fn answered_in_slice(
 /// Grows `reservation` to what `requests` and `names` hold; `false` when the pool refuses.
 fn charge(
     reservation: &mut MemoryReservation,
-    requests: &[Request],
+    requests: &Vec<Request>,
     names: &Names,
 ) -> Result<bool> {
-    let held = std::mem::size_of_val(requests) + names.bytes;
+    // The vector's capacity, not its length: that is what it holds.
+    let held = requests.capacity() * std::mem::size_of::<Request>() + names.bytes;
     match reservation.try_resize(held) {
         Ok(()) => Ok(true),
         Err(DataFusionError::ResourcesExhausted(_)) => Ok(false),
@@ -225,6 +226,30 @@ mod tests {
             got.sort_unstable();
             assert_eq!(got, want, "round {round}");
         }
+    }
+
+    #[test]
+    fn a_slice_the_pool_cannot_hold_is_refused_not_failed() {
+        use datafusion::execution::memory_pool::{GreedyMemoryPool, MemoryPool};
+        let pool: Arc<dyn MemoryPool> = Arc::new(GreedyMemoryPool::new(1000));
+        let mut reservation = MemoryConsumer::new("test").register(&pool);
+        let mut names = Names::default();
+        let key = names.key("device", Some("server"));
+        let request = Request {
+            key,
+            ms: 0,
+            success: false,
+            id: 0,
+        };
+        let mut requests = Vec::with_capacity(4);
+        requests.push(request);
+        assert!(charge(&mut reservation, &requests, &names).unwrap());
+        assert_eq!(
+            reservation.size(),
+            4 * std::mem::size_of::<Request>() + names.bytes
+        );
+        requests.reserve(100);
+        assert!(!charge(&mut reservation, &requests, &names).unwrap());
     }
 
     #[test]
