@@ -11,7 +11,8 @@ use iisql::IisqlSessionExt;
 use crate::args::{ConvertArgs, OutputArgs};
 use crate::progress::Progress;
 
-/// The memory `convert` holds by default (`--memory-limit` changes it).
+/// The memory `convert` may hold by default (`--memory-limit` changes it): what the sort of
+/// input out of time order uses before it spills.
 const CONVERT_MEMORY: u64 = 1 << 30;
 
 /// The Parquet files below `dir`, with their sizes.
@@ -37,7 +38,8 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
             "convert needs at least one PATH".into(),
         ));
     }
-    // The sort by timestamp spills beyond 1 GiB: memory bounded by the work, not the input.
+    // The logs' time-ordered runs hold a few row groups; the sort that input out of time order
+    // needs spills beyond 1 GiB: memory bounded by the work, not the input.
     let mut runner =
         crate::setup::setup_with_memory(&a.input, &OutputArgs::table(), None, Some(CONVERT_MEMORY))
             .await?;

@@ -1,10 +1,13 @@
 //! Writing a table as the Parquet lake `iisql convert` writes and [`crate::lake`] reads back:
-//! rows sorted by time (then file and line), hive partition folders (`date=2025-11-03/`, with
-//! [`HIVE_NULL`] for a row without a value), iisql's Parquet settings ([`crate::parquet_out`]).
+//! each file's rows sorted by time (then file and line), hive partition folders
+//! (`date=2025-11-03/`, with [`HIVE_NULL`] for a row without a value), iisql's Parquet settings
+//! ([`crate::parquet_out`]).
 //!
-//! Data flow: [`partition_columns`] (the `--partition-by` list) → [`lake_sql`] (a `COPY`
-//! statement over the table, checked against its schema) → [`write_lake`] (runs it under the
-//! session's memory pool, the sort spilling beyond it) → the rows written.
+//! Data flow: [`partition_columns`] (the `--partition-by` list) → [`write_lake`], which writes
+//! the logs' own time-ordered runs ([`crate::lake_runs`]) when the plan runs here and the table
+//! has the order columns; otherwise, or for input too far out of time order, [`lake_sql`] (a
+//! `COPY` statement over the table that sorts it, under the session's memory pool, spilling
+//! beyond it) → the rows written.
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Schema, UInt64Type};
@@ -83,8 +86,12 @@ pub fn lake_sql(
     ))
 }
 
-/// Writes `table` of `ctx` into the folder or URL `dir` as a lake ([`lake_sql`]) and returns
-/// the rows written. The object store of a URL is registered first; a local folder must exist.
+/// Writes `table` of `ctx` into the folder or URL `dir` as a lake and returns the rows written.
+/// The object store of a URL is registered first; a local folder must exist.
+///
+/// A table with the [`ORDER_COLUMNS`](crate::lake_runs::ORDER_COLUMNS) whose plan runs on
+/// this machine is written as its runs ([`crate::lake_runs`]); the others, and input too far
+/// out of time order, by the sort of [`lake_sql`] (the input read again).
 pub async fn write_lake(
     ctx: &SessionContext,
     table: &str,
@@ -94,6 +101,16 @@ pub async fn write_lake(
     crate::stores::register_store_for(ctx, dir)?;
     let schema = ctx.table(table).await?.schema().as_arrow().clone();
     let sql = lake_sql(table, &schema, partition_by, dir)?;
+    let ordered = crate::lake_runs::ORDER_COLUMNS
+        .iter()
+        .all(|c| schema.field_with_name(c).is_ok());
+    if ordered && crate::session::executes_locally(ctx) {
+        match crate::lake_runs::write_runs(ctx, table, dir, partition_by).await? {
+            crate::lake_runs::Outcome::Written(rows) => return Ok(rows),
+            // The sort reads the input again: where scans ended is decided by that reading.
+            crate::lake_runs::Outcome::Disordered => crate::session::scan_log(ctx).rescan(),
+        }
+    }
     let batches = ctx.sql(&sql).await?.collect().await?;
     Ok(rows_written(&batches))
 }

@@ -17,8 +17,9 @@
 //!   [`iis_log`] → Arrow batches. Lines that cannot be read go to the session's [`scan_log`].
 //! - [`checkpoint`] and [`staging`]: a run reads only the lines written since the last one, and
 //!   writes them exactly once.
-//! - [`parquet_out`], [`parquet_writer`], [`lake_writer`]: query results to Parquet files and
-//!   hive-partitioned lakes; [`memory`]: the memory pool and spilling that bound a run.
+//! - [`parquet_out`], [`parquet_writer`], [`lake_writer`] (with [`lake_runs`]): query results
+//!   to Parquet files and hive-partitioned lakes; [`memory`]: the memory pool and spilling that
+//!   bound a run.
 //! - [`session`]: a `SessionContext` with all of the above.
 //!
 //! ```no_run
@@ -37,6 +38,7 @@ mod filter;
 pub mod format;
 pub mod inputs;
 pub mod lake;
+pub mod lake_runs;
 pub mod lake_writer;
 pub mod memory;
 pub mod names;

@@ -251,6 +251,14 @@ impl ScanLog {
         }
     }
 
+    /// Starts reading the inputs over, for a writer that gave up part way and reads them all
+    /// again: forgets where the scans ended and the bytes read. Rejects and file statistics
+    /// stay; the second reading does not count them again.
+    pub fn rescan(&self) {
+        self.ends.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.bytes.store(0, Ordering::Relaxed);
+    }
+
     /// Forgets everything (the CLI resets before each statement).
     pub fn reset(&self) {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());

@@ -61,8 +61,8 @@ pub use iisql_datasource::{
     expand_paths, register_detected, register_logs,
 };
 pub use iisql_datasource::{
-    archive, checkpoint, error, format, inputs, lake, lake_writer, memory, names, opener, options,
-    parquet_out, parquet_writer, register, scan_log, source, staging, stores,
+    archive, checkpoint, error, format, inputs, lake, lake_runs, lake_writer, memory, names,
+    opener, options, parquet_out, parquet_writer, register, scan_log, source, staging, stores,
 };
 pub use iisql_functions as functions;
 pub use iisql_logparser::{lp_dialect, lps};

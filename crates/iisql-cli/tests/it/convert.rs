@@ -36,9 +36,7 @@ fn convert_writes_hive_partitions_with_the_tables_types() {
         .arg(&to)
         .assert()
         .success()
-        .stderr(predicate::str::contains(
-            "3872 rows from 2 files -> 2 Parquet files",
-        ));
+        .stderr(predicate::str::contains("3872 rows from 2 files -> "));
     assert!(to.join("date=2025-11-03").is_dir());
     assert!(to.join("date=2025-11-04").is_dir());
     // The same rows and values as the logs, the types intact.
@@ -392,4 +390,188 @@ fn a_lake_from_convert_is_diagnosed_as_the_logs_it_came_from() {
         "SELECT count(DISTINCT log_filename) AS n FROM logs",
     ]);
     assert_eq!(mixed, "n\n1\n");
+}
+
+/// A row's (timestamp, log_filename, log_row).
+type OrderKey = (i64, String, i64);
+
+/// The [`OrderKey`] of every row of the Parquet file at `path`, in the order the file holds
+/// them.
+fn order_keys_of(path: &Path) -> Vec<OrderKey> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::{DataType, Int64Type};
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut keys = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let int = |name: &str| {
+            let c = datafusion::arrow::compute::cast(
+                batch.column_by_name(name).unwrap(),
+                &DataType::Int64,
+            )
+            .unwrap();
+            c.as_primitive::<Int64Type>().clone()
+        };
+        let (t, r) = (int("timestamp"), int("log_row"));
+        let f = datafusion::arrow::compute::cast(
+            batch.column_by_name("log_filename").unwrap(),
+            &DataType::Utf8,
+        )
+        .unwrap();
+        let f = f.as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            assert!(!t.is_null(i) && !f.is_null(i) && !r.is_null(i));
+            keys.push((t.value(i), f.value(i).to_string(), r.value(i)));
+        }
+    }
+    keys
+}
+
+/// The Parquet files below `dir`, by folder relative to `dir`, each with its rows' order keys.
+fn lake_files(dir: &Path) -> Vec<(String, Vec<OrderKey>)> {
+    let mut files: Vec<_> = walk(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .map(|p| {
+            let folder = p.parent().unwrap().strip_prefix(dir).unwrap();
+            (folder.display().to_string(), order_keys_of(&p))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Asserts that every file of the lake is sorted by time, file and row, and that the lake
+/// holds each of `lines` lines of the input exactly once; returns the files per folder.
+fn assert_sorted_files_with_every_row_once(
+    out: &Path,
+    lines: usize,
+) -> std::collections::BTreeMap<String, usize> {
+    let mut per_folder = std::collections::BTreeMap::new();
+    let mut all = Vec::new();
+    for (folder, keys) in lake_files(out) {
+        assert!(keys.is_sorted(), "{folder}: {keys:?}");
+        *per_folder.entry(folder).or_insert(0) += 1;
+        all.extend(keys);
+    }
+    let n = all.len();
+    all.sort();
+    all.dedup_by(|a, b| a.1 == b.1 && a.2 == b.2);
+    assert_eq!(
+        (n, all.len()),
+        (lines, lines),
+        "rows written, distinct lines"
+    );
+    per_folder
+}
+
+/// A W3C log of `times` (seconds after 2025-11-03 23:58:00), one request each.
+fn log_at(times: &[u32]) -> String {
+    let mut s = String::from(
+        "#Software: Microsoft Internet Information Services 10.0\n\
+         #Fields: date time s-computername cs-method cs-uri-stem sc-status time-taken\n",
+    );
+    for (i, t) in times.iter().enumerate() {
+        let (day, secs) = (
+            3 + (t + 23 * 3600 + 58 * 60) / 86_400,
+            (t + 86_280) % 86_400,
+        );
+        s.push_str(&format!(
+            "2025-11-{day:02} {:02}:{:02}:{:02} CAS1 GET /r{i} 200 {i}\n",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        ));
+    }
+    s
+}
+
+#[test]
+fn convert_writes_the_logs_runs_each_file_sorted_by_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    // In order across midnight; a second server over the same minutes; a third that steps
+    // back in time twice (a late line, then a block written late).
+    let a: Vec<u32> = (0..400).collect();
+    let b: Vec<u32> = (0..300).map(|t| t * 2 + 1).collect();
+    let c: Vec<u32> = (0..100)
+        .chain([50])
+        .chain(100..150)
+        .chain(120..130)
+        .collect();
+    fs::write(input.join("a.log"), log_at(&a)).unwrap();
+    fs::write(input.join("b.log"), log_at(&b)).unwrap();
+    fs::write(input.join("c.log"), log_at(&c)).unwrap();
+    let lines = a.len() + b.len() + c.len();
+    let out = dir.path().join("lake");
+    iisql()
+        .args(["convert", "-q", "--to"])
+        .arg(&out)
+        .arg(&input)
+        .assert()
+        .success();
+    let folders = assert_sorted_files_with_every_row_once(&out, lines);
+    assert_eq!(
+        folders.keys().collect::<Vec<_>>(),
+        ["date=2025-11-03", "date=2025-11-04"]
+    );
+    // The step backs start runs of their own: more files than servers on the first day.
+    assert!(folders["date=2025-11-03"] > 3, "{folders:?}");
+    // The same rows and values as the logs.
+    let logs = crate::stdout_of(&[
+        input.to_str().unwrap(),
+        "-q",
+        "--format",
+        "csv",
+        "-c",
+        &summary_sql("logs"),
+    ]);
+    assert_eq!(summary_of_parquet(&out), logs);
+}
+
+#[test]
+fn input_far_out_of_time_order_is_sorted_instead_and_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    // Every other line goes back in time: runs would make a file of every few rows. They
+    // give up in the first batch, long before the end of the file.
+    let times: Vec<u32> = (0..300)
+        .map(|i| if i % 2 == 0 { i } else { 300 - i })
+        .chain((0..30_000).map(|i| 300 + i / 10))
+        .collect();
+    let mut text = log_at(&times);
+    // A value that cannot be read: reported once, though the input is read twice.
+    text.push_str("2025-11-04 00:30:00 CAS1 GET /bad notastatus 1\n");
+    fs::write(input.join("u_ex251103.log"), text).unwrap();
+    let out = dir.path().join("lake");
+    let cp = dir.path().join("cp.json");
+    let convert = || {
+        iisql()
+            .args(["convert", "--checkpoint"])
+            .arg(&cp)
+            .arg("--to")
+            .arg(&out)
+            .arg(&input)
+            .assert()
+            .success()
+    };
+    convert()
+        .stderr(predicate::str::contains(
+            "30301 rows from 1 files -> 2 Parquet files",
+        ))
+        .stderr(predicate::str::contains(
+            "30,301 rows from 1 file; 1 unreadable value read as NULL",
+        ));
+    let folders = assert_sorted_files_with_every_row_once(&out, 30_301);
+    // The sort writes one file per folder.
+    assert!(folders.values().all(|&n| n == 1), "{folders:?}");
+    // The input was read to its end once the sort read it again: the checkpoint moved on.
+    convert().stderr(predicate::str::contains("nothing new since the checkpoint"));
+    assert_sorted_files_with_every_row_once(&out, 30_301);
 }
