@@ -31,6 +31,28 @@ fn parquet_files(dir: &Path, out: &mut Vec<(String, u64)>) {
     }
 }
 
+/// The staging folder (or, for a URL, prefix) of a checkpointed conversion into `to`, emptied
+/// of what a run killed before its commit left there, after finishing a committed move.
+async fn prepare_staging(
+    ctx: &datafusion::prelude::SessionContext,
+    to: &str,
+    checkpoint: &Path,
+    remote: bool,
+) -> Result<String> {
+    let staging = if remote {
+        iisql::staging::staging_url(to, checkpoint)?
+    } else {
+        let dir = iisql::staging::staging_dir(Path::new(to), checkpoint)?;
+        dir.display().to_string()
+    };
+    iisql::staging::recover_output(ctx, checkpoint.to_path_buf(), Some(staging.clone())).await?;
+    if !remote {
+        std::fs::create_dir_all(&staging)
+            .map_err(|e| DataFusionError::Execution(format!("cannot create {staging}: {e}")))?;
+    }
+    Ok(staging)
+}
+
 /// Runs `iisql convert`.
 pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
     if a.input.paths.is_empty() {
@@ -73,25 +95,16 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    // With a checkpoint, the files are written to a staging folder and moved into `to` once
-    // the checkpoint naming them is saved (iisql::staging): exactly once, whatever happens.
-    let staging = match (&a.input.checkpoint, &runner.pending_checkpoint, remote) {
-        (Some(cp), Some(_), false) => {
-            let dir = iisql::staging::staging_dir(Path::new(&to), cp)?;
-            // What a run killed before its commit left there.
-            iisql::staging::recover_off_runtime(cp.clone(), Some(dir.clone())).await?;
-            std::fs::create_dir_all(&dir).map_err(|e| {
-                DataFusionError::Execution(format!("cannot create {}: {e}", dir.display()))
-            })?;
-            Some(dir)
-        }
+    // With a checkpoint, the files are written to a staging folder (or prefix, for a URL) and
+    // moved into `to` once the checkpoint naming them is saved (iisql::staging): exactly once,
+    // whatever happens.
+    let staging = match (&a.input.checkpoint, &runner.pending_checkpoint) {
+        (Some(cp), Some(_)) => Some(prepare_staging(&runner.ctx, &to, cp, remote).await?),
         _ => None,
     };
     let mut before = Vec::new();
     parquet_files(Path::new(&to), &mut before);
-    let target = staging
-        .as_ref()
-        .map_or_else(|| to.clone(), |d| d.display().to_string());
+    let target = staging.clone().unwrap_or_else(|| to.clone());
     runner.log.reset();
     let progress = Progress::start(Arc::clone(&runner.log), runner.total_bytes, !a.input.quiet);
     let result = runner.ctx.write_lake(&table, &target, &parts).await;
@@ -105,25 +118,32 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
         _ => e,
     })?;
     let mut after = Vec::new();
-    parquet_files(staging.as_deref().unwrap_or(Path::new(&to)), &mut after);
+    parquet_files(Path::new(staging.as_deref().unwrap_or(&to)), &mut after);
     let new: Vec<&(String, u64)> = after.iter().filter(|f| !before.contains(f)).collect();
     let bytes: u64 = new.iter().map(|(_, s)| s).sum();
     // The output is written and closed: now the checkpoint may move on.
-    if let (Some(dir), Some(cp), Some(pending)) = (
+    if let (Some(staged), Some(cp), Some(pending)) = (
         &staging,
         &a.input.checkpoint,
         runner.pending_checkpoint.as_mut(),
     ) {
-        let output = std::path::absolute(&to)
-            .map_err(|e| DataFusionError::Execution(format!("{to}: {e}")))?;
+        let (output, files) = if remote {
+            let files = iisql::staging::files_in_store(&runner.ctx, staged).await?;
+            (to.clone(), files)
+        } else {
+            let output = std::path::absolute(&to)
+                .map_err(|e| DataFusionError::Execution(format!("{to}: {e}")))?;
+            let files = iisql::staging::files_below(Path::new(staged))?;
+            (output.display().to_string(), files)
+        };
         pending.next.publish = Some(iisql::staging::Publish {
-            staging: dir.display().to_string(),
-            output: output.display().to_string(),
-            files: iisql::staging::files_below(dir)?,
+            staging: staged.clone(),
+            output,
+            files,
         });
         // The commit: from here on the files belong to `to`.
         runner.commit_checkpoint_read()?;
-        iisql::staging::recover_off_runtime(cp.clone(), None).await?;
+        iisql::staging::recover_output(&runner.ctx, cp.clone(), None).await?;
     } else {
         runner.commit_checkpoint_read()?;
     }

@@ -146,7 +146,7 @@ async fn plan_checkpoint(
 ) -> Result<PlannedCheckpoint> {
     // One run at a time; what the last run committed is in place before this one plans.
     let lock = crate::staging::lock(&path)?;
-    crate::staging::recover_off_runtime(path.clone(), None).await?;
+    crate::staging::recover_output(ctx, path.clone(), None).await?;
     // Reading the checkpoint and walking the folders block: off the runtime's workers.
     let (cp, given, walk_options) = (path.clone(), paths.to_vec(), options.clone());
     let (previous, files) = tokio::task::spawn_blocking(move || {

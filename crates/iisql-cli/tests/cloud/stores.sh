@@ -91,5 +91,41 @@ n3="$("$iisql" s3://iis/grow/ -q --format csv --checkpoint "$out/s3.checkpoint" 
 whole="$("$iisql" "$day" -q --format csv -c "$count" | tail -1)"
 check "checkpointed s3:// runs read each row once ($n1 + $n2 + $n3)" "$((n1 + n2 + n3))" "$whole"
 check "the last run found nothing new" "$n3" "0"
+echo "== convert --checkpoint into s3:// under kill -9 while a log grows: every row exactly once"
+grow="data/sample/CAS01/W3SVC1/u_ex251103.log"
+size="$(stat -c %s "$grow")"
+killin=(convert s3://iis/killin/ --to s3://iis/killout/ --partition-by none
+  --checkpoint "$out/kill.checkpoint" -q)
+kills=0
+ms=1000 # how long the last whole run took, in milliseconds
+for step in 1 2 3 4 5 6; do
+  head -c $((size * step / 6)) "$grow" >"$out/kill.log"
+  upload "$out/kill.log" killin/u_ex251103.log
+  for k in 0 1 2 3; do
+    "$iisql" "${killin[@]}" 2>/dev/null &
+    pid=$! # iisql itself, not a subshell: the kill must reach the process that writes
+    # Most kills near the end of a run (the output complete, the checkpoint not yet saved),
+    # one at any moment.
+    from=$((k == 0 ? 0 : ms / 2))
+    sleep "$(awk -v f="$from" -v ms="$ms" -v r="$RANDOM" 'BEGIN { printf "%.3f", (f + ms * r / 32768) / 1000 }')"
+    if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
+    wait "$pid" 2>/dev/null || true
+  done
+  t0="$(date +%s%N)"
+  "$iisql" "${killin[@]}"
+  ms=$((($(date +%s%N) - t0) / 1000000))
+done
+"$out/venv/bin/python" - "$out/killback" <<'PY'
+import os, sys, boto3
+s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+for k in [o["Key"] for o in s3.list_objects_v2(Bucket="iis", Prefix="killout/").get("Contents", [])]:
+    dest = os.path.join(sys.argv[1], k)
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    s3.download_file("iis", k, dest)
+PY
+once="SELECT count(*) AS n, count(DISTINCT log_row) AS d FROM logs"
+got="$("$iisql" -q --format csv -c "CREATE EXTERNAL TABLE logs STORED AS PARQUET LOCATION '$out/killback/killout/'" -c "$once" | tail -1)"
+whole="$("$iisql" "$grow" -q --format csv -c "SELECT count(*) AS n FROM logs" | tail -1)"
+check "$kills runs killed, then finished: rows and distinct lines in s3://iis/killout/" "$got" "$whole,$whole"
 [ "$fail" == 0 ] || exit 1
 echo "object store checks passed; files in $out"
