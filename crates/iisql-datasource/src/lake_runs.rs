@@ -62,6 +62,21 @@ pub const SPARE_RUNS: usize = 16;
 /// The columns a run ascends by, in this order: the order `iisql convert` has always written.
 pub const ORDER_COLUMNS: [&str; 3] = ["timestamp", "log_filename", "log_row"];
 
+/// Whether `schema` has the [`ORDER_COLUMNS`] with types whose order [`write_runs`] reads as
+/// `ORDER BY` does: a timestamp, a text and an integer.
+pub fn can_write_runs(schema: &Schema) -> bool {
+    let typed = |name: &str, ok: fn(&DataType) -> bool| {
+        schema
+            .field_with_name(name)
+            .is_ok_and(|f| ok(f.data_type()))
+    };
+    typed(ORDER_COLUMNS[0], |t| matches!(t, DataType::Timestamp(..)))
+        && typed(ORDER_COLUMNS[1], |t| {
+            matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+        })
+        && typed(ORDER_COLUMNS[2], DataType::is_integer)
+}
+
 /// What [`write_runs`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -73,7 +88,7 @@ pub enum Outcome {
 
 /// Writes `table` of `ctx` into the folder or URL `dir` (whose object store is registered) as
 /// runs, partitioned by `partition_by` (columns of the table). The table must have the
-/// [`ORDER_COLUMNS`]; [`crate::lake_writer::write_lake`] checks that first.
+/// [`ORDER_COLUMNS`] ([`can_write_runs`]); [`crate::lake_writer::write_lake`] checks that first.
 pub async fn write_runs(
     ctx: &SessionContext,
     table: &str,
@@ -111,9 +126,12 @@ pub async fn write_runs(
         written: Mutex::new(Vec::new()),
     });
     let plan = df.create_physical_plan().await?;
+    // Every stream first, so that a partition that cannot start leaves nothing running.
+    let streams = (0..plan.output_partitioning().partition_count())
+        .map(|partition| plan.execute(partition, Arc::clone(&task_ctx)))
+        .collect::<Result<Vec<_>>>()?;
     let mut tasks = Vec::new();
-    for partition in 0..plan.output_partitioning().partition_count() {
-        let stream = plan.execute(partition, Arc::clone(&task_ctx))?;
+    for (partition, stream) in streams.into_iter().enumerate() {
         let runs = Runs::new(Arc::clone(&target), partition, &task_ctx);
         tasks.push(SpawnedTask::spawn(runs.run(stream)));
     }
@@ -136,8 +154,12 @@ pub async fn write_runs(
     if error.is_none() && !disordered {
         return Ok(Outcome::Written(rows));
     }
-    target.remove_written().await?;
-    error.map_or(Ok(Outcome::Disordered), Err)
+    let removed = target.remove_written().await;
+    match error {
+        // The write's own error says more than one of cleaning up after it.
+        Some(e) => Err(e),
+        None => removed.map(|()| Outcome::Disordered),
+    }
 }
 
 /// A name shared by the files of one write, unique across writes into the same folder.
@@ -219,7 +241,10 @@ impl Target {
     async fn remove_written(&self) -> Result<()> {
         let written = std::mem::take(&mut *self.written.lock().map_err(poisoned)?);
         for path in written {
-            self.store.delete(&path).await?;
+            match self.store.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(())
     }
@@ -340,16 +365,27 @@ impl Run {
         Ok(())
     }
 
-    /// Writes the footer and completes the file.
-    async fn close(mut self) -> Result<Path> {
-        self.writer.flush()?;
-        self.drain().await?;
-        let tail = self.writer.into_inner()?;
-        if !tail.is_empty() {
-            self.out.put(Bytes::from(tail)).await?;
+    /// Writes the footer and completes the file, recording its path in `written` first (a
+    /// completion that fails may still have made the file). A run whose bytes cannot all be
+    /// handed to the store aborts its upload.
+    async fn close(mut self, written: &Mutex<Vec<Path>>) -> Result<()> {
+        written.lock().map_err(poisoned)?.push(self.path.clone());
+        if let Err(e) = self.footer().await {
+            let _ = self.out.abort().await;
+            return Err(e);
         }
         self.out.shutdown().await?;
-        Ok(self.path)
+        Ok(())
+    }
+
+    /// Writes the last row group and the footer, and hands them to the store's writer.
+    async fn footer(&mut self) -> Result<()> {
+        self.writer.flush()?;
+        self.drain().await?;
+        // The footer, then everything the writer still buffers, into its `Vec`.
+        self.writer.finish()?;
+        self.writer.sync()?;
+        self.drain().await
     }
 }
 
@@ -497,11 +533,13 @@ impl Runs {
             Arc::clone(&self.target.layout.file_schema),
             self.target.writer_options.clone(),
         )?;
+        // Two parts in flight per run at most: a store's upload buffers are not in the pool.
         let out = BufWriter::with_capacity(
             Arc::clone(&self.target.store),
             path.clone(),
             self.target.buffer_size,
-        );
+        )
+        .with_max_concurrency(2);
         self.open.push(Run {
             key: key.to_vec(),
             last: (i64::MIN, (false, String::new()), i64::MIN),
@@ -515,9 +553,7 @@ impl Runs {
 
     /// Completes `run` and records its file as written.
     async fn complete(&mut self, run: Run) -> Result<()> {
-        let path = run.close().await?;
-        self.target.written.lock().map_err(poisoned)?.push(path);
-        Ok(())
+        run.close(&self.target.written).await
     }
 
     /// Completes the runs no row has gone to for [`IDLE_BATCHES`] batches.
@@ -556,6 +592,25 @@ impl Runs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_only_for_order_columns_read_as_order_by_reads_them() {
+        use datafusion::arrow::datatypes::{Field, TimeUnit};
+        let schema = |time: DataType, file: DataType| {
+            Schema::new(vec![
+                Field::new("timestamp", time, true),
+                Field::new("log_filename", file, true),
+                Field::new("log_row", DataType::Int64, true),
+            ])
+        };
+        let ts = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
+        assert!(can_write_runs(&schema(ts.clone(), DataType::Utf8View)));
+        assert!(can_write_runs(&schema(ts.clone(), DataType::Utf8)));
+        // Text times or numbered files would not be ordered as `ORDER BY` orders them.
+        assert!(!can_write_runs(&schema(DataType::Utf8, DataType::Utf8)));
+        assert!(!can_write_runs(&schema(ts, DataType::Int64)));
+        assert!(!can_write_runs(&Schema::empty()));
+    }
 
     #[test]
     fn keys_order_time_then_file_then_row_with_missing_values_last() {

@@ -89,8 +89,9 @@ pub fn lake_sql(
 /// Writes `table` of `ctx` into the folder or URL `dir` as a lake and returns the rows written.
 /// The object store of a URL is registered first; a local folder must exist.
 ///
-/// A table with the [`ORDER_COLUMNS`](crate::lake_runs::ORDER_COLUMNS) whose plan runs on
-/// this machine is written as its runs ([`crate::lake_runs`]); the others, and input too far
+/// A table with the [`ORDER_COLUMNS`](crate::lake_runs::ORDER_COLUMNS)
+/// ([`can_write_runs`](crate::lake_runs::can_write_runs)) whose plan runs on this machine is
+/// written as its runs ([`crate::lake_runs`]); the others, and input too far
 /// out of time order, by the sort of [`lake_sql`] (the input read again).
 pub async fn write_lake(
     ctx: &SessionContext,
@@ -101,10 +102,7 @@ pub async fn write_lake(
     crate::stores::register_store_for(ctx, dir)?;
     let schema = ctx.table(table).await?.schema().as_arrow().clone();
     let sql = lake_sql(table, &schema, partition_by, dir)?;
-    let ordered = crate::lake_runs::ORDER_COLUMNS
-        .iter()
-        .all(|c| schema.field_with_name(c).is_ok());
-    if ordered && crate::session::executes_locally(ctx) {
+    if crate::lake_runs::can_write_runs(&schema) && crate::session::executes_locally(ctx) {
         match crate::lake_runs::write_runs(ctx, table, dir, partition_by).await? {
             crate::lake_runs::Outcome::Written(rows) => return Ok(rows),
             // The sort reads the input again: where scans ended is decided by that reading.

@@ -253,7 +253,15 @@ pub async fn recover_output(
                 }
                 // Moved by an earlier recovery: the copy is in place.
                 Err(object_store::Error::NotFound { .. }) => {
-                    store.head(&dst).await?;
+                    if let Err(e) = store.head(&dst).await {
+                        return Err(DataFusionError::Execution(format!(
+                            "{}: committed file {rel} is neither in {} nor in {} ({e}); \
+                             restore it, or remove the checkpoint and convert again",
+                            checkpoint.display(),
+                            publish.staging,
+                            publish.output
+                        )));
+                    }
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -581,7 +581,7 @@ fn parquet_row_groups_of_122880_rows_pages_of_up_to_100000() {
         .args([
             "generate",
             "--size",
-            "36MB",
+            "72MB",
             "--days",
             "1",
             "--servers",
@@ -616,8 +616,7 @@ fn parquet_row_groups_of_122880_rows_pages_of_up_to_100000() {
         .collect::<Vec<_>>()
     };
     // `-o` encodes each partition of the query into its own row groups (the file is split in
-    // two ranges here, of fewer than 122,880 rows each): none larger than 122,880 rows, every
-    // row written.
+    // two ranges here): none larger than 122,880 rows, every row written.
     let of_pq = groups(&pq);
     assert!(
         of_pq.len() > 1 && of_pq.iter().all(|&n| n <= 122_880),
@@ -651,6 +650,7 @@ fn parquet_row_groups_of_122880_rows_pages_of_up_to_100000() {
         .unwrap()
         .unwrap()
         .path();
+    // `convert` writes each range as its own run (one file each, more than 122,880 rows).
     let of_convert = groups(&file);
     assert!(
         of_convert.len() > 1 && of_convert[0] == 122_880,
