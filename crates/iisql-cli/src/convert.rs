@@ -47,7 +47,8 @@ async fn prepare_staging(
     };
     iisql::staging::recover_output(ctx, checkpoint.to_path_buf(), Some(staging.clone())).await?;
     if !remote {
-        std::fs::create_dir_all(&staging)
+        tokio::fs::create_dir_all(&staging)
+            .await
             .map_err(|e| DataFusionError::Execution(format!("cannot create {staging}: {e}")))?;
     }
     Ok(staging)
@@ -81,7 +82,8 @@ pub async fn run(a: &ConvertArgs) -> Result<ExitCode> {
     if remote {
         iisql::stores::register_store_for(&runner.ctx, &to)?;
     } else {
-        std::fs::create_dir_all(&to)
+        tokio::fs::create_dir_all(&to)
+            .await
             .map_err(|e| DataFusionError::Execution(format!("cannot create {to}: {e}")))?;
     }
     if runner
