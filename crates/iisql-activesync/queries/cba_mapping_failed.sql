@@ -50,7 +50,7 @@ SELECT max(device_id) AS device_id, max(device_type) AS device_type, max(user) A
        first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp, log_filename, log_row) AS example,
        first_value(request_line ORDER BY timestamp, log_filename, log_row) AS example_line
 FROM eas LEFT JOIN regression_hours rh
-  ON rh.server = coalesce(eas.server, '') AND rh.hour = date_trunc('hour', eas.timestamp)
+  ON rh.server = coalesce(eas.server, '') AND rh.hour = date_bin(INTERVAL '1 hour', eas.timestamp)
 WHERE cs_username IS NULL
   AND ((sc_status = 403 AND sc_substatus = 12)
        OR (sc_status = 401 AND NOT followed_by_success

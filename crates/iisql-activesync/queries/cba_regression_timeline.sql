@@ -24,7 +24,7 @@ WITH
 -- The refused requests of those devices, by hour, device and status (so that the episodes
 -- join hours, not requests).
 refused_by_hour AS (
-  SELECT coalesce(e.server, '') AS server, date_trunc('hour', e.timestamp) AS hour, e.device_key,
+  SELECT coalesce(e.server, '') AS server, date_bin(INTERVAL '1 hour', e.timestamp) AS hour, e.device_key,
          e.status_full, count(*) AS hits, min(e.timestamp) AS first_seen, max(e.timestamp) AS last_seen,
          first_value(concat(e.log_filename, ':', CAST(e.log_row AS VARCHAR)) ORDER BY e.timestamp, e.log_filename, e.log_row) AS example,
          first_value(e.request_line ORDER BY e.timestamp, e.log_filename, e.log_row) AS example_line
@@ -33,7 +33,7 @@ refused_by_hour AS (
     ON e.device_key = f.device_key AND coalesce(e.server, '') = f.server
   WHERE e.timestamp > f.since AND e.sc_status = 401 AND NOT e.followed_by_success
     AND coalesce(e.sc_win32_status, 0) NOT IN (2148074254, 2148074252, 2148074248, 2148074274)
-  GROUP BY coalesce(e.server, ''), date_trunc('hour', e.timestamp), e.device_key, e.status_full
+  GROUP BY coalesce(e.server, ''), date_bin(INTERVAL '1 hour', e.timestamp), e.device_key, e.status_full
 )
 SELECT nullif(r.server, '') AS server, r.starts AS hour, count(DISTINCT h.hour) AS hours,
        count(DISTINCT h.device_key) AS devices, sum(h.hits) AS hits,

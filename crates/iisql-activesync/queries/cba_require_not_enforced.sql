@@ -50,7 +50,7 @@ SELECT eas.server, day,
        min(timestamp) AS first_seen, max(timestamp) AS last_seen, first_value(concat(log_filename, ':', CAST(log_row AS VARCHAR)) ORDER BY timestamp, log_filename, log_row) AS example,
        first_value(request_line ORDER BY timestamp, log_filename, log_row) AS example_line
 FROM eas LEFT JOIN regression_hours rh
-  ON rh.server = coalesce(eas.server, '') AND rh.hour = date_trunc('hour', eas.timestamp)
+  ON rh.server = coalesce(eas.server, '') AND rh.hour = date_bin(INTERVAL '1 hour', eas.timestamp)
 WHERE eas.sc_status = 401 AND cs_username IS NULL AND NOT followed_by_success
   AND NOT EXISTS (SELECT 1 FROM cert_days c WHERE c.server = coalesce(eas.server, '') AND c.day = eas.day)
   AND device_key NOT IN (SELECT device_key FROM succeeded)

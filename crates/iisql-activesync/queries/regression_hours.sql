@@ -19,7 +19,7 @@ served_since AS (
 -- Per hour and server, the requests of known devices, and how many got a mapping-off status:
 -- a 401 no success follows, other than a gateway's Kerberos refusal.
 known_hours AS (
-  SELECT coalesce(e.server, '') AS server, date_trunc('hour', e.timestamp) AS hour, count(*) AS total,
+  SELECT coalesce(e.server, '') AS server, date_bin(INTERVAL '1 hour', e.timestamp) AS hour, count(*) AS total,
          sum(CASE WHEN e.sc_status = 401 AND NOT e.followed_by_success
                    AND coalesce(e.sc_win32_status, 0) NOT IN (2148074254, 2148074252, 2148074248, 2148074274)
               THEN 1 ELSE 0 END) AS refused
@@ -27,7 +27,7 @@ known_hours AS (
   FROM served_since f JOIN regression_eas e
     ON e.device_key = f.device_key AND coalesce(e.server, '') = f.server
   WHERE e.timestamp > f.since
-  GROUP BY coalesce(e.server, ''), date_trunc('hour', e.timestamp)
+  GROUP BY coalesce(e.server, ''), date_bin(INTERVAL '1 hour', e.timestamp)
 ),
 -- Every hour of every server, judged (regressed or not) when known devices sent enough
 -- requests, with the last normal judged hour up to it: the hours that share it make one
@@ -38,7 +38,7 @@ stretches AS (
   FROM (
     SELECT h.server, h.hour, coalesce(k.refused, 0) AS refused,
            CASE WHEN k.total >= $min_requests THEN CAST(k.refused AS DOUBLE) / k.total >= $share END AS regressed
-    FROM (SELECT DISTINCT coalesce(server, '') AS server, date_trunc('hour', timestamp) AS hour
+    FROM (SELECT DISTINCT coalesce(server, '') AS server, date_bin(INTERVAL '1 hour', timestamp) AS hour
           FROM regression_eas) h
     LEFT JOIN known_hours k ON k.server = h.server AND k.hour = h.hour
   ) judged

@@ -130,14 +130,14 @@ fn columns(client_ip: &str, eas: &EasFields) -> Vec<(&'static str, String, bool)
        THEN 'backend' ELSE 'frontend' END"
                 .into(),
         ),
+        // Exchange's own probes: the user agent starts with AMProbe (only its first seven
+        // characters are lowered: no other text lowers to those), or either user name is a
+        // health mailbox's (`is_probe_user`).
         col(
             "is_probe",
             format!(
-                "coalesce(starts_with(lower(cs_user_agent), 'amprobe')
-           OR starts_with(normalize_user(cs_username), 'healthmailbox')
-           OR starts_with(normalize_user(cs_username), 'extest_')
-           OR starts_with(normalize_user({user}), 'healthmailbox')
-           OR starts_with(normalize_user({user}), 'extest_'), false)"
+                "coalesce(starts_with(lower(substr(cs_user_agent, 1, 7)), 'amprobe')
+           OR is_probe_user(cs_username) OR is_probe_user({user}), false)"
             ),
         ),
         col("user_agent", "cs_user_agent".into()),

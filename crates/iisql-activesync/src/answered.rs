@@ -96,11 +96,13 @@ impl Names {
 
 /// The answered requests of the facts whose times pass `filter` (SQL appended to the `WHERE`,
 /// such as ` AND timestamp >= ...`), keeping those before `until`; `None` when the memory pool
-/// cannot hold the slice.
+/// cannot hold the slice. `rows`: about how many requests the slice holds (the vector is sized
+/// for them at once, not doubled as it fills: a doubling holds the old and the new vector).
 pub(crate) async fn answered_in_slice(
     ctx: &SessionContext,
     filter: &str,
     until: Option<i64>,
+    rows: u64,
 ) -> Result<Option<Vec<i64>>> {
     let sql = format!(
         "SELECT fact_id, device_key, server, timestamp,
@@ -111,6 +113,13 @@ pub(crate) async fn answered_in_slice(
     let mut reservation = MemoryConsumer::new("answered requests").register(&pool);
     let mut names = Names::default();
     let mut requests: Vec<Request> = Vec::new();
+    // The minute after the slice comes on top of its own requests.
+    let expected = usize::try_from(rows.saturating_add(rows / 32)).unwrap_or(usize::MAX);
+    if requests.try_reserve_exact(expected).is_err()
+        || !charge(&mut reservation, &requests, &names)?
+    {
+        return Ok(None);
+    }
     let mut stream = ctx.sql(&sql).await?.execute_stream().await?;
     while let Some(batch) = stream.next().await {
         let batch = batch?;
@@ -154,7 +163,13 @@ fn add_batch(requests: &mut Vec<Request>, names: &mut Names, columns: &[ArrayRef
     let successes = successes
         .as_boolean_opt()
         .ok_or_else(|| internal("success as Boolean"))?;
-    requests.reserve(ids.len());
+    // Beyond what was expected, grow by an eighth at a time: less held while the vector moves.
+    let missing = ids
+        .len()
+        .saturating_sub(requests.capacity() - requests.len());
+    if missing > 0 {
+        requests.reserve_exact(missing.max(requests.len() / 8));
+    }
     for row in 0..ids.len() {
         if ms.is_null(row) {
             continue;

@@ -4,8 +4,10 @@
 //! the view then reads instead of the logs.
 //!
 //! Data flow:
-//! 1. logs → [`facts_sql`] (one scan, no sort) → one Parquet file per partition in a temporary
-//!    folder, each row numbered (`fact_id`) as it is written;
+//! 1. logs → [`facts_sql`] (one scan, no sort) → two Parquet files per partition in a temporary
+//!    folder, the successes in one and the other requests in the other, each row numbered
+//!    (`fact_id`) as it is written, with statistics on the status columns: a check that looks
+//!    at failures (3% of the requests of a healthy farm) skips the successes' row groups;
 //! 2. the facts' device key, server, time, status and `fact_id`, a slice of time at a time →
 //!    a sweep in memory ([`crate::answered`], charged to the session's memory pool), or the
 //!    `followed_by_success` window when the pool cannot hold a slice (a sort that spills) →
@@ -23,9 +25,11 @@ use std::sync::Arc;
 
 use std::path::PathBuf;
 
-use datafusion::arrow::array::{AsArray, BooleanArray, Int64Array, RecordBatch};
+use datafusion::arrow::array::{ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch};
+use datafusion::arrow::compute::kernels::boolean::not;
+use datafusion::arrow::compute::{cast, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
-use datafusion::common::file_options::parquet_writer::ParquetWriterOptions;
+use datafusion::common::config::ConfigField;
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
@@ -145,10 +149,12 @@ pub async fn materialize_activesync_with(
     let mut tasks = Vec::new();
     for partition in 0..plan.output_partitioning().partition_count() {
         let stream = plan.execute(partition, Arc::clone(&task_ctx))?;
-        let path = dir.path().join(format!("part-{partition}.parquet"));
         let props = props.clone();
         tasks.push(SpawnedTask::spawn(write_partition(
-            stream, path, props, partition,
+            stream,
+            dir.path().to_path_buf(),
+            props,
+            partition,
         )));
     }
     let mut rows = 0;
@@ -183,23 +189,24 @@ pub async fn materialize_activesync_with(
     Ok(facts)
 }
 
-/// Writes partition `partition` of the facts to its own file, with each row's `fact_id`:
-/// the partition in the high bits, the row's position in the file in the low 40. The writer
-/// holds one row group at a time (the session's row group size), outside the memory pool: the
-/// pool is left to the sort of the next step.
+/// Writes partition `partition` of the facts, each row with its `fact_id`: the partition in
+/// the high bits, the row's position in the partition in the low 40. Successes (HTTP 2xx) go to
+/// one file, the other requests to another ([`FactFiles`]), so that a check that looks at
+/// failures skips the successes' row groups by their `sc_status` statistics instead of
+/// decompressing every page of every column it reads. Each writer holds one row group at a
+/// time (the session's row group size, an eighth of it for the failures), outside the memory
+/// pool: the pool is left to the sweep of the next step.
 async fn write_partition(
     mut stream: SendableRecordBatchStream,
-    path: PathBuf,
+    dir: PathBuf,
     props: WriterProperties,
     partition: usize,
 ) -> Result<u64> {
-    let file = tokio::fs::File::create(&path).await.map_err(|e| {
-        DataFusionError::Execution(format!("cannot create {}: {e}", path.display()))
-    })?;
     let mut fields = stream.schema().fields().to_vec();
     fields.push(Arc::new(Field::new("fact_id", DataType::Int64, false)));
     let schema = Arc::new(Schema::new(fields));
-    let mut writer = AsyncArrowWriter::try_new(file, Arc::clone(&schema), Some(props))?;
+    let status = schema.index_of("sc_status")?;
+    let mut files = FactFiles::new(dir, partition, Arc::clone(&schema), props);
     let first = i64::try_from(partition)
         .ok()
         .and_then(|p| p.checked_shl(40))
@@ -212,12 +219,125 @@ async fn write_partition(
         let mut columns = batch.columns().to_vec();
         columns.push(Arc::new(ids));
         rows += batch.num_rows() as u64;
-        writer
-            .write(&RecordBatch::try_new(Arc::clone(&schema), columns)?)
+        let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
+        let success = successes(batch.column(status))?;
+        files
+            .write(Outcome::Success, filter_record_batch(&batch, &success)?)
+            .await?;
+        files
+            .write(
+                Outcome::Other,
+                filter_record_batch(&batch, &not(&success)?)?,
+            )
             .await?;
     }
-    writer.close().await?;
+    files.close().await?;
     Ok(rows)
+}
+
+/// Whether each status is a success (2xx); a missing status is not.
+fn successes(status: &ArrayRef) -> Result<BooleanArray> {
+    let status = cast(status, &DataType::Int64)?;
+    let status = status
+        .as_primitive_opt::<Int64Type>()
+        .ok_or_else(|| DataFusionError::Internal("sc_status is not a number".into()))?;
+    Ok(status
+        .iter()
+        .map(|s| Some(s.is_some_and(|s| (200..=299).contains(&s))))
+        .collect())
+}
+
+/// The two groups of facts a partition is written to.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Success,
+    Other,
+}
+
+/// The files of one partition's facts: `part-N-ok.parquet` (successes) and
+/// `part-N-other.parquet`, each created when its first row comes.
+struct FactFiles {
+    dir: PathBuf,
+    partition: usize,
+    schema: Arc<Schema>,
+    props: WriterProperties,
+    writers: [Option<AsyncArrowWriter<tokio::fs::File>>; 2],
+}
+
+impl FactFiles {
+    fn new(dir: PathBuf, partition: usize, schema: Arc<Schema>, props: WriterProperties) -> Self {
+        Self {
+            dir,
+            partition,
+            schema,
+            props,
+            writers: [None, None],
+        }
+    }
+
+    async fn write(&mut self, outcome: Outcome, batch: RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let written = self.open(outcome).await?.write(&batch).await;
+        written.map_err(|e| self.failed(e))
+    }
+
+    /// A writer's error, with where the facts go and what to do when the disk is full.
+    fn failed(&self, e: datafusion::parquet::errors::ParquetError) -> DataFusionError {
+        DataFusionError::from(e).context(format!(
+            "cannot write the facts to {} (TMPDIR names a folder with more room)",
+            self.dir.display()
+        ))
+    }
+
+    /// The writer of `outcome`'s file, created on first use.
+    async fn open(&mut self, outcome: Outcome) -> Result<&mut AsyncArrowWriter<tokio::fs::File>> {
+        let (slot, name) = match outcome {
+            Outcome::Success => (0, "ok"),
+            Outcome::Other => (1, "other"),
+        };
+        Ok(match &mut self.writers[slot] {
+            Some(writer) => writer,
+            empty => {
+                let path = self
+                    .dir
+                    .join(format!("part-{}-{name}.parquet", self.partition));
+                let file = tokio::fs::File::create(&path).await.map_err(|e| {
+                    DataFusionError::Execution(format!("cannot create {}: {e}", path.display()))
+                })?;
+                let mut props = self.props.clone();
+                if let Outcome::Other = outcome {
+                    // Failures come slowly: a whole row group of them would be held for most
+                    // of the run, and grow with the input up to its size.
+                    let rows = props
+                        .max_row_group_row_count()
+                        .unwrap_or(iisql_datasource::parquet_out::PARQUET_ROW_GROUP_ROWS);
+                    props = props
+                        .into_builder()
+                        .set_max_row_group_row_count(Some((rows / 8).max(1)))
+                        .build();
+                }
+                empty.insert(AsyncArrowWriter::try_new(
+                    file,
+                    Arc::clone(&self.schema),
+                    Some(props),
+                )?)
+            }
+        })
+    }
+
+    /// Closes the files; a partition without rows leaves one empty file, so that the facts
+    /// always have a schema to read.
+    async fn close(mut self) -> Result<()> {
+        if self.writers.iter().all(Option::is_none) {
+            self.open(Outcome::Other).await?;
+        }
+        for writer in std::mem::take(&mut self.writers).into_iter().flatten() {
+            writer.close().await.map_err(|e| self.failed(e))?;
+        }
+        Ok(())
+    }
 }
 
 /// The `fact_id`s of the requests other than successes that a success of the same device on
@@ -234,7 +354,7 @@ async fn answered_requests(
     options: &FactsOptions,
 ) -> Result<AnsweredRequests> {
     let mut ids = Vec::new();
-    for (lo, hi) in time_slices(ctx, options.slice_rows).await? {
+    for (lo, hi, rows) in time_slices(ctx, options.slice_rows).await? {
         let range = |column_ms: Option<i64>, op: &str| {
             column_ms.map(|ms| format!(" AND timestamp {op} to_timestamp_millis({ms})"))
         };
@@ -244,7 +364,7 @@ async fn answered_requests(
             range(hi.map(|h| h + 60_000), "<=").unwrap_or_default()
         );
         if !options.by_window
-            && let Some(found) = crate::answered::answered_in_slice(ctx, &input, hi).await?
+            && let Some(found) = crate::answered::answered_in_slice(ctx, &input, hi, rows).await?
         {
             ids.extend(found);
             continue;
@@ -274,12 +394,12 @@ async fn answered_requests(
 }
 
 /// Slices of time that together cover every time, each `[lo, hi)` in milliseconds since the
-/// epoch (`None`: unbounded), cut at the start of an hour once the hours before hold
-/// `slice_rows` requests or more.
+/// epoch (`None`: unbounded) with the requests it holds, cut at the start of an hour once the
+/// hours before hold `slice_rows` requests or more.
 async fn time_slices(
     ctx: &SessionContext,
     slice_rows: u64,
-) -> Result<Vec<(Option<i64>, Option<i64>)>> {
+) -> Result<Vec<(Option<i64>, Option<i64>, u64)>> {
     let sql = format!(
         "SELECT CAST(to_unixtime(timestamp) AS BIGINT) / 3600 AS hour, count(*) AS n
          FROM {FACTS_TABLE} WHERE timestamp IS NOT NULL GROUP BY 1 ORDER BY 1"
@@ -298,7 +418,7 @@ async fn time_slices(
         for (hour, n) in hours.values().iter().zip(counts.values()) {
             let n = u64::try_from(*n).unwrap_or(0);
             if held > 0 && held + n > slice_rows {
-                cuts.push(hour.saturating_mul(3_600_000));
+                cuts.push((hour.saturating_mul(3_600_000), held));
                 held = 0;
             }
             held += n;
@@ -306,11 +426,11 @@ async fn time_slices(
     }
     let mut slices = Vec::with_capacity(cuts.len() + 1);
     let mut lo = None;
-    for cut in cuts {
-        slices.push((lo, Some(cut)));
+    for (cut, rows) in cuts {
+        slices.push((lo, Some(cut), rows));
         lo = Some(cut);
     }
-    slices.push((lo, None));
+    slices.push((lo, None, held));
     Ok(slices)
 }
 
@@ -386,13 +506,25 @@ fn facts_writer_properties(ctx: &SessionContext, schema: &Schema) -> Result<Writ
     let mut options =
         iisql_datasource::parquet_out::parquet_write_options(state.config_options(), schema)?;
     options.global.compression = Some("lz4_raw".to_string());
-    // The Arrow schema is embedded by the Arrow writer itself; DataFusion's conversion only
-    // checks that its own writer did.
-    options.global.skip_arrow_metadata = true;
-    Ok(ParquetWriterOptions::try_from(&options)?
-        .writer_options()
-        .clone())
+    // The statistics that let a check skip the row groups and pages it filters out: the
+    // successes' files by status, the back end's or the probes' rows where they cluster.
+    for column in FACTS_WITH_STATISTICS {
+        if schema.field_with_name(column).is_ok() {
+            options.set(&format!("statistics_enabled::{column}"), "page")?;
+        }
+    }
+    iisql_datasource::parquet_out::writer_properties(&options)
 }
+
+/// The columns of the facts written with min/max statistics, besides those the logs' Parquet
+/// keeps ([`iisql_datasource::parquet_out::parquet_column_settings`]).
+const FACTS_WITH_STATISTICS: [&str; 5] = [
+    "sc_status",
+    "sc_substatus",
+    "sc_win32_status",
+    "tier",
+    "is_probe",
+];
 
 /// Registers the Parquet files under `url` as [`FACTS_TABLE`].
 async fn register_facts(ctx: &SessionContext, url: &str) -> Result<()> {

@@ -30,7 +30,6 @@ use datafusion::arrow::array::{Array, AsArray, Int64Array, StringArray, StringVi
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::file_options::parquet_writer::ParquetWriterOptions;
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::error::{DataFusionError, Result};
@@ -100,13 +99,7 @@ pub async fn write_runs(
     let layout = Layout::new(df.schema().as_arrow(), partition_by)?;
     let config = task_ctx.session_config().options();
     let options = crate::parquet_out::parquet_write_options(config, &layout.file_schema)?;
-    // The Arrow schema is embedded by `ArrowWriter` itself (unless the options skip it), as in
-    // `parquet_writer`.
-    let mut plain = options.clone();
-    plain.global.skip_arrow_metadata = true;
-    let props = ParquetWriterOptions::try_from(&plain)?
-        .writer_options()
-        .clone();
+    let props = crate::parquet_out::writer_properties(&options)?;
     let dir = if dir.ends_with('/') {
         dir.to_string()
     } else {

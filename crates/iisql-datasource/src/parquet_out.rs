@@ -16,6 +16,8 @@
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::Result;
 use datafusion::common::config::{ConfigField, ConfigOptions, TableParquetOptions};
+use datafusion::common::file_options::parquet_writer::ParquetWriterOptions;
+use datafusion::parquet::file::properties::WriterProperties;
 
 /// The compression iisql sessions write Parquet with (`COPY ... TO 'x.parquet'`, `-o`,
 /// `convert`), set as the session's `datafusion.execution.parquet.compression`.
@@ -100,6 +102,19 @@ pub fn parquet_write_options(
         opts.set(&format!("{option}::{column}"), value)?;
     }
     Ok(opts)
+}
+
+/// The Parquet writer properties of `options` (DataFusion's table options), for an Arrow
+/// writer of iisql's own. Whether the Arrow schema is embedded is the Arrow writer's choice
+/// (`ArrowWriterOptions::with_skip_arrow_metadata`, `options.global.skip_arrow_metadata`):
+/// DataFusion's conversion refuses options that keep it, because its own writer embeds it
+/// itself, so the conversion is asked without it.
+pub fn writer_properties(options: &TableParquetOptions) -> Result<WriterProperties> {
+    let mut plain = options.clone();
+    plain.global.skip_arrow_metadata = true;
+    Ok(ParquetWriterOptions::try_from(&plain)?
+        .writer_options()
+        .clone())
 }
 
 /// [`parquet_column_settings`] as the `OPTIONS` of a `COPY` statement

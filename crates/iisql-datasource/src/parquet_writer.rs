@@ -26,7 +26,6 @@ use bytes::Bytes;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::config::TableParquetOptions;
-use datafusion::common::file_options::parquet_writer::ParquetWriterOptions;
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use datafusion::datasource::listing::ListingTableUrl;
@@ -123,13 +122,7 @@ async fn encode_partitions(
     out: &mut BufWriter,
 ) -> Result<u64> {
     let schema = plan.schema();
-    // The Arrow schema is embedded by `ArrowWriter` itself (unless the options skip it);
-    // DataFusion's conversion only checks that its own writer did.
-    let mut plain = options.clone();
-    plain.global.skip_arrow_metadata = true;
-    let props = ParquetWriterOptions::try_from(&plain)?
-        .writer_options()
-        .clone();
+    let props = crate::parquet_out::writer_properties(options)?;
     let max_rows = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
     let writer_options = ArrowWriterOptions::new()
         .with_properties(props)

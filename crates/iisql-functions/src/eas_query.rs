@@ -2,6 +2,8 @@
 //! (`Cmd=Sync&User=jdoe&DeviceId=...`) and the base64 form of [MS-ASHTTP] 2.2.1.1.1, and the
 //! items of the `Log=` string Exchange appends.
 
+use std::borrow::Cow;
+
 /// Decodes `%xx` escapes and `+` (a space); invalid escapes are kept as they are.
 pub fn url_decode(s: &str) -> String {
     percent_decode(s, true)
@@ -9,7 +11,15 @@ pub fn url_decode(s: &str) -> String {
 
 /// Decodes `%xx` escapes, and `+` as a space when `plus_is_space`.
 fn percent_decode(s: &str, plus_is_space: bool) -> String {
+    percent_decoded(s, plus_is_space).into_owned()
+}
+
+/// [`percent_decode`], borrowing `s` when there is nothing to decode (most values).
+fn percent_decoded(s: &str, plus_is_space: bool) -> Cow<'_, str> {
     let b = s.as_bytes();
+    if !b.iter().any(|&c| c == b'%' || (plus_is_space && c == b'+')) {
+        return Cow::Borrowed(s);
+    }
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
@@ -32,7 +42,7 @@ fn percent_decode(s: &str, plus_is_space: bool) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// The command names of [MS-ASHTTP] base64 command codes.
@@ -370,20 +380,31 @@ impl RequestFields {
         "proxy_to",
     ];
 
-    /// Reads them from `query`.
+    /// Reads them from `query`. The `Log=` string is read once for every key it answers.
     pub fn of(query: &str) -> Self {
         let mut p = Parsed::new(query);
+        // The first value of each key of `LOG_KEYS`, in that order.
+        let mut log: [Option<&str>; 6] = [None; 6];
+        const LOG_KEYS: [&str; 6] = ["SC1", "S", "Error", "As", "PrxFrom", "PrxTo"];
+        if let Some((_, items)) = p.pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case("log")) {
+            for (key, value) in items.split('_').filter_map(log_item) {
+                if let Some(i) = LOG_KEYS.iter().position(|k| *k == key) {
+                    log[i].get_or_insert(value);
+                }
+            }
+        }
+        let [sc1, s, error, access_state, proxy_from, proxy_to] = log.map(|v| v.map(url_decode));
         Self {
             user: p.param("User"),
             device_id: p.param("DeviceId"),
             device_type: p.param("DeviceType"),
             cmd: p.param("Cmd"),
             protocol_version: p.param("ProtocolVersion"),
-            eas_status: p.log_value("SC1", 0).or_else(|| p.log_value("S", 0)),
-            error: p.log_value("Error", 0),
-            access_state: p.log_value("As", 0),
-            proxy_from: p.log_value("PrxFrom", 0),
-            proxy_to: p.log_value("PrxTo", 0),
+            eas_status: sc1.or(s),
+            error,
+            access_state,
+            proxy_from,
+            proxy_to,
         }
     }
 
@@ -484,15 +505,24 @@ fn change_count(v: &str, part: &str) -> Option<i64> {
 /// Makes user names comparable: `CONTOSO\jdoe`, `jdoe@contoso.com` and `contoso%5Cjdoe` all
 /// become `jdoe` (lower case, no domain).
 pub fn normalize_user(s: &str) -> Option<String> {
-    let d = url_decode(s.trim());
-    let d = d.trim();
+    with_account(s, |d| Some(d.to_lowercase()))
+}
+
+/// `f` of the account part of user name `s` (URL-decoded, without domain, trimmed, case
+/// kept), or `None` when there is none: [`normalize_user`] before it lowers the case.
+pub(crate) fn with_account<T>(s: &str, f: impl FnOnce(&str) -> Option<T>) -> Option<T> {
+    let decoded = percent_decoded(s.trim(), true);
+    let d = decoded.trim();
     if d.is_empty() || d == "-" {
         return None;
     }
     let d = d.rsplit('\\').next().unwrap_or(d);
     let d = d.split('@').next().unwrap_or(d);
-    let d = d.trim().to_lowercase();
-    (!d.is_empty()).then_some(d)
+    let d = d.trim();
+    if d.is_empty() {
+        return None;
+    }
+    f(d)
 }
 
 #[cfg(test)]

@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder, StructArray};
+use datafusion::arrow::array::{Array, ArrayRef, StringBuilder, StructArray};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
 };
 
 use super::eas_query::RequestFields;
@@ -32,11 +32,7 @@ struct EasRequest {
 /// The `eas_request` function.
 pub fn udf() -> ScalarUDF {
     ScalarUDF::from(EasRequest {
-        signature: Signature::uniform(
-            1,
-            vec![DataType::Utf8View, DataType::Utf8, DataType::LargeUtf8],
-            Volatility::Immutable,
-        ),
+        signature: crate::one_text_signature(),
     })
 }
 
@@ -70,16 +66,7 @@ impl ScalarUDFImpl for EasRequest {
                 b.append_option(v);
             }
         };
-        match queries.data_type() {
-            DataType::Utf8View => queries.as_string_view().iter().for_each(&mut add),
-            DataType::Utf8 => queries.as_string::<i32>().iter().for_each(&mut add),
-            DataType::LargeUtf8 => queries.as_string::<i64>().iter().for_each(&mut add),
-            other => {
-                return Err(DataFusionError::Plan(format!(
-                    "{NAME} takes text, got {other}"
-                )));
-            }
-        }
+        crate::for_each_text(NAME, queries, &mut add)?;
         let columns: Vec<ArrayRef> = builders
             .into_iter()
             .map(|mut b| Arc::new(b.finish()) as ArrayRef)
@@ -132,5 +119,50 @@ mod tests {
         assert_eq!(f.eas_status.as_deref(), Some("142"));
         assert_eq!(f.protocol_version.as_deref(), Some("16.1"));
         assert_eq!(f.proxy_to.as_deref(), Some("mbx01"));
+    }
+
+    proptest::proptest! {
+        /// On query strings made of ActiveSync's names, `Log=` items (repeated, in any order,
+        /// with escapes, `+` and non-ASCII text), parsing once answers what each field's own
+        /// call does.
+        #[test]
+        fn parsing_once_answers_as_one_at_a_time(
+            items in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "User", "user", "DeviceId", "DeviceType", "Cmd", "Log", "log", "x", "",
+                    ]),
+                    proptest::collection::vec(
+                        proptest::sample::select(vec![
+                            "SC1:142", "S:1", "S:3", "Error:PingCollisionDetected",
+                            "Error:A%20b", "As:AllowedG", "PrxFrom:10.0.0.1", "PrxTo:mbx%3A1",
+                            "V161", "Ver1:141", "Sst4", "TmRcv10:35:00.12", "", "a+b", "%",
+                            "%C3%A9t%C3%A9", "%ZZ", "\u{e9}",
+                        ]),
+                        0..5,
+                    ),
+                ),
+                0..6,
+            )
+        ) {
+            let q = items
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.join("_")))
+                .collect::<Vec<_>>()
+                .join("&");
+            let f = RequestFields::of(&q);
+            proptest::prop_assert_eq!(f.user, param(&q, "User"));
+            proptest::prop_assert_eq!(f.device_id, param(&q, "DeviceId"));
+            proptest::prop_assert_eq!(f.cmd, param(&q, "Cmd"));
+            proptest::prop_assert_eq!(f.protocol_version, param(&q, "ProtocolVersion"));
+            proptest::prop_assert_eq!(
+                f.eas_status,
+                log_value(&q, "SC1", 0).or_else(|| log_value(&q, "S", 0))
+            );
+            proptest::prop_assert_eq!(f.error, log_value(&q, "Error", 0));
+            proptest::prop_assert_eq!(f.access_state, log_value(&q, "As", 0));
+            proptest::prop_assert_eq!(f.proxy_from, log_value(&q, "PrxFrom", 0));
+            proptest::prop_assert_eq!(f.proxy_to, log_value(&q, "PrxTo", 0));
+        }
     }
 }

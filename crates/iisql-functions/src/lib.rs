@@ -13,6 +13,7 @@
 //! | `eas_request(query)` | every field the `activesync` view reads of a query, parsed once, as a struct |
 //! | `eas_log_sum(query, key [, part])` | the sum of `key`'s values over the folders (`Srv`, `a`: adds) |
 //! | `normalize_user(name)` | `CONTOSO\jdoe`, `jdoe@contoso.com`, `contoso%5Cjdoe` -> `jdoe` |
+//! | `is_probe_user(name)` | whether the name is an Exchange health probe's (`HealthMailbox...`, `extest_...`) |
 //! | `url_decode(text)` | `%xx` and `+` decoded |
 //! | `iis_status_text(status [, substatus])` | what an IIS status means |
 //! | `win32_error_text(code)` | what a `sc-win32-status` means |
@@ -34,6 +35,7 @@ pub mod eas_request;
 pub mod logparser;
 pub mod lp_time;
 pub mod numeric;
+pub mod probe_user;
 pub mod status_codes;
 pub mod win32_errors;
 
@@ -277,6 +279,35 @@ pub(crate) fn eval_arrays(
     })
 }
 
+/// The signature of a function of one text argument, in any of Arrow's string types.
+pub(crate) fn one_text_signature() -> Signature {
+    Signature::uniform(
+        1,
+        vec![DataType::Utf8View, DataType::Utf8, DataType::LargeUtf8],
+        Volatility::Immutable,
+    )
+}
+
+/// Calls `f` with each value of the string column `texts` (of any of Arrow's string types),
+/// in order; an error naming `function` for a column of another type.
+pub(crate) fn for_each_text(
+    function: &str,
+    texts: &ArrayRef,
+    f: impl FnMut(Option<&str>),
+) -> Result<()> {
+    match texts.data_type() {
+        DataType::Utf8View => texts.as_string_view().iter().for_each(f),
+        DataType::Utf8 => texts.as_string::<i32>().iter().for_each(f),
+        DataType::LargeUtf8 => texts.as_string::<i64>().iter().for_each(f),
+        other => {
+            return Err(DataFusionError::Plan(format!(
+                "{function} takes text, got {other}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn text_at(a: &ArrayRef, row: usize) -> Option<&str> {
     if a.is_null(row) {
         return None;
@@ -497,6 +528,7 @@ impl ScalarUDFImpl for Unsupported {
 pub fn all_functions() -> Vec<ScalarUDF> {
     let mut all = row_functions();
     all.push(eas_request::udf());
+    all.push(probe_user::udf());
     all.extend(numeric::functions());
     all.extend(lp_time::functions());
     all

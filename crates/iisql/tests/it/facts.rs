@@ -143,3 +143,98 @@ async fn a_multi_scenario_corpus_gives_the_same_findings_from_its_facts() {
     generate(&cfg, dir.path()).unwrap();
     same_findings(dir.path()).await;
 }
+
+/// The count of `sql`'s one row.
+async fn count(ctx: &datafusion::prelude::SessionContext, sql: &str) -> i64 {
+    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    let column = batches[0].column(0);
+    column
+        .as_any()
+        .downcast_ref::<arrow::array::Int64Array>()
+        .unwrap()
+        .value(0)
+}
+
+/// The facts keep the successes and the other requests in separate files, with statistics on
+/// the status: a query for failures reads none of the successes' row groups, and counts what
+/// the same query over the logs counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_read_without_the_successes() {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample");
+    let ctx = crate::activesync::context(&sample).await;
+    let failures_in_logs = count(
+        &ctx,
+        "SELECT count(*) FROM activesync WHERE sc_status = 403",
+    )
+    .await;
+    assert!(failures_in_logs > 0);
+    let facts = iisql::facts::materialize_activesync(&ctx).await.unwrap();
+    let (mut successes, mut others) = (0, 0);
+    for entry in std::fs::read_dir(facts.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap()).unwrap();
+        for group in builder.metadata().row_groups() {
+            let status = group
+                .columns()
+                .iter()
+                .find(|c| c.column_path().string() == "sc_status")
+                .unwrap();
+            assert!(
+                status.statistics().is_some(),
+                "{name}: no status statistics"
+            );
+        }
+        for batch in builder.build().unwrap() {
+            let batch = batch.unwrap();
+            let status = arrow::compute::cast(
+                batch.column_by_name("sc_status").unwrap(),
+                &arrow::datatypes::DataType::Int64,
+            )
+            .unwrap();
+            let status = status
+                .as_any()
+                .downcast_ref::<arrow::array::Int64Array>()
+                .unwrap();
+            for s in status.iter() {
+                let success = s.is_some_and(|s| (200..=299).contains(&s));
+                if name.ends_with("-ok.parquet") {
+                    assert!(success, "{name}: status {s:?}");
+                    successes += 1;
+                } else {
+                    assert!(name.ends_with("-other.parquet"), "{name}");
+                    assert!(!success, "{name}: status {s:?}");
+                    others += 1;
+                }
+            }
+        }
+    }
+    assert!(successes > 0 && others > 0, "{successes} {others}");
+    assert_eq!(successes + others, facts.rows);
+    let sql = "SELECT count(*) FROM activesync WHERE sc_status = 403";
+    assert_eq!(count(&ctx, sql).await, failures_in_logs);
+    let plan = ctx
+        .sql(&format!("EXPLAIN ANALYZE {sql}"))
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let plan = arrow::util::pretty::pretty_format_batches(&plan)
+        .unwrap()
+        .to_string();
+    // `row_groups_pruned_statistics=N total → M matched`: the successes' groups are skipped.
+    let pruned = plan
+        .split("row_groups_pruned_statistics=")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no pruning metrics in {plan}"));
+    let numbers: Vec<u64> = pruned
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .take(2)
+        .map(|w| w.parse().unwrap())
+        .collect();
+    assert!(numbers[1] < numbers[0], "nothing pruned: {pruned:.80}");
+}

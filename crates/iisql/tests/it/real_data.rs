@@ -246,3 +246,57 @@ async fn real_logs_diagnosed_from_their_facts_as_from_the_logs() {
         crate::facts::printed(&over_logs)
     );
 }
+
+/// On every query string, user agent and user name of the real logs, the faster forms the
+/// `activesync` view uses answer what the plain ones do: `eas_request`'s fields parsed once,
+/// `is_probe_user`, and the user agent's first seven characters lowered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_query_strings_parse_once_as_one_field_at_a_time() {
+    let Some(dir) = real_iis() else {
+        eprintln!("SKIPPED: ../shared/data/real-iis is not beside the checkout");
+        return;
+    };
+    let ctx = iisql::new_context().unwrap();
+    iisql::register_detected(&ctx, &[dir.display().to_string()], Default::default())
+        .await
+        .unwrap();
+    let differ = |fast: &str, plain: &str| {
+        format!("CASE WHEN ({fast}) IS DISTINCT FROM ({plain}) THEN 1 ELSE 0 END")
+    };
+    let field = |name: &str, plain: &str| differ(&format!("get_field(r, '{name}')"), plain);
+    let checks = [
+        field("user", "eas_param(cs_uri_query, 'User')"),
+        field("device_id", "eas_param(cs_uri_query, 'DeviceId')"),
+        field("device_type", "eas_param(cs_uri_query, 'DeviceType')"),
+        field("cmd", "eas_param(cs_uri_query, 'Cmd')"),
+        field(
+            "protocol_version",
+            "eas_param(cs_uri_query, 'ProtocolVersion')",
+        ),
+        field(
+            "eas_status",
+            "coalesce(eas_log(cs_uri_query, 'SC1'), eas_log(cs_uri_query, 'S'))",
+        ),
+        field("error", "eas_log(cs_uri_query, 'Error')"),
+        field("access_state", "eas_log(cs_uri_query, 'As')"),
+        differ(
+            "is_probe_user(cs_username)",
+            "starts_with(normalize_user(cs_username), 'healthmailbox')
+             OR starts_with(normalize_user(cs_username), 'extest_')",
+        ),
+        differ(
+            "starts_with(lower(substr(cs_user_agent, 1, 7)), 'amprobe')",
+            "starts_with(lower(cs_user_agent), 'amprobe')",
+        ),
+    ];
+    let sql = format!(
+        "SELECT count(cs_uri_query) + count(cs_user_agent) AS texts, {} AS differ
+         FROM (SELECT *, eas_request(cs_uri_query) AS r FROM logs)",
+        checks.map(|c| format!("sum({c})")).join(" + ")
+    );
+    let b = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+    let texts = b[0].column(0).as_primitive::<Int64Type>().value(0);
+    let differ = b[0].column(1).as_primitive::<Int64Type>().value(0);
+    assert!(texts > 1000, "{texts} query strings and user agents");
+    assert_eq!(differ, 0);
+}
