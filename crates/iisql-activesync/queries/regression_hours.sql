@@ -7,6 +7,7 @@
 --   mapping-off status refused) and `regression_hours` (server, hour, and the hour its episode
 --   started), built with equality joins and windows only, which a cluster runs as quickly as a
 --   single machine.
+-- shared: served_since, regression_hours
 -- param: min_requests int 20 Fewest requests of known devices in an hour for it to be judged
 -- param: share float 0.5 Share of those requests refused with the mapping-off statuses that makes an hour regressed
 regression_eas AS (SELECT * FROM activesync WHERE tier = 'frontend' AND NOT is_probe),

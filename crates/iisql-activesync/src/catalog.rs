@@ -176,10 +176,24 @@ pub struct SavedQuery {
     pub params: Vec<QueryParam>,
     /// The fragments whose common table expressions the SQL uses (`-- with:`, comma-separated).
     pub with: Vec<String>,
+    /// The common table expressions of a fragment that a diagnosis computes once and shares
+    /// between the checks that include it (`-- shared:`, comma-separated, in the order they
+    /// are defined): small results, such as one row per device and server.
+    pub shared: Vec<String>,
     /// The SQL (with its fragments' common table expressions, once in a [`Catalog`]).
     pub sql: String,
     /// The whole file.
     pub text: String,
+}
+
+/// The items of a comma-separated header value.
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn bad(name: &str, msg: impl fmt::Display) -> DataFusionError {
@@ -271,18 +285,20 @@ impl SavedQuery {
             },
             timeline_by: get("timeline_by"),
             params,
-            with: get("with")
-                .split(',')
-                .map(str::trim)
-                .filter(|w| !w.is_empty())
-                .map(str::to_string)
-                .collect(),
+            with: list(&get("with")),
+            shared: list(&get("shared")),
             sql: text[sql_start..].trim().trim_end_matches(';').to_string(),
             text: text.to_string(),
             name,
         };
         if q.kind == QueryKind::Fragment && !q.with.is_empty() {
             return Err(bad(&q.name, "a fragment cannot use fragments (`-- with:`)"));
+        }
+        if q.kind != QueryKind::Fragment && !q.shared.is_empty() {
+            return Err(bad(
+                &q.name,
+                "only a fragment shares results (`-- shared:`)",
+            ));
         }
         // Every default must bind.
         q.bind(&HashMap::new())?;
@@ -515,6 +531,11 @@ impl Catalog {
     /// A query by name, or an error that lists close names.
     pub fn get(&self, name: &str) -> Option<&SavedQuery> {
         self.queries.iter().find(|q| q.name == name)
+    }
+
+    /// A fragment by name.
+    pub fn fragment(&self, name: &str) -> Option<&SavedQuery> {
+        self.fragments.iter().find(|f| f.name == name)
     }
 
     /// A query by name, or an error naming the known ones.

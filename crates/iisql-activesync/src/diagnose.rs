@@ -9,7 +9,8 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 
-use crate::catalog::{Catalog, Severity};
+use crate::catalog::{Catalog, SavedQuery, Severity};
+use crate::shared::SharedResults;
 use iisql_datasource::scan_log::ScanReport;
 
 /// Most example lines and evidence rows kept per finding.
@@ -248,6 +249,29 @@ impl DiagnoseOptions {
     }
 }
 
+/// Runs check `q` (number `index` of `of`) with the parameters of `params` it declares,
+/// reading the results it shares with other checks from `shared`; returns its rows.
+async fn run_check(
+    shared: &SharedResults,
+    q: &SavedQuery,
+    index: usize,
+    of: usize,
+    params: &HashMap<String, String>,
+    options: &DiagnoseOptions,
+) -> Result<Vec<RecordBatch>> {
+    options.tell(Stage::Check {
+        name: q.name.clone(),
+        index,
+        of,
+    });
+    let own: HashMap<String, String> = params
+        .iter()
+        .filter(|(k, _)| q.params.iter().any(|p| &p.name == *k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    shared.dataframe(q, &own).await?.collect().await
+}
+
 /// Runs every check of `catalog` over the session's `activesync` view (and the
 /// [`iis_requests`](crate::activesync::REQUESTS_VIEW) view of the table it reads), computing
 /// the view's facts once first ([`diagnose_with`] with default options). `params` apply to
@@ -302,22 +326,17 @@ pub async fn diagnose_with(
         options.tell(Stage::ReadingFacts);
         crate::facts::materialize_activesync(ctx).await?.rows
     };
-    let mut findings = Vec::new();
-    let mut checks = Vec::new();
+    let checks: Vec<String> = checks_list.iter().map(|q| q.name.clone()).collect();
+    // Shared results live in this process's memory: a cluster computes them in each check.
+    let shared = if options.without_facts || !crate::facts::executes_locally(ctx) {
+        SharedResults::default_for(ctx)
+    } else {
+        SharedResults::compute(ctx, catalog, &checks_list, params).await?
+    };
     let of = checks_list.len();
+    let mut findings = Vec::new();
     for (index, q) in checks_list.into_iter().enumerate() {
-        options.tell(Stage::Check {
-            name: q.name.clone(),
-            index,
-            of,
-        });
-        checks.push(q.name.clone());
-        let own: HashMap<String, String> = params
-            .iter()
-            .filter(|(k, _)| q.params.iter().any(|p| &p.name == *k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let batches = q.dataframe(ctx, &own).await?.collect().await?;
+        let batches = run_check(&shared, q, index, of, params, options).await?;
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         if rows == 0 {
             continue;

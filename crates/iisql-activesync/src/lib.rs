@@ -24,6 +24,7 @@ pub mod catalog;
 pub mod diagnose;
 pub mod facts;
 pub mod html_report;
+mod shared;
 
 pub use activesync::register_activesync_view;
 pub use catalog::{Catalog, QueryKind, SavedQuery, Severity};

@@ -135,3 +135,99 @@ fn the_bundled_regression_checks_share_one_fragment() {
         }
     }
 }
+
+/// A fragment's `-- shared:` expressions are computed once per diagnosis and per binding of its
+/// parameters: checks that bind them differently (a default of their own, or none) each read
+/// their own rows, and the findings are those of computing every expression in every check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_results_follow_each_checks_parameters() {
+    use iisql::{DiagnoseOptions, diagnose_with};
+    let fragment = "-- name: busy
+-- kind: fragment
+-- shared: per_device, busiest
+-- param: min_requests int 1 Fewest requests of a device
+per_device AS (SELECT device_key, count(*) AS n FROM activesync GROUP BY device_key),
+busy_devices AS (SELECT * FROM per_device WHERE n >= $min_requests),
+busiest AS (SELECT count(*) AS devices, max(n) AS most FROM busy_devices)
+";
+    let check = |name: &str, own: &str| {
+        format!(
+            "-- name: {name}\n-- kind: check\n-- with: busy\n{own}\
+             SELECT devices AS hits, most, (SELECT count(*) FROM per_device) AS all_devices \
+             FROM busiest"
+        )
+    };
+    let catalog = catalog_of(&[
+        ("busy.sql", fragment),
+        ("a.sql", &check("busy_any", "")),
+        (
+            "b.sql",
+            &check("busy_many", "-- param: min_requests int 200 Own default\n"),
+        ),
+    ])
+    .unwrap();
+    assert_eq!(
+        catalog.fragment("busy").unwrap().shared,
+        ["per_device", "busiest"]
+    );
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample");
+    let evidence = |params: &[(&str, &str)], without_facts: bool| {
+        let params: HashMap<String, String> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let catalog = &catalog;
+        let sample = &sample;
+        async move {
+            let ctx = crate::activesync::context(sample).await;
+            let options = DiagnoseOptions {
+                without_facts,
+                ..Default::default()
+            };
+            let d = diagnose_with(&ctx, catalog, &params, &options)
+                .await
+                .unwrap();
+            let tables = ctx
+                .catalog("datafusion")
+                .unwrap()
+                .schema("public")
+                .unwrap()
+                .table_names();
+            assert!(
+                tables.iter().all(|t| !t.starts_with("iisql_shared")),
+                "{tables:?}"
+            );
+            d.findings
+                .iter()
+                .map(|f| (f.check.clone(), f.evidence.clone()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let shared = evidence(&[], false).await;
+    assert_eq!(shared, evidence(&[], true).await);
+    let by_name: HashMap<_, _> = shared.into_iter().collect();
+    let (any, many) = (&by_name["busy_any"][0], &by_name["busy_many"][0]);
+    assert_ne!(any[0], many[0], "each binding has its own devices");
+    assert_eq!(
+        any[2], many[2],
+        "per_device does not depend on the parameter"
+    );
+    // One value for both: one binding.
+    let both = evidence(&[("min_requests", "50")], false).await;
+    assert_eq!(both, evidence(&[("min_requests", "50")], true).await);
+    assert_eq!(both[0].1, both[1].1);
+}
+
+#[test]
+fn only_a_fragment_shares_results() {
+    let err = catalog_of(&[(
+        "q.sql",
+        "-- name: sharing\n-- shared: x\nWITH x AS (SELECT 1) SELECT * FROM x",
+    )])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("sharing") && err.contains("only a fragment"),
+        "{err}"
+    );
+}
