@@ -8,7 +8,7 @@
 //! is held in memory for the length of the diagnosis. Its rows depend on the values of the
 //! fragment's parameters, so checks that bind them differently get copies of their own.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use datafusion::dataframe::DataFrame;
@@ -70,6 +70,7 @@ impl SharedResults {
                 if fragment.shared.is_empty() {
                     continue;
                 }
+                // In name order: the same values make the same key.
                 let values = fragment_values(q, fragment, params);
                 let key = format!("{}{values:?}", fragment.name);
                 if !computed.contains_key(&key) {
@@ -91,9 +92,9 @@ impl SharedResults {
     async fn collect(
         &mut self,
         fragment: &SavedQuery,
-        values: &HashMap<String, String>,
+        values: &BTreeMap<String, String>,
     ) -> Result<Vec<(String, String)>> {
-        let bound = fragment.bind(values)?;
+        let bound = fragment.bind(&values.clone().into_iter().collect())?;
         let mut tables: Vec<(String, String)> = Vec::new();
         for name in &fragment.shared {
             let sql = format!("WITH {}\nSELECT * FROM {name}", fragment.sql);
@@ -133,7 +134,7 @@ fn fragment_values(
     q: &SavedQuery,
     fragment: &SavedQuery,
     params: &HashMap<String, String>,
-) -> HashMap<String, String> {
+) -> BTreeMap<String, String> {
     fragment
         .params
         .iter()
