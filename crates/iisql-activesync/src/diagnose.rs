@@ -202,6 +202,9 @@ pub enum Stage {
     Counting,
     /// Reading the logs into per-request facts ([`crate::facts`]).
     ReadingFacts,
+    /// Computing the results that several checks share (a fragment's `-- shared:`
+    /// expressions), once for all of them.
+    SharedResults,
     /// Running check `index` (from 0) of `of`, named `name`.
     Check {
         /// The check's name.
@@ -331,6 +334,7 @@ pub async fn diagnose_with(
     let shared = if options.without_facts || !crate::facts::executes_locally(ctx) {
         SharedResults::default_for(ctx)
     } else {
+        options.tell(Stage::SharedResults);
         SharedResults::compute(ctx, catalog, &checks_list, params).await?
     };
     let of = checks_list.len();

@@ -113,6 +113,7 @@ pub fn stage_text(stage: &iisql::Stage) -> String {
     match stage {
         iisql::Stage::Counting => "counting requests".to_string(),
         iisql::Stage::ReadingFacts => "reading ActiveSync requests".to_string(),
+        iisql::Stage::SharedResults => "results shared by several checks".to_string(),
         iisql::Stage::Check { name, index, of } => format!("check {}/{of} {name}", index + 1),
         iisql::Stage::Done => "done".to_string(),
     }

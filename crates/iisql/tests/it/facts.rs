@@ -89,10 +89,14 @@ async fn same_findings(dir: &Path) -> Diagnosis {
     assert_eq!(printed(&windowed), printed(&over_logs));
     assert!(answered > 0);
     assert_eq!((small_answered, window_answered), (answered, answered));
-    // The facts are read before the first check, and every check is announced once, in order.
-    assert_eq!(stages[..2], [Stage::Counting, Stage::ReadingFacts]);
+    // The facts are read before the first check, then the shared results are computed, and
+    // every check is announced once, in order.
+    assert_eq!(
+        stages[..3],
+        [Stage::Counting, Stage::ReadingFacts, Stage::SharedResults]
+    );
     assert_eq!(stages.last(), Some(&Stage::Done));
-    let names: Vec<&str> = stages[2..stages.len() - 1]
+    let names: Vec<&str> = stages[3..stages.len() - 1]
         .iter()
         .map(|s| match s {
             Stage::Check { name, .. } => name.as_str(),
